@@ -1,0 +1,413 @@
+// heap.ts — chunks, runs and free extents: the allocator's space manager.
+//
+// The heap is an array of 64 KiB chunks starting at heapOff. The chunk table
+// (one u64 per chunk, at tableOff) is the only persistent index:
+//
+//   chunk word = kind | flags << 4 | arg << 8 | TAG << 48
+//     FREE  (word 0)          not in use (or the tail of a large object)
+//     RUN   arg = size class  slots of one class, bitmap at the chunk start
+//     LARGE arg = chunk count one object spanning `arg` chunks
+//
+//   run chunk:  [bitmap 256 B][pad][slot 0][slot 1]...   slot = header + payload
+//               0             256  304
+//
+// A slot is live iff its bitmap bit is set; a large object is live iff its
+// head chunk word says LARGE. Both change with single aligned 8-byte stores.
+//
+// Volatile state (below POOL_BASE, rebuilt at open, runs loaded lazily):
+// free extents in a list with boundary tags (EXTENT_LEN at both ends) so a
+// freed span merges with its neighbours in O(1); per-class bitmaps of runs
+// that may have a free slot; per-run live counts and search hints; the tx
+// reservation set (slots handed out by an open transaction but not yet
+// durable, so nobody else may take them).
+//
+// Placement is a pure function of the persistent state and the reservations:
+// lowest-numbered run with a free slot, lowest free slot in it, lowest
+// extent that fits. So a reopened pool allocates exactly as one never closed.
+
+import {
+  CHUNK_HINT, CHUNK_LIVE, CHUNK_LOADED, CHUNK_OWNER, CLASS_NONFULL, CLASS_NONFULL_STRIDE, CLASS_SCAN,
+  EXTENT_LEN, EXTENT_NEXT, EXTENT_PREV, TX_RESERVED, TX_RESERVED_CAP, abs,
+} from "./layout";
+import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, heapOff, tableOff } from "./format";
+import { MAX_CLASSES } from "./layout";
+import { RUN_BITMAP_WORDS, RUN_DATA, classCount, classSlots, classStride } from "./classes";
+import { flush, drain, persist } from "./flush";
+
+export const KIND_FREE: u32 = 0;
+export const KIND_RUN: u32 = 1;
+export const KIND_LARGE: u32 = 2;
+export const FLAG_ALIGN64: u32 = 1;
+const CHUNK_TAG: u64 = 0x5048; // "PH"
+
+// ─── chunk table ────────────────────────────────────────────────────────────
+
+// @ts-ignore: decorator
+@inline export function chunkWordOff(c: u32): u32 { return tableOff + (c << 3); }
+// @ts-ignore: decorator
+@inline export function chunkWord(c: u32): u64 { return load<u64>(abs(chunkWordOff(c))); }
+// @ts-ignore: decorator
+@inline export function chunkStart(c: u32): u32 { return heapOff + (c << CHUNK_SHIFT); }
+// @ts-ignore: decorator
+@inline export function kindOf(w: u64): u32 { return <u32>w & 0xF; }
+// @ts-ignore: decorator
+@inline export function flagsOf(w: u64): u32 { return (<u32>w >>> 4) & 0xF; }
+// @ts-ignore: decorator
+@inline export function argOf(w: u64): u32 { return <u32>(w >>> 8) & 0xFF_FFFF; }
+
+export function makeChunkWord(kind: u32, flags: u32, arg: u32): u64 {
+  return <u64>kind | (<u64>flags << 4) | (<u64>arg << 8) | (CHUNK_TAG << 48);
+}
+
+/** True if `w` is a well-formed chunk word (tag, kind, argument in range). */
+export function chunkWordValid(w: u64, c: u32): bool {
+  if (w == 0) return true;
+  if ((w >>> 48) != CHUNK_TAG || ((w >>> 32) & 0xFFFF) != 0) return false;
+  const kind = kindOf(w);
+  if (kind == KIND_RUN) return flagsOf(w) == 0 && argOf(w) < classCount;
+  if (kind == KIND_LARGE) return flagsOf(w) <= FLAG_ALIGN64 && argOf(w) >= 1 && c + argOf(w) <= chunkCount;
+  return false;
+}
+
+/** Chunk holding pool offset `off`, or -1 if `off` is outside the heap. */
+export function chunkOf(off: u32): i32 {
+  if (off < heapOff) return -1;
+  const c = (off - heapOff) >>> CHUNK_SHIFT;
+  return c < chunkCount ? <i32>c : -1;
+}
+
+/** Head chunk of the large object whose tail contains chunk c, or c itself. */
+export function ownerChunk(c: u32): u32 {
+  const o = load<u32>(CHUNK_OWNER + (<usize>c << 2));
+  return o != 0 ? o - 1 : c;
+}
+
+function setOwner(head: u32, n: u32, owned: bool): void {
+  for (let c = head + 1; c < head + n; c++) store<u32>(CHUNK_OWNER + (<usize>c << 2), owned ? head + 1 : 0);
+}
+
+// ─── free extents ───────────────────────────────────────────────────────────
+
+let extentHead: u32 = 0; // chunk + 1, 0 = empty list
+
+// @ts-ignore: decorator
+@inline function extLen(c: u32): u32 { return load<u32>(EXTENT_LEN + (<usize>c << 2)); }
+// @ts-ignore: decorator
+@inline function setExtLen(c: u32, v: u32): void { store<u32>(EXTENT_LEN + (<usize>c << 2), v); }
+// @ts-ignore: decorator
+@inline function extNext(c: u32): u32 { return load<u32>(EXTENT_NEXT + (<usize>c << 2)); }
+// @ts-ignore: decorator
+@inline function extPrev(c: u32): u32 { return load<u32>(EXTENT_PREV + (<usize>c << 2)); }
+
+function linkExtent(start: u32, len: u32): void {
+  setExtLen(start, len);
+  setExtLen(start + len - 1, len);
+  store<u32>(EXTENT_PREV + (<usize>start << 2), 0);
+  store<u32>(EXTENT_NEXT + (<usize>start << 2), extentHead);
+  if (extentHead != 0) store<u32>(EXTENT_PREV + (<usize>(extentHead - 1) << 2), start + 1);
+  extentHead = start + 1;
+}
+
+function unlinkExtent(start: u32): void {
+  const len = extLen(start);
+  const next = extNext(start), prev = extPrev(start);
+  if (prev != 0) store<u32>(EXTENT_NEXT + (<usize>(prev - 1) << 2), next);
+  else extentHead = next;
+  if (next != 0) store<u32>(EXTENT_PREV + (<usize>(next - 1) << 2), prev);
+  setExtLen(start, 0);
+  setExtLen(start + len - 1, 0);
+}
+
+/** Return chunks [start, start+len) to the free extents, merging with free neighbours. */
+export function releaseChunks(start: u32, len: u32): void {
+  if (start > 0 && extLen(start - 1) != 0) {
+    const left = start - extLen(start - 1);
+    const l = extLen(left);
+    unlinkExtent(left);
+    start = left;
+    len += l;
+  }
+  const after = start + len;
+  if (after < chunkCount && extLen(after) != 0) {
+    const r = extLen(after);
+    unlinkExtent(after);
+    len += r;
+  }
+  linkExtent(start, len);
+}
+
+/** Take the lowest-numbered `n` free chunks that are contiguous; -1 if none. */
+export function takeChunks(n: u32): i32 {
+  let best: u32 = 0xFFFF_FFFF;
+  for (let e = extentHead; e != 0; e = extNext(e - 1)) {
+    const s = e - 1;
+    if (extLen(s) >= n && s < best) best = s;
+  }
+  if (best == 0xFFFF_FFFF) return -1;
+  const len = extLen(best);
+  unlinkExtent(best);
+  if (len > n) linkExtent(best + n, len - n);
+  return <i32>best;
+}
+
+export function largestExtent(): u32 {
+  let m: u32 = 0;
+  for (let e = extentHead; e != 0; e = extNext(e - 1)) if (extLen(e - 1) > m) m = extLen(e - 1);
+  return m;
+}
+
+export function freeChunkTotal(): u32 {
+  let t: u32 = 0;
+  for (let e = extentHead; e != 0; e = extNext(e - 1)) t += extLen(e - 1);
+  return t;
+}
+
+// ─── runs ───────────────────────────────────────────────────────────────────
+
+// @ts-ignore: decorator
+@inline export function runBitmapWordOff(c: u32, slot: u32): u32 { return chunkStart(c) + ((slot >>> 6) << 3); }
+// @ts-ignore: decorator
+@inline export function slotOff(c: u32, cls: u32, slot: u32): u32 { return chunkStart(c) + RUN_DATA + slot * classStride(cls); }
+// @ts-ignore: decorator
+@inline function live(c: u32): u32 { return load<u16>(CHUNK_LIVE + (<usize>c << 1)); }
+// @ts-ignore: decorator
+@inline function setLive(c: u32, v: u32): void { store<u16>(CHUNK_LIVE + (<usize>c << 1), <u16>v); }
+// @ts-ignore: decorator
+@inline function hint(c: u32): u32 { return load<u16>(CHUNK_HINT + (<usize>c << 1)); }
+// @ts-ignore: decorator
+@inline function setHint(c: u32, v: u32): void { store<u16>(CHUNK_HINT + (<usize>c << 1), <u16>v); }
+
+export function slotBitSet(c: u32, slot: u32): bool {
+  return ((load<u64>(abs(runBitmapWordOff(c, slot))) >>> (slot & 63)) & 1) != 0;
+}
+
+/** Set or clear a slot's persistent bit (a single 8-byte store; the caller persists or logs it). */
+export function writeSlotBit(c: u32, slot: u32, on: bool): void {
+  const a = abs(runBitmapWordOff(c, slot));
+  const bit = <u64>1 << (slot & 63);
+  store<u64>(a, on ? load<u64>(a) | bit : load<u64>(a) & ~bit);
+}
+
+function loaded(c: u32): bool {
+  return ((load<u8>(CHUNK_LOADED + (c >>> 3)) >>> (c & 7)) & 1) != 0;
+}
+
+function setLoaded(c: u32, on: bool): void {
+  const a = CHUNK_LOADED + (c >>> 3);
+  const bit = <u8>(1 << (c & 7));
+  store<u8>(a, on ? load<u8>(a) | bit : load<u8>(a) & ~bit);
+}
+
+function setNonfull(cls: u32, c: u32, on: bool): void {
+  const a = CLASS_NONFULL + <usize>cls * CLASS_NONFULL_STRIDE + (<usize>(c >>> 6) << 3);
+  const bit = <u64>1 << (c & 63);
+  store<u64>(a, on ? load<u64>(a) | bit : load<u64>(a) & ~bit);
+  if (on) {
+    const scan = CLASS_SCAN + (<usize>cls << 2);
+    if ((c >>> 6) < load<u32>(scan)) store<u32>(scan, c >>> 6);
+  }
+}
+
+/** Lowest-numbered run of class `cls` that may have a free slot, or -1. */
+function firstNonfull(cls: u32): i32 {
+  const base = CLASS_NONFULL + <usize>cls * CLASS_NONFULL_STRIDE;
+  const words = (chunkCount + 63) >>> 6;
+  const scan = CLASS_SCAN + (<usize>cls << 2);
+  for (let w = load<u32>(scan); w < words; w++) {
+    const word = load<u64>(base + (<usize>w << 3));
+    if (word != 0) {
+      store<u32>(scan, w);
+      return <i32>((w << 6) + <u32>ctz(word));
+    }
+  }
+  store<u32>(scan, words);
+  return -1;
+}
+
+/** Count a run's live slots from its bitmap (first touch after open). */
+function loadRun(c: u32): void {
+  let n: u32 = 0;
+  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) n += <u32>popcnt(load<u64>(abs(chunkStart(c) + (i << 3))));
+  setLive(c, n);
+  setHint(c, 0);
+  setLoaded(c, true);
+}
+
+/** Turn a free chunk into an empty run of class `cls` (durable before it is used). */
+function newRun(cls: u32): i32 {
+  let c = takeChunks(1);
+  if (c < 0) {
+    reclaimEmptyRuns();
+    c = takeChunks(1);
+    if (c < 0) return -1;
+  }
+  const cc = <u32>c;
+  memory.fill(abs(chunkStart(cc)), 0, RUN_BITMAP_WORDS << 3);
+  flush(chunkStart(cc), RUN_BITMAP_WORDS << 3);
+  drain();
+  store<u64>(abs(chunkWordOff(cc)), makeChunkWord(KIND_RUN, 0, cls));
+  persist(chunkWordOff(cc), 8);
+  setLive(cc, 0);
+  setHint(cc, 0);
+  setLoaded(cc, true);
+  setNonfull(cls, cc, true);
+  return c;
+}
+
+/** Give every empty run back to the free extents (when chunks run out). */
+export function reclaimEmptyRuns(): void {
+  for (let c: u32 = 0; c < chunkCount; c++) {
+    const w = chunkWord(c);
+    if (kindOf(w) != KIND_RUN) continue;
+    if (!loaded(c)) loadRun(c);
+    if (live(c) != 0) continue;
+    store<u64>(abs(chunkWordOff(c)), 0);
+    persist(chunkWordOff(c), 8);
+    setNonfull(argOf(w), c, false);
+    setLoaded(c, false);
+    releaseChunks(c, 1);
+  }
+}
+
+// ─── tx reservations ────────────────────────────────────────────────────────
+// Open addressing over slot payload offsets (never 0). Cleared at tx end.
+
+let reservedCount: u32 = 0;
+
+// @ts-ignore: decorator
+@inline function reservedSlot(off: u32): usize {
+  return TX_RESERVED + (<usize>((off >>> 4) * 0x9E3779B1 & (TX_RESERVED_CAP - 1)) << 2);
+}
+
+export function isReserved(off: u32): bool {
+  if (reservedCount == 0) return false;
+  let a = reservedSlot(off);
+  const end = TX_RESERVED + (<usize>TX_RESERVED_CAP << 2);
+  while (true) {
+    const v = load<u32>(a);
+    if (v == off) return true;
+    if (v == 0) return false;
+    a += 4;
+    if (a == end) a = TX_RESERVED;
+  }
+}
+
+export function reserve(off: u32): void {
+  let a = reservedSlot(off);
+  const end = TX_RESERVED + (<usize>TX_RESERVED_CAP << 2);
+  while (load<u32>(a) != 0) { a += 4; if (a == end) a = TX_RESERVED; }
+  store<u32>(a, off);
+  reservedCount++;
+}
+
+/** Drop all reservations (the tx ended; its slots are now durable or returned). */
+export function clearReservations(): void {
+  if (reservedCount == 0) return;
+  memory.fill(TX_RESERVED, 0, <usize>TX_RESERVED_CAP << 2);
+  reservedCount = 0;
+}
+
+// ─── slot allocation (volatile side) ────────────────────────────────────────
+
+/** Find and claim the lowest free, unreserved slot of class `cls`. Returns the slot's offset or 0. */
+export function claimSlot(cls: u32): u32 {
+  while (true) {
+    let c = firstNonfull(cls);
+    if (c < 0) {
+      c = newRun(cls);
+      if (c < 0) return 0;
+    }
+    const cc = <u32>c;
+    if (!loaded(cc)) loadRun(cc);
+    const slots = classSlots(cls);
+    let slot = hint(cc);
+    while (slot < slots) {
+      const word = load<u64>(abs(runBitmapWordOff(cc, slot)));
+      const free = ~(word >>> (slot & 63));
+      if (free == 0) { slot = (slot | 63) + 1; continue; }
+      slot += <u32>ctz(free);
+      if (slot >= slots) break;
+      const off = slotOff(cc, cls, slot);
+      if (!isReserved(off)) {
+        setLive(cc, live(cc) + 1);
+        setHint(cc, slot + 1);
+        if (live(cc) >= slots) setNonfull(cls, cc, false);
+        return off;
+      }
+      slot++;
+    }
+    setHint(cc, slots);
+    setNonfull(cls, cc, false);
+  }
+}
+
+/** The slot at `off` (in run chunk c) is free again in volatile state. */
+export function unclaimSlot(c: u32, cls: u32, slot: u32): void {
+  if (!loaded(c)) loadRun(c);
+  setLive(c, live(c) - 1);
+  if (slot < hint(c)) setHint(c, slot);
+  setNonfull(cls, c, true);
+}
+
+/** Live + reserved slots of run c (loads it if needed). */
+export function runLive(c: u32): u32 {
+  if (!loaded(c)) loadRun(c);
+  return live(c);
+}
+
+// ─── large objects (volatile side) ──────────────────────────────────────────
+
+/** Claim `n` contiguous chunks for a large object; -1 if none even after reclaiming empty runs. */
+export function claimChunks(n: u32): i32 {
+  let c = takeChunks(n);
+  if (c < 0) {
+    reclaimEmptyRuns();
+    c = takeChunks(n);
+  }
+  if (c >= 0) setOwner(<u32>c, n, true);
+  return c;
+}
+
+export function unclaimChunks(head: u32, n: u32): void {
+  setOwner(head, n, false);
+  releaseChunks(head, n);
+}
+
+// ─── open ───────────────────────────────────────────────────────────────────
+
+/**
+ * Rebuild the volatile indexes from the chunk table. Runs are not read here
+ * (they load on first use), so open touches only the table. Returns false
+ * if a chunk word is malformed.
+ */
+export function rebuildHeap(): bool {
+  const n = chunkCount;
+  memory.fill(CHUNK_LOADED, 0, <usize>((n + 7) >>> 3));
+  memory.fill(EXTENT_LEN, 0, <usize>n << 2);
+  memory.fill(CHUNK_OWNER, 0, <usize>n << 2);
+  for (let cls: u32 = 0; cls < MAX_CLASSES; cls++) {
+    memory.fill(CLASS_NONFULL + <usize>cls * CLASS_NONFULL_STRIDE, 0, <usize>((n + 63) >>> 6) << 3);
+    store<u32>(CLASS_SCAN + (<usize>cls << 2), 0);
+  }
+  extentHead = 0;
+  clearReservations();
+  let c: u32 = 0;
+  while (c < n) {
+    const w = chunkWord(c);
+    if (!chunkWordValid(w, c)) return false;
+    const kind = kindOf(w);
+    if (kind == KIND_FREE) {
+      let e = c + 1;
+      while (e < n && chunkWord(e) == 0) e++;
+      linkExtent(c, e - c);
+      c = e;
+    } else if (kind == KIND_RUN) {
+      setNonfull(argOf(w), c, true);
+      c++;
+    } else {
+      setOwner(c, argOf(w), true);
+      c += argOf(w);
+    }
+  }
+  return true;
+}

@@ -1,0 +1,38 @@
+// backend.ts — the one interface every durable store implements.
+//
+// A backend owns the durable image of one pool and nothing else: it never
+// interprets pool contents. The host creates the WebAssembly.Memory, asks the
+// backend to place the image at [base, base + size) (copy it in, or map it),
+// and from then on calls `drain` once per core drain with the lines that must
+// become durable. Which lines, and when, is the core's business (flush.ts).
+
+/** How far a drain reaches. See docs/durability.md. */
+export type Durability = 'fsync' | 'os' | 'none';
+
+export type BackendKind = 'memory' | 'file' | 'mapped' | 'opfs';
+
+export interface Backend {
+  readonly kind: BackendKind;
+  readonly durability: Durability;
+  /** Pool size in bytes. */
+  readonly size: number;
+  /** True when the durable image is byte-addressable persistent memory (DAX + MAP_SYNC). */
+  readonly isPmem: boolean;
+  /** Place the durable image in `memory` at [base, base + size): copy it in, or map it. */
+  attach(memory: WebAssembly.Memory, base: number): void;
+  /**
+   * Make lines durable. `ranges` holds `count` pairs (firstLine, lineCount) of
+   * pool-relative 64-byte lines, sorted and non-overlapping. `final` is false
+   * only when the core had to split one huge drain into batches.
+   */
+  drain(ranges: Uint32Array, count: number, final: boolean): void;
+  /** A copy of the current durable image (copy-style backends only: memory, file, opfs). */
+  durableImage?(): Uint8Array;
+  /** Replace the durable image wholesale (crash simulation on copy-style backends). */
+  replaceDurableImage?(image: Uint8Array): void;
+  /** Release the store. After a simulated crash `flushVolatile` is false: nothing more is written. */
+  close(flushVolatile: boolean): void;
+}
+
+/** Byte range in the pool of a (firstLine, lineCount) pair. */
+export const LINE_SHIFT = 6;
