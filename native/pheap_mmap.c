@@ -127,6 +127,17 @@ static int get_size(napi_env env, napi_value v, const char *name, uint64_t *out)
   return 1;
 }
 
+static int get_fd(napi_env env, napi_value v, int32_t *out) {
+  uint64_t fd;
+  if (!get_size(env, v, "fd", &fd)) return 0;
+  if (fd > INT32_MAX) {
+    fail(env, "pheap_mmap: fd %llu is out of range", (unsigned long long)fd);
+    return 0;
+  }
+  *out = (int32_t)fd;
+  return 1;
+}
+
 /* Only a plain (non-shared) ArrayBuffer that is still attached: after
  * memory.grow the old buffer is detached, and acting on it would mean acting
  * on an address the engine may have released. */
@@ -210,13 +221,14 @@ static napi_value map_fn(napi_env env, napi_callback_info info) {
   if (!get_buffer(env, argv[0], &data, &buf_len)) return NULL;
   if (!get_size(env, argv[1], "offset", &offset) || !get_size(env, argv[2], "length", &length))
     return NULL;
-  NAPI_OK(napi_get_value_int32(env, argv[3], &fd));
-  NAPI_OK(napi_get_value_bool(env, argv[4], &try_dax));
+  if (!get_fd(env, argv[3], &fd)) return NULL;
+  if (napi_get_value_bool(env, argv[4], &try_dax) != napi_ok)
+    return fail(env, "pheap_mmap: tryDax must be a boolean");
   if (!check_range(env, st, data, buf_len, offset, length)) return NULL;
 
   /* mmap would catch some of these, but only after MAP_FIXED may already have
    * discarded the old pages; checking first keeps failures side-effect free. */
-  if (fd < 0 || fstat(fd, &sb) != 0) return fail(env, "pheap_mmap: fd %d is not open: %s", fd, strerror(errno));
+  if (fstat(fd, &sb) != 0) return fail(env, "pheap_mmap: fd %d is not open: %s", fd, strerror(errno));
   if (!S_ISREG(sb.st_mode)) return fail(env, "pheap_mmap: fd %d is not a regular file", fd);
   fl = fcntl(fd, F_GETFL);
   if (fl < 0 || (fl & O_ACCMODE) != O_RDWR)
@@ -424,7 +436,7 @@ static napi_value probe_map_sync_fn(napi_env env, napi_callback_info info) {
   void *p;
 
   if (!get_args(env, info, 2, argv)) return NULL;
-  NAPI_OK(napi_get_value_int32(env, argv[0], &fd));
+  if (!get_fd(env, argv[0], &fd)) return NULL;
   if (!get_size(env, argv[1], "length", &length)) return NULL;
   if (length == 0) return fail(env, "pheap_mmap: length must be positive");
   p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
