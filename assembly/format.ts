@@ -125,7 +125,7 @@ export function writeHeader(size: u32, layoutLen: u32): void {
 }
 
 function allZero(from: u32, to: u32): bool {
-  for (let off = from; off < to; off += 8) if (load<u64>(abs(off)) != 0) return false;
+  for (let off = from; off < to; off += 4) if (load<u32>(abs(off)) != 0) return false;
   return true;
 }
 
@@ -137,11 +137,8 @@ function layoutMatches(layoutLen: u32): bool {
   return true;
 }
 
-/**
- * Validate the header of the pool loaded at POOL_BASE (`size` bytes) and
- * load its geometry. Writes nothing.
- */
-export function readHeader(size: u32, layoutLen: u32): Code {
+/** Validate everything but the layout name; loads the geometry. Writes nothing. */
+function validateHeader(size: u32): Code {
   if (load<u64>(abs(H_MAGIC)) != MAGIC) return Code.NOT_A_POOL;
   if (load<u64>(abs(H_CHECKSUM)) != headerChecksum()) return Code.CORRUPT_HEADER;
   if (!stateWordValid(H_OPEN_COUNT) || !stateWordValid(H_ROOT)) return Code.CORRUPT_HEADER;
@@ -159,9 +156,24 @@ export function readHeader(size: u32, layoutLen: u32): Code {
       load<u32>(abs(H_HEAP_OFF)) != heapOff) {
     return Code.CORRUPT_HEADER;
   }
+  return Code.OK;
+}
+
+/**
+ * Validate the header of the pool loaded at POOL_BASE (`size` bytes) against
+ * the layout name in SCRATCH_LAYOUT and load its geometry. Writes nothing.
+ */
+export function readHeader(size: u32, layoutLen: u32): Code {
+  const code = validateHeader(size);
+  if (code != Code.OK) return code;
   if (!layoutMatches(layoutLen)) return Code.LAYOUT_MISMATCH;
   poolSize = size;
   return Code.OK;
+}
+
+/** Re-validate the open pool's header (the consistency check). */
+export function readHeaderAgain(): Code {
+  return validateHeader(poolSize);
 }
 
 export function openCount(): u32 {

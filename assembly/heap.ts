@@ -194,7 +194,7 @@ function loaded(c: u32): bool {
 
 function setLoaded(c: u32, on: bool): void {
   const a = CHUNK_LOADED + (c >>> 3);
-  const bit = <u8>(1 << (c & 7));
+  const bit = <u8>(1 << <u8>(c & 7));
   store<u8>(a, on ? load<u8>(a) | bit : load<u8>(a) & ~bit);
 }
 
@@ -279,6 +279,8 @@ let reservedCount: u32 = 0;
   return TX_RESERVED + (<usize>((off >>> 4) * 0x9E3779B1 & (TX_RESERVED_CAP - 1)) << 2);
 }
 
+const TOMBSTONE: u32 = 1; // offsets are >= heapOff, so 1 never names a slot
+
 export function isReserved(off: u32): bool {
   if (reservedCount == 0) return false;
   let a = reservedSlot(off);
@@ -292,12 +294,29 @@ export function isReserved(off: u32): bool {
   }
 }
 
-export function reserve(off: u32): void {
+/** Add `off` (not present) to the set; false when the set is full. */
+export function reserve(off: u32): bool {
+  if (reservedCount >= (TX_RESERVED_CAP >>> 1)) return false;
   let a = reservedSlot(off);
   const end = TX_RESERVED + (<usize>TX_RESERVED_CAP << 2);
-  while (load<u32>(a) != 0) { a += 4; if (a == end) a = TX_RESERVED; }
+  while (load<u32>(a) > TOMBSTONE) { a += 4; if (a == end) a = TX_RESERVED; }
   store<u32>(a, off);
   reservedCount++;
+  return true;
+}
+
+/** Remove `off` from the set; returns whether it was there. */
+export function unreserve(off: u32): bool {
+  if (reservedCount == 0) return false;
+  let a = reservedSlot(off);
+  const end = TX_RESERVED + (<usize>TX_RESERVED_CAP << 2);
+  while (true) {
+    const v = load<u32>(a);
+    if (v == off) { store<u32>(a, TOMBSTONE); return true; }
+    if (v == 0) return false;
+    a += 4;
+    if (a == end) a = TX_RESERVED;
+  }
 }
 
 /** Drop all reservations (the tx ended; its slots are now durable or returned). */
@@ -339,6 +358,7 @@ export function claimSlot(cls: u32): u32 {
     setHint(cc, slots);
     setNonfull(cls, cc, false);
   }
+  return 0; // unreachable: the loop returns or gives up via newRun
 }
 
 /** The slot at `off` (in run chunk c) is free again in volatile state. */
@@ -374,6 +394,12 @@ export function unclaimChunks(head: u32, n: u32): void {
 }
 
 // ─── open ───────────────────────────────────────────────────────────────────
+
+/** Read-only pre-flight: is every chunk word well formed? (before recovery writes anything) */
+export function chunkTableValid(): bool {
+  for (let c: u32 = 0; c < chunkCount; c++) if (!chunkWordValid(chunkWord(c), c)) return false;
+  return true;
+}
 
 /**
  * Rebuild the volatile indexes from the chunk table. Runs are not read here

@@ -1,0 +1,421 @@
+// alloc.ts — objects: alloc / free / realloc, atomic publish, iteration.
+//
+// Every object has a 16-byte header right before its payload:
+//
+//   payload-16: u32 type │ u32 size (bytes asked for) │ u32 OBJ_MAGIC │ u32 payload offset
+//
+// The header is written and flushed before the object becomes live, so a
+// live object always has a valid header; the self-offset catches a header
+// read from the wrong place. Small objects live in run slots, large ones in
+// whole chunks (payload at chunk+16, or chunk+64 when 64-byte aligned).
+//
+// Three ways an object becomes live (drains in brackets):
+//   atomic, no publish   header [1], bit/chunk word [2]
+//   atomic, publish      header + undo entries for dest and the allocator
+//                        word [1], store both [2], invalidate log [3]
+//                        so after a crash either both happened or neither
+//   in a transaction     reserved now; made live by the tx's commit (tx.ts)
+// Frees mirror this; `free` with a destination clears it atomically.
+
+import { Code, fail } from "./errors";
+import { abs } from "./layout";
+import { CHUNK_SHIFT, CHUNK_SIZE, H_ROOT, chunkCount, poolSize, rootOff, setRootOff } from "./format";
+import { NO_CLASS, OBJ_HEADER, RUN_DATA, classFor, classSlots, classStride } from "./classes";
+import { drain, flush, persist } from "./flush";
+import {
+  FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkOf, chunkStart, chunkWord, chunkWordOff, claimChunks,
+  claimSlot, flagsOf, isReserved, kindOf, makeChunkWord, ownerChunk, reserve, runBitmapWordOff, slotBitSet,
+  unclaimChunks, unclaimSlot, unreserve, writeSlotBit,
+} from "./heap";
+import { endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txBegin, txReady } from "./tx";
+
+export const OBJ_MAGIC: u32 = 0x4A424F50; // "POBJ"
+export const TYPE_ANY: u32 = 0xFFFF_FFFF;
+/** Types from here up are the pool's own; users get [0, FIRST_INTERNAL_TYPE). */
+export const FIRST_INTERNAL_TYPE: u32 = 0xFFFF_0000;
+export const TYPE_ROOT: u32 = 0xFFFF_0001;
+export const TYPE_LOG_EXT: u32 = 0xFFFF_0002;
+export const ALLOC_ZERO: u32 = 1;
+export const ALLOC_ALIGN64: u32 = 2;
+const ALIGNED_HEADER_POS: u32 = 48; // large + aligned: payload at chunk + 64
+
+// ─── headers ────────────────────────────────────────────────────────────────
+
+export function writeObjectHeader(payload: u32, type: u32, size: u32): void {
+  const h = abs(payload - OBJ_HEADER);
+  store<u32>(h, type);
+  store<u32>(h, size, 4);
+  store<u32>(h, OBJ_MAGIC, 8);
+  store<u32>(h, payload, 12);
+}
+
+export function objectType(off: u32): u32 { return load<u32>(abs(off - OBJ_HEADER)); }
+export function objectDataLen(off: u32): u32 { return load<u32>(abs(off - OBJ_HEADER), 4); }
+
+export function headerValid(off: u32): bool {
+  const h = abs(off - OBJ_HEADER);
+  return load<u32>(h, 8) == OBJ_MAGIC && load<u32>(h, 12) == off;
+}
+
+// ─── locating an object from its payload offset ─────────────────────────────
+// locate() fills these for the caller.
+
+let locChunk: u32 = 0;
+let locKind: u32 = 0; // KIND_RUN or KIND_LARGE (a tx-reserved large has a FREE chunk word)
+let locClass: u32 = 0;
+let locSlot: u32 = 0;
+
+/** Chunks a large object at payload `off` spans (from its header). */
+function largeSpan(off: u32, head: u32): u32 {
+  return (off - chunkStart(head) + objectDataLen(off) + CHUNK_SIZE - 1) >>> CHUNK_SHIFT;
+}
+
+/** Is `off` exactly the payload offset of an object place (live or not)? */
+function locate(off: u32): bool {
+  if ((off & 15) != 0) return false;
+  const ci = chunkOf(off);
+  if (ci < 0) return false;
+  const c = <u32>ci;
+  const w = chunkWord(c);
+  const start = chunkStart(c);
+  locChunk = c;
+  if (kindOf(w) == KIND_RUN) {
+    const cls = argOf(w);
+    if (off < start + RUN_DATA + OBJ_HEADER) return false;
+    const rel = off - start - RUN_DATA - OBJ_HEADER;
+    const stride = classStride(cls);
+    if (rel % stride != 0 || rel / stride >= classSlots(cls)) return false;
+    locKind = KIND_RUN;
+    locClass = cls;
+    locSlot = rel / stride;
+    return true;
+  }
+  locKind = KIND_LARGE;
+  if (kindOf(w) == KIND_LARGE) {
+    return off == start + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? ALIGNED_HEADER_POS : 0);
+  }
+  return isReserved(off) && (off == start + OBJ_HEADER || off == start + OBJ_HEADER + ALIGNED_HEADER_POS);
+}
+
+/** Live = durable in the bitmap / chunk table (not merely reserved by a tx). */
+function liveAfterLocate(): bool {
+  if (locKind == KIND_RUN) return slotBitSet(locChunk, locSlot);
+  return kindOf(chunkWord(locChunk)) == KIND_LARGE;
+}
+
+export function isLive(off: u32): bool {
+  return locate(off) && liveAfterLocate();
+}
+
+/** Live, or allocated by the open tx. */
+function usable(off: u32): bool {
+  return locate(off) && (liveAfterLocate() || isReserved(off));
+}
+
+/** Offset of the allocator word whose change makes `off` live or free. */
+export function metaWordOff(off: u32): u32 {
+  locate(off);
+  return locKind == KIND_RUN ? runBitmapWordOff(locChunk, locSlot) : chunkWordOff(locChunk);
+}
+
+/** Make the object durable-live (a store only; callers persist or log). */
+export function commitObject(off: u32): void {
+  locate(off);
+  if (locKind == KIND_RUN) { writeSlotBit(locChunk, locSlot, true); return; }
+  const aligned = off - chunkStart(locChunk) != OBJ_HEADER;
+  store<u64>(abs(chunkWordOff(locChunk)), makeChunkWord(KIND_LARGE, aligned ? FLAG_ALIGN64 : 0, largeSpan(off, locChunk)));
+}
+
+/** Make the object durable-free (a store only). */
+export function releaseObject(off: u32): void {
+  locate(off);
+  if (locKind == KIND_RUN) writeSlotBit(locChunk, locSlot, false);
+  else store<u64>(abs(chunkWordOff(locChunk)), 0);
+}
+
+/** Return the object's space to the volatile free state. */
+export function unclaimObject(off: u32): void {
+  locate(off);
+  if (locKind == KIND_RUN) unclaimSlot(locChunk, locClass, locSlot);
+  else unclaimChunks(locChunk, largeSpan(off, locChunk));
+}
+
+export function usableSize(off: u32): u32 {
+  if (!usable(off)) return 0;
+  if (locKind == KIND_RUN) return classStride(locClass) - OBJ_HEADER;
+  return (largeSpan(off, locChunk) << CHUNK_SHIFT) - (off - chunkStart(locChunk));
+}
+
+/** May the caller store into [off, off+len)? Only inside one live (or tx-allocated) object. */
+export function rangeWritable(off: u32, len: u32): bool {
+  const ci = chunkOf(off);
+  if (ci < 0 || len == 0) return false;
+  const c = ownerChunk(<u32>ci);
+  const w = chunkWord(c);
+  const start = chunkStart(c);
+  let payload: u32 = 0;
+  let end: u32 = 0;
+  if (kindOf(w) == KIND_RUN) {
+    if (off < start + RUN_DATA) return false;
+    const stride = classStride(argOf(w));
+    const slotStart = start + RUN_DATA + ((off - start - RUN_DATA) / stride) * stride;
+    payload = slotStart + OBJ_HEADER;
+    end = slotStart + stride;
+  } else {
+    payload = start + OBJ_HEADER;
+    if (kindOf(w) == KIND_LARGE ? (flagsOf(w) & FLAG_ALIGN64) != 0 : !isReserved(payload)) payload += ALIGNED_HEADER_POS;
+    end = payload + usableSize(payload);
+  }
+  return off >= payload && <u64>off + len <= <u64>end && usable(payload);
+}
+
+// ─── reserving space ────────────────────────────────────────────────────────
+
+/** Claim space, write and flush the header (and zeroes). Returns the payload offset or 0. */
+function reserveObject(size: u32, type: u32, flags: u32): u32 {
+  const align64 = (flags & ALLOC_ALIGN64) != 0;
+  const cls = classFor(size, align64);
+  let payload: u32 = 0;
+  if (cls != NO_CLASS) {
+    const slot = claimSlot(cls);
+    if (slot == 0) return 0;
+    payload = slot + OBJ_HEADER;
+  } else {
+    const headerPos: u32 = align64 ? ALIGNED_HEADER_POS : 0;
+    const span = <u32>((<u64>headerPos + OBJ_HEADER + size + CHUNK_SIZE - 1) >> CHUNK_SHIFT);
+    if (span > chunkCount) return 0;
+    const c = claimChunks(span);
+    if (c < 0) return 0;
+    payload = chunkStart(<u32>c) + headerPos + OBJ_HEADER;
+  }
+  writeObjectHeader(payload, type, size);
+  if ((flags & ALLOC_ZERO) != 0) memory.fill(abs(payload), 0, size);
+  flush(payload - OBJ_HEADER, OBJ_HEADER + ((flags & ALLOC_ZERO) != 0 ? size : 0));
+  return payload;
+}
+
+/** Width of a publish destination: the root word is a full state word. */
+function destLen(dest: u32): u32 { return dest == H_ROOT ? 8 : 4; }
+
+function writeDest(dest: u32, value: u32): void {
+  if (dest == H_ROOT) setRootOff(value);
+  else store<u32>(abs(dest), value);
+}
+
+function destValid(dest: u32): bool {
+  return dest == H_ROOT || ((dest & 3) == 0 && rangeWritable(dest, 4));
+}
+
+/**
+ * Atomically: write `value` into `dest` (if any), make `made` live (if any),
+ * make `freed` free (if any). One small undo-logged transaction.
+ */
+function publishAtomically(dest: u32, value: u32, made: u32, freed: u32): Code {
+  txBegin();
+  let code = Code.OK;
+  if (dest != 0) code = logRange(dest, destLen(dest));
+  if (code == Code.OK && made != 0) code = logRange(metaWordOff(made), 8);
+  if (code == Code.OK && freed != 0) code = logRange(metaWordOff(freed), 8);
+  if (code != Code.OK) { endTx(); return code; }
+  drain();
+  if (dest != 0) writeDest(dest, value);
+  if (made != 0) commitObject(made);
+  if (freed != 0) releaseObject(freed);
+  finishCommit();
+  endTx();
+  if (freed != 0) unclaimObject(freed);
+  return Code.OK;
+}
+
+/** Inside a tx: snapshot `dest` and store `value` into it. */
+function publishInTx(dest: u32, value: u32): Code {
+  const code = logRange(dest, destLen(dest));
+  drain();
+  if (code == Code.OK) writeDest(dest, value);
+  return code;
+}
+
+// ─── the public operations ──────────────────────────────────────────────────
+
+function allocChecked(size: u32, type: u32, flags: u32, dest: u32): u32 {
+  if (size == 0 || size > poolSize) return fail(Code.BAD_SIZE);
+  if (dest != 0 && !destValid(dest)) return fail(Code.BAD_OFFSET);
+  if (inTx()) {
+    const ready = txReady();
+    if (ready != Code.OK) return fail(ready);
+    const off = reserveObject(size, type, flags);
+    if (off == 0) return fail(Code.OUT_OF_SPACE);
+    if (!reserve(off) || !recordAlloc(off)) { unclaimObject(off); return fail(Code.TX_TOO_LARGE); }
+    if (dest != 0) {
+      const code = publishInTx(dest, off);
+      if (code != Code.OK) return fail(code);
+    }
+    return off;
+  }
+  const off = reserveObject(size, type, flags);
+  if (off == 0) return fail(Code.OUT_OF_SPACE);
+  if (dest == 0) {
+    drain();
+    commitObject(off);
+    persist(metaWordOff(off), 8);
+    return off;
+  }
+  const code = publishAtomically(dest, off, off, 0);
+  if (code != Code.OK) { unclaimObject(off); return fail(code); }
+  return off;
+}
+
+/** Allocate `size` bytes of type `type`; with `dest`, publish the offset there atomically. 0 on failure. */
+export function alloc(size: u32, type: u32, flags: u32, dest: u32): u32 {
+  if (type >= FIRST_INTERNAL_TYPE) return fail(Code.BAD_TYPE);
+  return allocChecked(size, type, flags, dest);
+}
+
+/** Free the object at `off`; with `dest`, clear that pointer atomically with the free. */
+export function free(off: u32, dest: u32): Code {
+  if (!locate(off)) return off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET;
+  if (dest != 0 && !destValid(dest)) return Code.BAD_OFFSET;
+  if (inTx()) {
+    const ready = txReady();
+    if (ready != Code.OK) return ready;
+    if (unreserve(off)) { // allocated by this very tx: it never became durable
+      unclaimObject(off);
+    } else {
+      if (!liveAfterLocate() || isReserved(off | 1)) return Code.NOT_LIVE;
+      if (objectType(off) >= FIRST_INTERNAL_TYPE) return Code.BAD_TYPE;
+      if (!reserve(off | 1) || !recordFree(off)) return Code.TX_TOO_LARGE;
+    }
+    return dest != 0 ? publishInTx(dest, 0) : Code.OK;
+  }
+  if (!liveAfterLocate()) return Code.NOT_LIVE;
+  if (objectType(off) >= FIRST_INTERNAL_TYPE) return Code.BAD_TYPE;
+  if (dest != 0) return publishAtomically(dest, 0, 0, off);
+  releaseObject(off);
+  persist(metaWordOff(off), 8);
+  unclaimObject(off);
+  return Code.OK;
+}
+
+function growInPlace(off: u32, size: u32): Code {
+  const old = objectDataLen(off);
+  const headerWord = off - OBJ_HEADER + 4; // the size field; aligned 4-byte store
+  if (inTx()) {
+    let code = logRange(headerWord, 4);
+    if (code == Code.OK && size > old) code = logRange(off + old, size - old);
+    drain();
+    if (code != Code.OK) return code;
+    if (size > old) memory.fill(abs(off + old), 0, size - old);
+    store<u32>(abs(headerWord), size);
+    return Code.OK;
+  }
+  if (size > old) {
+    memory.fill(abs(off + old), 0, size - old);
+    persist(off + old, size - old);
+  }
+  store<u32>(abs(headerWord), size);
+  persist(headerWord, 4);
+  return Code.OK;
+}
+
+function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
+  if (size == 0 || size > poolSize) return fail(Code.BAD_SIZE);
+  if (!usable(off)) return fail(off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET);
+  if (dest != 0 && !destValid(dest)) return fail(Code.BAD_OFFSET);
+  if (inTx()) {
+    const ready = txReady();
+    if (ready != Code.OK) return fail(ready);
+  }
+  if (size <= usableSize(off)) {
+    const code = growInPlace(off, size);
+    return code == Code.OK ? off : fail(code);
+  }
+  const flags = (off & 63) == 0 ? ALLOC_ALIGN64 : 0;
+  const keep = objectDataLen(off) < size ? objectDataLen(off) : size;
+  if (inTx()) {
+    const moved = allocChecked(size, type, flags | ALLOC_ZERO, dest);
+    if (moved == 0) return 0;
+    memory.copy(abs(moved), abs(off), keep);
+    const code = free(off, 0);
+    return code == Code.OK ? moved : fail(code);
+  }
+  const moved = reserveObject(size, type, flags);
+  if (moved == 0) return fail(Code.OUT_OF_SPACE);
+  memory.copy(abs(moved), abs(off), keep);
+  memory.fill(abs(moved + keep), 0, size - keep);
+  flush(moved, size);
+  const code = publishAtomically(dest, moved, moved, off);
+  if (code != Code.OK) { unclaimObject(moved); return fail(code); }
+  return moved;
+}
+
+/** Resize, keeping the old bytes and zeroing new ones; may move. 0 on failure. */
+export function realloc(off: u32, size: u32, dest: u32): u32 {
+  if (!usable(off)) return fail(off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET);
+  const type = objectType(off);
+  if (type >= FIRST_INTERNAL_TYPE) return fail(Code.BAD_TYPE);
+  return reallocChecked(off, size, dest, type);
+}
+
+/**
+ * The root object, created zeroed on first use and grown (old bytes kept,
+ * new bytes zeroed) when asked for more. Not inside a transaction.
+ */
+export function root(size: u32): u32 {
+  if (inTx()) return fail(Code.TX_STATE);
+  const r = rootOff();
+  if (r == 0) {
+    if (size == 0 || size > poolSize) return fail(Code.BAD_SIZE);
+    const off = reserveObject(size, TYPE_ROOT, ALLOC_ZERO);
+    if (off == 0) return fail(Code.OUT_OF_SPACE);
+    const code = publishAtomically(H_ROOT, off, off, 0);
+    if (code != Code.OK) { unclaimObject(off); return fail(code); }
+    return off;
+  }
+  if (size <= objectDataLen(r)) return r;
+  return reallocChecked(r, size, H_ROOT, TYPE_ROOT);
+}
+
+// ─── iteration ──────────────────────────────────────────────────────────────
+
+function matches(off: u32, type: u32): bool {
+  const t = objectType(off);
+  return t != TYPE_LOG_EXT && (type == TYPE_ANY || t == type);
+}
+
+/** Next live object after `prev` (0 = from the start) of `type` (TYPE_ANY = all); 0 at the end. */
+export function nextObject(prev: u32, type: u32): u32 {
+  let c: u32 = 0;
+  let slot: u32 = 0;
+  if (prev != 0) {
+    if (!locate(prev)) return 0;
+    c = locChunk;
+    if (locKind == KIND_RUN) slot = locSlot + 1;
+    else c += largeSpan(prev, c);
+  }
+  while (c < chunkCount) {
+    const w = chunkWord(c);
+    const kind = kindOf(w);
+    if (kind == KIND_RUN) {
+      const cls = argOf(w);
+      const slots = classSlots(cls);
+      for (; slot < slots; slot++) {
+        const word = load<u64>(abs(runBitmapWordOff(c, slot))) >>> (slot & 63);
+        if (word == 0) { slot |= 63; continue; }
+        slot += <u32>ctz(word);
+        if (slot >= slots) break;
+        const off = chunkStart(c) + RUN_DATA + slot * classStride(cls) + OBJ_HEADER;
+        if (matches(off, type)) return off;
+      }
+      c++;
+    } else if (kind == KIND_LARGE) {
+      const off = chunkStart(c) + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? ALIGNED_HEADER_POS : 0);
+      if (matches(off, type)) return off;
+      c += argOf(w);
+    } else {
+      c++;
+    }
+    slot = 0;
+  }
+  return 0;
+}
+

@@ -1,0 +1,109 @@
+// check.ts — the heap consistency check (what tests and `pheap check` call).
+//
+// Walks the header, the chunk table, every run bitmap and every object
+// header, and compares the volatile indexes with what the pool says. It only
+// reads. The first problem found is reported as (problem, offset); the host
+// turns that into a message (src/errors.ts keeps the texts).
+//
+// Invariants verified (each is something the allocator relies on):
+//   P_HEADER     the header validates exactly as at open
+//   P_CHUNK      every chunk word is well formed; large spans stay in the heap
+//                and their tail chunks have zero words
+//   P_BITMAP     no run bit is set past the run's last slot
+//   P_OBJECT     every live object has a valid header at its exact place,
+//                its size fits its slot / span, and it is not a log block
+//                outside a transaction
+//   P_ROOT       the root word is 0 or names a live TYPE_ROOT object
+//   P_LOG        outside a transaction the undo log holds no valid entry and
+//                no extension block
+//   P_LIVECOUNT  a loaded run's volatile live count equals its bitmap
+//   P_EXTENTS    the free extents cover exactly the free chunks
+
+import { Code } from "./errors";
+import { abs } from "./layout";
+import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, logOff, poolSize, readHeaderAgain, rootOff } from "./format";
+import { OBJ_HEADER, RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
+import { KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordValid, flagsOf, freeChunkTotal, kindOf, runLive, FLAG_ALIGN64 } from "./heap";
+import { FIRST_INTERNAL_TYPE, TYPE_LOG_EXT, TYPE_ROOT, headerValid, isLive, objectDataLen, objectType } from "./alloc";
+import { inTx, logHasValidEntry } from "./tx";
+
+export const P_HEADER: u32 = 1;
+export const P_CHUNK: u32 = 2;
+export const P_BITMAP: u32 = 3;
+export const P_OBJECT: u32 = 4;
+export const P_ROOT: u32 = 5;
+export const P_LOG: u32 = 6;
+export const P_LIVECOUNT: u32 = 7;
+export const P_EXTENTS: u32 = 8;
+
+export let problem: u32 = 0;
+export let problemAt: u32 = 0;
+
+function report(p: u32, at: u32): Code {
+  problem = p;
+  problemAt = at;
+  return Code.CORRUPT_HEAP;
+}
+
+function objectOk(off: u32, room: u32): bool {
+  if (!headerValid(off) || objectDataLen(off) > room || objectDataLen(off) == 0) return false;
+  const t = objectType(off);
+  return t < FIRST_INTERNAL_TYPE || t == TYPE_ROOT || (t == TYPE_LOG_EXT && inTx());
+}
+
+function checkRun(c: u32): Code {
+  const cls = argOf(chunkWord(c));
+  const slots = classSlots(cls);
+  const stride = classStride(cls);
+  let count: u32 = 0;
+  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) {
+    let word = load<u64>(abs(chunkStart(c) + (i << 3)));
+    while (word != 0) {
+      const slot = (i << 6) + <u32>ctz(word);
+      word &= word - 1;
+      if (slot >= slots) return report(P_BITMAP, chunkStart(c));
+      const off = chunkStart(c) + RUN_DATA + slot * stride + OBJ_HEADER;
+      if (!objectOk(off, stride - OBJ_HEADER)) return report(P_OBJECT, off);
+      count++;
+    }
+  }
+  if (!inTx() && runLive(c) != count) return report(P_LIVECOUNT, chunkStart(c));
+  return Code.OK;
+}
+
+function checkLarge(c: u32): Code {
+  const w = chunkWord(c);
+  const span = argOf(w);
+  for (let t = c + 1; t < c + span; t++) if (chunkWord(t) != 0) return report(P_CHUNK, chunkStart(t));
+  const off = chunkStart(c) + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? 48 : 0);
+  const room = (span << CHUNK_SHIFT) - (off - chunkStart(c));
+  if (!objectOk(off, room) || objectDataLen(off) + CHUNK_SIZE <= room) return report(P_OBJECT, off);
+  return Code.OK;
+}
+
+/** Verify every invariant; Code.OK or the first problem in (problem, problemAt). */
+export function check(): Code {
+  problem = 0;
+  problemAt = 0;
+  if (readHeaderAgain() != Code.OK) return report(P_HEADER, 0);
+  let freeChunks: u32 = 0;
+  let c: u32 = 0;
+  while (c < chunkCount) {
+    const w = chunkWord(c);
+    if (!chunkWordValid(w, c)) return report(P_CHUNK, chunkStart(c));
+    const kind = kindOf(w);
+    let code = Code.OK;
+    if (kind == KIND_RUN) code = checkRun(c);
+    else if (kind == KIND_LARGE) code = checkLarge(c);
+    else freeChunks++;
+    if (code != Code.OK) return code;
+    c += kind == KIND_LARGE ? argOf(w) : 1;
+  }
+  const r = rootOff();
+  if (r != 0 && (!isLive(r) || objectType(r) != TYPE_ROOT)) return report(P_ROOT, r);
+  if (!inTx()) {
+    if (logHasValidEntry() || load<u32>(abs(logOff + 8)) != 0) return report(P_LOG, logOff);
+    if (freeChunkTotal() != freeChunks) return report(P_EXTENTS, 0);
+  }
+  return poolSize != 0 ? Code.OK : report(P_HEADER, 0);
+}

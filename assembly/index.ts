@@ -1,0 +1,39 @@
+// index.ts — the core's exports: the whole surface the host (src/core.ts) sees.
+//
+// All offsets are pool-relative u32; functions that can fail return a Code
+// (errors.ts) or 0 with the code in lastError(). Counters are returned as
+// f64 so the host never needs BigInt.
+
+import { POOL_BASE, SCRATCH, DRAIN_RANGES, MAX_POOL_SIZE, MIN_POOL_SIZE } from "./layout";
+import * as flushModel from "./flush";
+import * as format from "./format";
+import * as tx from "./tx";
+import * as errors from "./errors";
+import * as checker from "./check";
+
+export { runtimeHeapEnd } from "./runtime/capped";
+export { flush, drain, persist, pendingLineCount, collectPending, discardPending } from "./flush";
+export { createPool, openPool } from "./pool";
+export { alloc, free, realloc, root, usableSize, nextObject, rangeWritable, isLive, objectType, objectDataLen } from "./alloc";
+export { txBegin, txAddRange, txCommit, txAbort, txDepth } from "./tx";
+export { check } from "./check";
+export { heapStats } from "./stats";
+
+export function poolBase(): usize { return POOL_BASE; }
+export function scratch(): usize { return SCRATCH; }
+export function drainRanges(): usize { return DRAIN_RANGES; }
+export function maxPoolSize(): f64 { return <f64>MAX_POOL_SIZE; }
+export function minPoolSize(): f64 { return <f64>MIN_POOL_SIZE; }
+export function lastError(): u32 { return errors.lastError; }
+export function checkProblem(): u32 { return checker.problem; }
+export function checkProblemAt(): u32 { return checker.problemAt; }
+export function flushCount(): f64 { return <f64>flushModel.flushCalls; }
+export function drainCount(): f64 { return <f64>flushModel.drainCalls; }
+export function linesPersisted(): f64 { return <f64>flushModel.linesPersisted; }
+export function recoveredEntries(): u32 { return tx.recoveredEntries; }
+export function openCount(): u32 { return format.openCount(); }
+export function heapOffset(): u32 { return format.heapOff; }
+export function logOffset(): u32 { return format.logOff; }
+export function logBytes(): u32 { return format.logSize; }
+export function chunks(): u32 { return format.chunkCount; }
+export function logSequence(): f64 { return <f64>tx.logSeq(); }

@@ -1,0 +1,35 @@
+// pool.ts — create and open: the order in which the other modules start.
+//
+// open:   validate header (read-only) → validate chunk words (read-only)
+//         → recover the undo log → rebuild volatile heap indexes → count the open
+// create: write header + empty chunk table + empty log, persist them all.
+// Nothing is written to a pool that fails validation: a bad file stays
+// byte-identical.
+
+import { Code } from "./errors";
+import { heapOff, bumpOpenCount, readHeader, writeHeader } from "./format";
+import { persist } from "./flush";
+import { initClasses } from "./classes";
+import { chunkTableValid, rebuildHeap } from "./heap";
+import { formatLog, loadLog, recoverLog } from "./tx";
+
+export function createPool(size: u32, layoutLen: u32): Code {
+  initClasses();
+  writeHeader(size, layoutLen);
+  formatLog();
+  persist(0, heapOff);
+  loadLog();
+  return rebuildHeap() ? Code.OK : Code.CORRUPT_HEAP;
+}
+
+export function openPool(size: u32, layoutLen: u32): Code {
+  initClasses();
+  const code = readHeader(size, layoutLen);
+  if (code != Code.OK) return code;
+  if (!chunkTableValid()) return Code.CORRUPT_HEAP;
+  recoverLog();
+  if (!rebuildHeap()) return Code.CORRUPT_HEAP;
+  bumpOpenCount();
+  loadLog();
+  return Code.OK;
+}

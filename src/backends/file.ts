@@ -1,0 +1,113 @@
+// file.ts — the portable Node backend: linear memory is the cache, the file
+// is the durable image.
+//
+// Open reads the whole file straight into the pool region (no intermediate
+// buffer). A drain writes each coalesced range with one pwrite from a view
+// of linear memory, then fdatasync when durability is 'fsync'; 'os' stops at
+// the page cache; 'none' writes nothing until close. The file is exactly the
+// pool: the same bytes as the memory backend's image for the same workload.
+
+import * as fs from 'node:fs';
+import type { Backend, Durability } from './backend.js';
+import { LINE_SHIFT } from './backend.js';
+import { HEADER_SIZE } from '../layout.js';
+import { PoolExistsError, PoolNotFoundError, TruncatedPoolError } from '../errors.js';
+import { recordedPoolSize } from '../format.js';
+import { acquireLock } from './lock.js';
+
+export class FileBackend implements Backend {
+  readonly kind = 'file' as const;
+  readonly isPmem = false;
+  private cache: Uint8Array | null = null;
+  private closed = false;
+
+  private constructor(readonly path: string, private fd: number, readonly size: number,
+    readonly durability: Durability, private unlock: () => void, private fresh: boolean) {}
+
+  /** Create a new pool file of `size` bytes (zero-filled, sparse). Throws PoolExistsError if it exists. */
+  static create(path: string, size: number, durability: Durability): FileBackend {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'wx+');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new PoolExistsError(path);
+      throw e;
+    }
+    let unlock: () => void;
+    try {
+      unlock = acquireLock(path);
+      fs.ftruncateSync(fd, size);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(path, { force: true });
+      throw e;
+    }
+    return new FileBackend(path, fd, size, durability, unlock, true);
+  }
+
+  /** Open an existing pool file; validates what the host must know before the core runs. */
+  static open(path: string, durability: Durability): FileBackend {
+    if (!fs.existsSync(path)) throw new PoolNotFoundError(path);
+    const unlock = acquireLock(path);
+    let fd = -1;
+    try {
+      fd = fs.openSync(path, 'r+');
+      const size = poolSizeOf(fd, path);
+      return new FileBackend(path, fd, size, durability, unlock, false);
+    } catch (e) {
+      if (fd >= 0) fs.closeSync(fd);
+      unlock();
+      throw e;
+    }
+  }
+
+  attach(memory: WebAssembly.Memory, base: number): void {
+    this.cache = new Uint8Array(memory.buffer, base, this.size);
+    if (this.fresh) return; // a new file is all zeroes, like fresh memory
+    let done = 0;
+    while (done < this.size) {
+      const n = fs.readSync(this.fd, this.cache, done, this.size - done, done);
+      if (n === 0) throw new TruncatedPoolError(this.path, done, this.size);
+      done += n;
+    }
+  }
+
+  drain(ranges: Uint32Array, count: number, final: boolean): void {
+    if (this.durability === 'none') return;
+    const cache = this.cache!;
+    for (let i = 0; i < count; i++) {
+      const off = ranges[2 * i] << LINE_SHIFT;
+      const len = ranges[2 * i + 1] << LINE_SHIFT;
+      fs.writeSync(this.fd, cache, off, len, off);
+    }
+    if (final && this.durability === 'fsync') fs.fdatasyncSync(this.fd);
+  }
+
+  durableImage(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    fs.readSync(this.fd, out, 0, this.size, 0);
+    return out;
+  }
+
+  replaceDurableImage(image: Uint8Array): void {
+    fs.writeSync(this.fd, image, 0, image.length, 0);
+    if (this.durability === 'fsync') fs.fdatasyncSync(this.fd);
+  }
+
+  close(flushVolatile: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    // With 'none', nothing reached the file yet: a clean close writes the image.
+    if (flushVolatile && this.durability === 'none' && this.cache) fs.writeSync(this.fd, this.cache, 0, this.size, 0);
+    fs.closeSync(this.fd);
+    this.cache = null;
+    this.unlock();
+  }
+}
+
+/** Validate magic, recorded size and file length; returns the pool size. Reads only. */
+function poolSizeOf(fd: number, what: string): number {
+  const head = new Uint8Array(HEADER_SIZE);
+  const got = fs.readSync(fd, head, 0, HEADER_SIZE, 0);
+  return recordedPoolSize(head.subarray(0, got), fs.fstatSync(fd).size, what);
+}

@@ -1,0 +1,58 @@
+// memory.ts — the in-memory backend: the durable image is an ArrayBuffer.
+//
+// For tests, replay and crash exploration. A drain copies the drained lines
+// from linear memory into the image; nothing else ever reaches it, so the
+// image is exactly what a crash in `strict` mode would leave. Durability
+// levels do not change its behaviour (it has no device); the level is kept
+// only to label results.
+
+import type { Backend, Durability } from './backend.js';
+import { LINE_SHIFT } from './backend.js';
+
+export class MemoryBackend implements Backend {
+  readonly kind = 'memory' as const;
+  readonly isPmem = false;
+  private image: Uint8Array;
+  private imageWords: Int32Array;
+  private cache: Uint8Array | null = null;
+  private cacheWords: Int32Array | null = null;
+
+  /** A backend over `image` (used as is, not copied) or over a fresh zeroed image of `size` bytes. */
+  constructor(readonly size: number, readonly durability: Durability = 'os', image?: Uint8Array) {
+    this.image = image ?? new Uint8Array(size);
+    this.imageWords = new Int32Array(this.image.buffer, this.image.byteOffset, size >>> 2);
+  }
+
+  attach(memory: WebAssembly.Memory, base: number): void {
+    this.cache = new Uint8Array(memory.buffer, base, this.size);
+    this.cacheWords = new Int32Array(memory.buffer, base, this.size >>> 2);
+    this.cache.set(this.image);
+  }
+
+  drain(ranges: Uint32Array, count: number): void {
+    const cache = this.cache!, words = this.cacheWords!, image = this.imageWords;
+    for (let i = 0; i < count; i++) {
+      const off = ranges[2 * i] << LINE_SHIFT;
+      const len = ranges[2 * i + 1] << LINE_SHIFT;
+      if (len <= 256) {
+        // A few lines: copying words beats creating subarray views.
+        for (let w = off >>> 2, end = (off + len) >>> 2; w < end; w++) image[w] = words[w];
+      } else {
+        this.image.set(cache.subarray(off, off + len), off);
+      }
+    }
+  }
+
+  durableImage(): Uint8Array {
+    return this.image.slice();
+  }
+
+  replaceDurableImage(image: Uint8Array): void {
+    this.image.set(image);
+  }
+
+  close(): void {
+    this.cache = null;
+    this.cacheWords = null;
+  }
+}

@@ -1,0 +1,102 @@
+// core.ts — instantiating the WASM core and the typed view of its exports.
+//
+// The host owns the memory: exactly POOL_BASE + size bytes, initial ==
+// maximum, so the buffer never moves or detaches and views made once stay
+// valid. The core calls back into the host once per drain (env.drain) with
+// the address of DRAIN_RANGES and the number of (line, count) pairs in it.
+// Compiling the module is done once per flavour and cached; instantiation is
+// cheap, so replay and crash exploration can make many cores.
+
+import { POOL_BASE, WASM_PAGE } from './layout.js';
+
+/** The core's exports (assembly/index.ts). Offsets are pool-relative. */
+export interface CoreExports {
+  runtimeHeapEnd(): number;
+  poolBase(): number; scratch(): number; drainRanges(): number;
+  maxPoolSize(): number; minPoolSize(): number;
+  lastError(): number; checkProblem(): number; checkProblemAt(): number;
+  flushCount(): number; drainCount(): number; linesPersisted(): number;
+  recoveredEntries(): number; openCount(): number;
+  heapOffset(): number; logOffset(): number; logBytes(): number; chunks(): number; logSequence(): number;
+  flush(off: number, len: number): void;
+  drain(): void;
+  persist(off: number, len: number): void;
+  pendingLineCount(): number;
+  collectPending(): number;
+  discardPending(): void;
+  createPool(size: number, layoutLen: number): number;
+  openPool(size: number, layoutLen: number): number;
+  alloc(size: number, type: number, flags: number, dest: number): number;
+  free(off: number, dest: number): number;
+  realloc(off: number, size: number, dest: number): number;
+  root(size: number): number;
+  usableSize(off: number): number;
+  nextObject(prev: number, type: number): number;
+  rangeWritable(off: number, len: number): number;
+  isLive(off: number): number;
+  objectType(off: number): number;
+  objectDataLen(off: number): number;
+  txBegin(): number; txAddRange(off: number, len: number): number;
+  txCommit(): number; txAbort(): number; txDepth(): number;
+  check(): number;
+  heapStats(): void;
+}
+
+export type DrainHandler = (ranges: Uint32Array, count: number, final: boolean) => void;
+
+/** Where the compiled module bytes come from (Node reads a file, a browser fetches). */
+export type ModuleLoader = (debug: boolean) => WebAssembly.Module;
+
+let loader: ModuleLoader | null = null;
+const modules = new Map<boolean, WebAssembly.Module>();
+
+/** Install the environment's module loader (done by the Node or browser entry point). */
+export function setModuleLoader(load: ModuleLoader): void {
+  loader = load;
+  modules.clear();
+}
+
+/** Register an already compiled module (browser workers compile asynchronously first). */
+export function setCompiledModule(debug: boolean, module: WebAssembly.Module): void {
+  modules.set(debug, module);
+}
+
+function coreModule(debug: boolean): WebAssembly.Module {
+  let m = modules.get(debug);
+  if (!m) {
+    if (!loader) throw new Error('pheap: no WASM module loader installed (import pheap from its package entry point)');
+    m = loader(debug);
+    modules.set(debug, m);
+  }
+  return m;
+}
+
+/** Memory for a pool of `size` bytes: fixed, so its buffer never moves. */
+export function poolMemory(size: number): WebAssembly.Memory {
+  const pages = (POOL_BASE + size) / WASM_PAGE;
+  return new WebAssembly.Memory({ initial: pages, maximum: pages });
+}
+
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return '';
+  const len = new Uint32Array(memory.buffer, ptr - 4, 1)[0] >>> 1;
+  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, len));
+}
+
+/** A core instance bound to `memory`, calling `onDrain` at every drain. */
+export function instantiateCore(memory: WebAssembly.Memory, onDrain: DrainHandler, debug = false): CoreExports {
+  let ranges: Uint32Array | null = null;
+  const instance = new WebAssembly.Instance(coreModule(debug), {
+    env: {
+      memory,
+      drain(ptr: number, count: number, final: number) {
+        ranges ??= new Uint32Array(memory.buffer, ptr, 2 * 0x1_0000);
+        onDrain(ranges, count, final !== 0);
+      },
+      abort(msg: number, file: number, line: number, col: number) {
+        throw new Error(`pheap core assertion: ${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`);
+      },
+    },
+  });
+  return instance.exports as unknown as CoreExports;
+}

@@ -1,0 +1,137 @@
+// errors.ts — every error pheap throws, as classes callers can `instanceof`.
+//
+// The core returns numeric codes (assembly/errors.ts); `errorForCode` maps
+// them here. Every class extends PheapError, carries a stable `code` string,
+// and a message that says what went wrong and what to do about it.
+
+export class PheapError extends Error {
+  /** Stable machine-readable name, e.g. 'ERR_POOL_CORRUPT_HEADER'. */
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The pool file does not exist and `create` was not asked for. */
+export class PoolNotFoundError extends PheapError {
+  constructor(path: string) { super('ERR_POOL_NOT_FOUND', `no pool at ${path}: the file does not exist (use Pool.create to make one)`); }
+}
+/** Pool.create was asked to make a file that already exists. */
+export class PoolExistsError extends PheapError {
+  constructor(path: string) { super('ERR_POOL_EXISTS', `cannot create ${path}: the file already exists (open it, or remove it first)`); }
+}
+/** The file is not a pheap pool (wrong magic, or too short to hold a header). */
+export class NotAPoolError extends PheapError {
+  constructor(what: string, detail = 'it does not start with the pheap magic "PHEAPOOL"') { super('ERR_NOT_A_POOL', `${what} is not a pheap pool: ${detail}`); }
+}
+/** The file is shorter than the pool size its header records. */
+export class TruncatedPoolError extends PheapError {
+  constructor(what: string, have: number, want: number) { super('ERR_POOL_TRUNCATED', `${what} is truncated: ${have} bytes on disk, the header says ${want}`); }
+}
+/** The header fails its checksum or a state word, or its fields disagree. */
+export class CorruptHeaderError extends PheapError {
+  constructor(what: string, detail = 'checksum, state words or region offsets do not validate') { super('ERR_POOL_CORRUPT_HEADER', `${what} has a corrupt header (${detail}); it was not opened and not modified`); }
+}
+/** The pool was written by a format version (or with features) this build does not know. */
+export class UnsupportedVersionError extends PheapError {
+  constructor(what: string) { super('ERR_POOL_VERSION', `${what} uses an unsupported pool format version or feature; upgrade pheap to open it`); }
+}
+/** The layout name given to open() differs from the one the pool was created with. */
+export class LayoutMismatchError extends PheapError {
+  constructor(what: string, layout: string) { super('ERR_POOL_LAYOUT', `${what} was not created with layout "${layout}"`); }
+}
+/** A pool size outside [min, max] or not a multiple of 64 KiB. */
+export class InvalidSizeError extends PheapError {
+  constructor(message: string) { super('ERR_POOL_SIZE', message); }
+}
+/** The pool is already open in this process or in another one. */
+export class PoolLockedError extends PheapError {
+  constructor(path: string, holder: string) { super('ERR_POOL_LOCKED', `${path} is open elsewhere (${holder}); close it there first`); }
+}
+/** An offset or length that falls outside the pool or outside the object it should be in. */
+export class OffsetError extends PheapError {
+  constructor(message: string) { super('ERR_BAD_OFFSET', message); }
+}
+/** Any operation on a pool after close(). */
+export class PoolClosedError extends PheapError {
+  constructor() { super('ERR_POOL_CLOSED', 'the pool is closed'); }
+}
+/** The heap has no room for the allocation; the heap is unchanged. */
+export class OutOfSpaceError extends PheapError {
+  constructor(message = 'out of space: the pool has no free block large enough (the heap is unchanged)') { super('ERR_OUT_OF_SPACE', message); }
+}
+/** free/realloc of something that is not a live object (including a double free). */
+export class NotLiveError extends PheapError {
+  constructor(off: number) { super('ERR_NOT_LIVE', `offset ${off} is not a live object (never allocated, already freed, or not an object's start)`); }
+}
+/** A type number outside the user range, or an operation on one of the pool's own objects. */
+export class BadTypeError extends PheapError {
+  constructor(message = 'type numbers must be integers in [0, 0xFFFF0000); the pool\'s own objects cannot be freed or resized') { super('ERR_BAD_TYPE', message); }
+}
+/** A transaction operation outside a transaction, or root() inside one. */
+export class TxStateError extends PheapError {
+  constructor(message = 'this operation needs an open transaction (or, for root(), no open transaction)') { super('ERR_TX_STATE', message); }
+}
+/** The transaction was aborted (maybe by a nested level); it can only end now. */
+export class TxAbortedError extends PheapError {
+  constructor() { super('ERR_TX_ABORTED', 'the transaction was aborted (possibly by a nested transaction); its changes were rolled back'); }
+}
+/** The undo log could not grow for this transaction; the transaction was rolled back. */
+export class LogFullError extends PheapError {
+  constructor() { super('ERR_LOG_FULL', 'the undo log is full and the heap has no chunk to extend it; the transaction was rolled back'); }
+}
+/** A transaction touched more distinct ranges/objects than the core tracks (65 536). */
+export class TxTooLargeError extends PheapError {
+  constructor() { super('ERR_TX_TOO_LARGE', 'the transaction touches too many distinct ranges or objects (limit 65536); split it'); }
+}
+/** The heap consistency check found a broken invariant. */
+export class CorruptHeapError extends PheapError {
+  constructor(message: string) { super('ERR_HEAP_CORRUPT', message); }
+}
+/** The backend cannot do what was asked (e.g. crash simulation on a live mapping). */
+export class UnsupportedOperationError extends PheapError {
+  constructor(message: string) { super('ERR_UNSUPPORTED', message); }
+}
+
+/** Codes shared with assembly/errors.ts. */
+export const enum Code {
+  OK = 0, NOT_A_POOL = 1, CORRUPT_HEADER = 2, UNSUPPORTED_VERSION = 3, LAYOUT_MISMATCH = 4, BAD_SIZE = 5,
+  OUT_OF_SPACE = 6, BAD_OFFSET = 7, NOT_LIVE = 8, BAD_TYPE = 9, TX_STATE = 10, TX_ABORTED = 11,
+  LOG_FULL = 12, TX_TOO_LARGE = 13, CORRUPT_HEAP = 14,
+}
+
+/** Error for a failed core call; `subject` names the pool or the offset in messages. */
+export function errorForCode(code: number, ctx: { what?: string; layout?: string; off?: number } = {}): PheapError {
+  const what = ctx.what ?? 'the pool';
+  switch (code) {
+    case Code.NOT_A_POOL: return new NotAPoolError(what);
+    case Code.CORRUPT_HEADER: return new CorruptHeaderError(what);
+    case Code.UNSUPPORTED_VERSION: return new UnsupportedVersionError(what);
+    case Code.LAYOUT_MISMATCH: return new LayoutMismatchError(what, ctx.layout ?? '');
+    case Code.BAD_SIZE: return new InvalidSizeError('size must be at least 1 byte and fit in the pool');
+    case Code.OUT_OF_SPACE: return new OutOfSpaceError();
+    case Code.BAD_OFFSET: return new OffsetError(`offset ${ctx.off ?? '?'} is outside the pool or not inside a live object`);
+    case Code.NOT_LIVE: return new NotLiveError(ctx.off ?? 0);
+    case Code.BAD_TYPE: return new BadTypeError();
+    case Code.TX_STATE: return new TxStateError();
+    case Code.TX_ABORTED: return new TxAbortedError();
+    case Code.LOG_FULL: return new LogFullError();
+    case Code.TX_TOO_LARGE: return new TxTooLargeError();
+    case Code.CORRUPT_HEAP: return new CorruptHeapError(`${what}: the heap metadata is corrupt (chunk table or run bitmaps)`);
+    default: return new PheapError('ERR_INTERNAL', `core returned unknown code ${code}`);
+  }
+}
+
+/** Texts for check() problems (assembly/check.ts). */
+export const CHECK_PROBLEMS: Record<number, string> = {
+  1: 'the header does not validate',
+  2: 'a chunk word is malformed or a large object overlaps another chunk',
+  3: 'a run has a bit set past its last slot',
+  4: 'a live object has a bad header, size or type',
+  5: 'the root word does not name a live root object',
+  6: 'the undo log holds a valid entry or an extension outside a transaction',
+  7: "a run's volatile live count disagrees with its bitmap",
+  8: 'the free extents do not cover exactly the free chunks',
+};

@@ -1,0 +1,14 @@
+// index.ts — the package entry for Node: the public API in one import.
+
+import './node/env.js';
+
+export { Pool, Tx, registerBackend } from './pool.js';
+export type { PoolOptions, CreateOptions, OpenOptions, AllocOptions, PoolStats, PoolInfo, BackendOpener } from './pool.js';
+export type { Backend, BackendKind, Durability } from './backends/backend.js';
+export { MemoryBackend } from './backends/memory.js';
+export { FileBackend } from './backends/file.js';
+export { CRASH_MODES, crashImage } from './crash/modes.js';
+export type { CrashMode, CrashOptions } from './crash/modes.js';
+export { Prng } from './prng.js';
+export { POOL_BASE, MIN_POOL_SIZE, MAX_POOL_SIZE, CHUNK_SIZE } from './layout.js';
+export * from './errors.js';
