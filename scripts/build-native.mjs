@@ -79,13 +79,15 @@ function nodedirArgs() {
   return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
 }
 
-/** The most telling line of a failed build: a compiler error, else node-gyp's own. */
+/** The most telling line of a failed build: compiler, then gyp's Python, then make, then node-gyp itself. */
 function reasonFrom(output, status) {
   const lines = output.split('\n').map((l) => l.trim());
   const pick =
     lines.find((l) => /(^|\s)(fatal )?error:/.test(l) && !l.startsWith('gyp')) ??
-    lines.find((l) => l.startsWith('gyp ERR! stack Error:'))?.replace('gyp ERR! stack Error: ', '') ??
-    lines.find((l) => l.startsWith('gyp ERR!') && !/ (cwd|node -v|node-gyp -v|command|System|not ok)\b/.test(l));
+    lines.find((l) => /^[A-Za-z.]*(Error|Exception): /.test(l)) ??
+    lines.find((l) => /^make(\[\d+\])?: .*(No such file|not found)/.test(l)) ??
+    lines.find((l) => l.startsWith('gyp: ')) ??
+    lines.find((l) => l.startsWith('gyp ERR! stack Error:'))?.replace('gyp ERR! stack Error: ', '');
   const text = pick ?? `node-gyp exited with status ${status}`;
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
