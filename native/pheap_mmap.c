@@ -105,8 +105,7 @@ static state *get_state(napi_env env) {
 
 static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
-  if (argc < want) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
     fail(env, "pheap_mmap: expected %zu arguments, got %zu", want, argc);
     return 0;
   }
@@ -148,8 +147,7 @@ static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len) {
     fail(env, "pheap_mmap: expected an ArrayBuffer (memory.buffer of a non-shared WebAssembly.Memory)");
     return 0;
   }
-  if (napi_get_arraybuffer_info(env, v, &p, len) != napi_ok) return 0;
-  if (p == NULL || *len == 0) {
+  if (napi_get_arraybuffer_info(env, v, &p, len) != napi_ok || p == NULL || *len == 0) {
     fail(env, "pheap_mmap: the ArrayBuffer is detached or empty (after memory.grow, pass the new memory.buffer)");
     return 0;
   }
