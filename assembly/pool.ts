@@ -8,7 +8,7 @@
 
 import { Code } from "./errors";
 import { heapOff, bumpOpenCount, readHeader, writeHeader } from "./format";
-import { persist } from "./flush";
+import { discardPending, persist, resetFlushCounters } from "./flush";
 import { initClasses } from "./classes";
 import { chunkTableValid, rebuildHeap } from "./heap";
 import { formatLog, loadLog, recoverLog } from "./tx";
@@ -23,6 +23,10 @@ export function createPool(size: u32, layoutLen: u32): Code {
 }
 
 export function openPool(size: u32, layoutLen: u32): Code {
+  // An instance may be reused for another image (crash exploration): forget
+  // everything volatile from the previous one first.
+  discardPending();
+  resetFlushCounters();
   initClasses();
   const code = readHeader(size, layoutLen);
   if (code != Code.OK) return code;

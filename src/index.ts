@@ -12,3 +12,6 @@ export type { CrashMode, CrashOptions } from './crash/modes.js';
 export { Prng } from './prng.js';
 export { POOL_BASE, MIN_POOL_SIZE, MAX_POOL_SIZE, CHUNK_SIZE } from './layout.js';
 export * from './errors.js';
+export { explore, formatReport } from './crash/explore.js';
+export type { ExploreOptions, ExploreReport, CrashCase, Failure } from './crash/explore.js';
+export type { Trace, Marker, DrainRecord } from './crash/trace.js';

@@ -43,6 +43,13 @@ export interface CreateOptions extends PoolOptions {
 export interface OpenOptions extends PoolOptions {
   /** Open this in-memory image (memory backend); it is used, not copied. */
   image?: Uint8Array;
+  /**
+   * A closed pool of the same size whose memory and core instance may be
+   * reused (crash exploration opens thousands of images; instantiating a
+   * fresh 16 MiB+ memory each time would dominate). The returned pool is
+   * that same object, reopened.
+   */
+  recycle?: Pool;
 }
 
 /** Options of alloc(). */
@@ -124,8 +131,8 @@ export class Pool {
   private bytes: Uint8Array;
   private view: DataView;
   private closed = false;
-  private readonly what: string;
-  private readonly layout: string;
+  private what: string;
+  private layout: string;
   private readonly debug: boolean;
   private recoveryMs = 0;
   private readonly txHandle: Tx;
@@ -137,7 +144,7 @@ export class Pool {
     this.debug = debug;
     this.memory = poolMemory(backend.size);
     backend.attach(this.memory, POOL_BASE);
-    this.core = instantiateCore(this.memory, (ranges, count, final) => backend.drain(ranges, count, final), debug);
+    this.core = instantiateCore(this.memory, (ranges, count, final) => this.backend.drain(ranges, count, final), debug);
     this.bytes = new Uint8Array(this.memory.buffer, POOL_BASE, backend.size);
     this.view = new DataView(this.memory.buffer, POOL_BASE, backend.size);
     this.txHandle = new Tx(this);
@@ -173,9 +180,20 @@ export class Pool {
   static open(opts: OpenOptions): Pool {
     const layout = encodeLayout(opts.layout);
     const backend = pickBackend(opts, null, opts.image);
+    const what = opts.path ?? 'the memory pool';
     let pool: Pool;
     try {
-      pool = new Pool(backend, opts.layout, opts.path ?? 'the memory pool', opts.debug ?? false);
+      const old = opts.recycle;
+      if (old && old.closed && old.backend.size === backend.size && old.debug === (opts.debug ?? false)) {
+        pool = old;
+        pool.backend = backend;
+        pool.layout = opts.layout;
+        pool.what = what;
+        pool.closed = false;
+        backend.attach(pool.memory, POOL_BASE);
+      } else {
+        pool = new Pool(backend, opts.layout, what, opts.debug ?? false);
+      }
       pool.writeLayout(layout);
       const t0 = performance.now();
       pool.check0(pool.core.openPool(backend.size, layout.length));

@@ -12,9 +12,9 @@ import { LINE_SHIFT } from './backend.js';
 export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   readonly isPmem = false;
-  private image: Uint8Array;
+  protected image: Uint8Array;
   private imageWords: Int32Array;
-  private cache: Uint8Array | null = null;
+  protected cache: Uint8Array | null = null;
   private cacheWords: Int32Array | null = null;
 
   /** A backend over `image` (used as is, not copied) or over a fresh zeroed image of `size` bytes. */
@@ -29,7 +29,7 @@ export class MemoryBackend implements Backend {
     this.cache.set(this.image);
   }
 
-  drain(ranges: Uint32Array, count: number): void {
+  drain(ranges: Uint32Array, count: number, _final?: boolean): void {
     const cache = this.cache!, words = this.cacheWords!, image = this.imageWords;
     for (let i = 0; i < count; i++) {
       const off = ranges[2 * i] << LINE_SHIFT;
