@@ -7,8 +7,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { doctor, findMount, formatDoctor, nvdimms, parseIomem, type DoctorReport } from '../src/cli/doctor.ts';
-import { nativeStatus } from '../src/backends/native.ts';
+import { doctor, findMount, formatDoctor, nvdimms, parseIomem, type DoctorReport } from '../src/cli/doctor.js';
+import { nativeStatus } from '../src/backends/native.js';
 
 let dir = '';
 beforeAll(() => {

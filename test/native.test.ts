@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DrainMode, loadNative, nativeStatus, NATIVE_ADDON_PATH, type NativeMmap } from '../src/backends/native.ts';
+import { DrainMode, loadNative, nativeStatus, NATIVE_ADDON_PATH, type NativeMmap } from '../src/backends/native.js';
 
 const WASM_PAGE = 65536;
 const status = nativeStatus();

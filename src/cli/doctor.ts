@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nativeStatus, type NativeMmap } from '../backends/native.ts';
+import { nativeStatus, type NativeMmap } from '../backends/native.js';
 
 export interface FileSystemInfo {
   mountPoint: string;
