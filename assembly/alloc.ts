@@ -65,9 +65,18 @@ let locKind: u32 = 0; // KIND_RUN or KIND_LARGE (a tx-reserved large has a FREE 
 let locClass: u32 = 0;
 let locSlot: u32 = 0;
 
-/** Chunks a large object at payload `off` spans (from its header). */
+/** Chunks a large object at payload `off` needs for `size` bytes. */
+function spanFor(off: u32, head: u32, size: u32): u32 {
+  return <u32>((<u64>(off - chunkStart(head)) + size + CHUNK_SIZE - 1) >> CHUNK_SHIFT);
+}
+
+/**
+ * Chunks a large object spans. Invariant: always the minimum for its size
+ * (realloc moves rather than shrink a span in place), so it can be derived
+ * from the header even before the chunk word is written (tx reservations).
+ */
 function largeSpan(off: u32, head: u32): u32 {
-  return (off - chunkStart(head) + objectDataLen(off) + CHUNK_SIZE - 1) >>> CHUNK_SHIFT;
+  return spanFor(off, head, objectDataLen(off));
 }
 
 /** Is `off` exactly the payload offset of an object place (live or not)? */
@@ -325,7 +334,8 @@ function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
     const ready = txReady();
     if (ready != Code.OK) return fail(ready);
   }
-  if (size <= usableSize(off)) {
+  const sameSpan = locKind == KIND_RUN || spanFor(off, locChunk, size) == largeSpan(off, locChunk);
+  if (size <= usableSize(off) && sameSpan) {
     const code = growInPlace(off, size);
     return code == Code.OK ? off : fail(code);
   }
