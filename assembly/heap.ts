@@ -363,8 +363,10 @@ export function claimSlot(cls: u32): u32 {
 
 /** The slot at `off` (in run chunk c) is free again in volatile state. */
 export function unclaimSlot(c: u32, cls: u32, slot: u32): void {
+  // Slots are unclaimed after their bit is cleared (or was never set); a run
+  // loaded only now counts from the bitmap, which already excludes this slot.
   if (!loaded(c)) loadRun(c);
-  setLive(c, live(c) - 1);
+  else setLive(c, live(c) - 1);
   if (slot < hint(c)) setHint(c, slot);
   setNonfull(cls, c, true);
 }
