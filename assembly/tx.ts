@@ -346,7 +346,9 @@ function rollbackOpenTx(): void {
 export function txAbort(): Code {
   if (depth == 0) return Code.TX_STATE;
   if (!aborted) {
+    const levels = depth;
     rollbackOpenTx();
+    depth = levels;
     aborted = true;
   }
   depth--;

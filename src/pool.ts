@@ -365,10 +365,10 @@ export class Pool {
       out = fn(this.txHandle);
       if (out instanceof Promise) throw new TxStateError('transaction functions must be synchronous (a Promise was returned)');
     } catch (e) {
-      if (core.txDepth() > 0) core.txAbort();
+      if (!this.closed && core.txDepth() > 0) core.txAbort();
       throw e;
     }
-    this.check0(core.txCommit());
+    if (!this.closed) this.check0(core.txCommit()); // closed: fn crashed the pool on purpose
     return out;
   }
 

@@ -1,0 +1,309 @@
+// Transactions: every rule of the undo log, a property test against a model,
+// and exhaustive crash exploration of small transactional workloads.
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { Pool, explore, formatReport, TxAbortedError, TxStateError, LogFullError, OutOfSpaceError, type Marker } from '../src/index.js';
+
+const MiB = 1 << 20;
+const mem = (size = MiB) => Pool.create({ size, layout: 'tx', seed: 11 });
+const crashStrict = (p: Pool) => p.crash({ mode: 'strict' });
+
+describe('transaction rules', () => {
+  it('commit makes every snapshotted change durable; a crash before commit rolls all of it back', () => {
+    const p = mem();
+    const r = p.root(64);
+    p.tx((tx) => { tx.setU32(r, 1); tx.setU32(r + 32, 2); });
+    let q = crashStrict(p);
+    expect([q.readU32(r), q.readU32(r + 32)]).toEqual([1, 2]);
+    q.tx((tx) => {
+      tx.setU32(r, 10);
+      tx.setU32(r + 32, 20);
+      q.flush(r, 64); q.drain(); // even made durable by hand, the change is undone by recovery
+      q = q.crash({ mode: 'strict' });
+    });
+    expect([q.readU32(r), q.readU32(r + 32)]).toEqual([1, 2]);
+    expect(q.stats().recovery.entriesRolledBack).toBe(2);
+    q.check();
+  });
+
+  it('abort (a throw) restores every snapshotted range and rethrows', () => {
+    const p = mem();
+    const r = p.root(64);
+    p.writeU32(r, 5); p.persist(r, 4);
+    expect(() => p.tx((tx) => { tx.setU32(r, 6); throw new Error('no'); })).toThrow('no');
+    expect(p.readU32(r)).toBe(5);
+    expect(p.txDepth).toBe(0);
+  });
+
+  it('nested transactions flatten: an inner commit commits nothing', () => {
+    const p = mem();
+    const r = p.root(16);
+    let q: Pool | null = null;
+    p.tx((tx) => {
+      p.tx((inner) => inner.setU32(r, 9));
+      expect(p.txDepth).toBe(1);
+      q = p.crash({ mode: 'strict' }); // crash inside the outer tx
+    });
+    expect(q!.readU32(r)).toBe(0);
+  });
+
+  it('an inner abort aborts everything; the outer level then ends with TxAbortedError', () => {
+    const p = mem();
+    const r = p.root(16);
+    expect(() => p.tx((tx) => {
+      tx.setU32(r, 1);
+      try { p.tx((inner) => { inner.setU32(r + 4, 2); throw new Error('inner'); }); } catch { /* swallowed */ }
+      expect(() => tx.setU32(r + 8, 3)).toThrow(TxAbortedError);
+    })).toThrow(TxAbortedError);
+    expect([p.readU32(r), p.readU32(r + 4), p.readU32(r + 8)]).toEqual([0, 0, 0]);
+    expect(p.txDepth).toBe(0);
+  });
+
+  it('does not log a range twice, even overlapping: abort restores the pre-transaction bytes', () => {
+    const p = mem();
+    const r = p.root(64);
+    p.writeBytes(r, new Uint8Array(32).fill(1)); p.persist(r, 32);
+    expect(() => p.tx((tx) => {
+      tx.setBytes(r, new Uint8Array(16).fill(2));
+      tx.setBytes(r + 8, new Uint8Array(16).fill(3)); // overlaps the first range
+      tx.setBytes(r, new Uint8Array(32).fill(4)); // covers both
+      throw new Error('abort');
+    })).toThrow('abort');
+    expect([...p.readBytes(r, 32)]).toEqual(new Array(32).fill(1));
+  });
+
+  it('allocations inside a transaction exist only after commit; frees take effect at commit and are not reused before', () => {
+    const p = mem();
+    const r = p.root(16);
+    let a = 0;
+    expect(() => p.tx((tx) => { a = tx.alloc(64, { type: 4, into: r }); throw new Error('x'); })).toThrow('x');
+    expect([...p.objects(4)]).toEqual([]);
+    expect(p.readU32(r)).toBe(0);
+    p.tx((tx) => { a = tx.alloc(64, { type: 4, into: r }); });
+    expect([...p.objects(4)]).toEqual([a]);
+    p.tx((tx) => {
+      tx.free(a, { from: r });
+      const b = tx.alloc(64, { type: 4 });
+      expect(b).not.toBe(a); // the freed block is not handed out inside the same tx
+      tx.free(b); // freeing an object allocated in this tx is immediate
+    });
+    expect([...p.objects(4)]).toEqual([]);
+    expect(p.readU32(r)).toBe(0);
+    p.check();
+  });
+
+  it('an abort leaves no leak and no double free; check() passes', () => {
+    const p = mem();
+    const keep = p.alloc(100, { type: 1 });
+    const before = p.stats().heap;
+    expect(() => p.tx((tx) => {
+      for (let i = 0; i < 50; i++) tx.alloc(200 + i * 10, { type: 2 });
+      tx.alloc(300000, { type: 2 });
+      tx.free(keep);
+      throw new Error('abort');
+    })).toThrow('abort');
+    expect(p.isLive(keep)).toBe(true);
+    const after = p.stats().heap; // runs created for the tx stay (empty), so only live figures compare
+    expect([after.liveObjects, after.liveBytes, after.objectsByType]).toEqual([before.liveObjects, before.liveBytes, before.objectsByType]);
+    p.check();
+  });
+
+  it('uses three drains for a one-range transaction (snapshot, flush data, invalidate log)', () => {
+    const p = mem();
+    const r = p.root(64);
+    const d0 = p.stats().drains;
+    p.tx((tx) => tx.setU32(r, 1));
+    expect(p.stats().drains - d0).toBe(3);
+    const d1 = p.stats().drains;
+    p.tx((tx) => tx.addRange(r, 64)); // one call, one snapshot drain, whatever the range size
+    expect(p.stats().drains - d1).toBe(3);
+  });
+
+  it('grows the log beyond its fixed area for a large transaction and releases it at commit', () => {
+    const p = mem(4 * MiB);
+    const big = p.alloc(300_000);
+    const free0 = p.stats().heap.freeChunks;
+    p.tx((tx) => { for (let off = 0; off < 300_000; off += 4096) tx.setBytes(big + off, new Uint8Array(Math.min(4096, 300_000 - off)).fill(9)); });
+    expect(p.readBytes(big, 300_000).every((x) => x === 9)).toBe(true);
+    expect(p.stats().heap.freeChunks).toBe(free0);
+    p.check();
+    const q = crashStrict(p);
+    expect(q.readBytes(big, 300_000).every((x) => x === 9)).toBe(true);
+    q.check();
+  });
+
+  it('a transaction that cannot get log space fails with LogFullError and is rolled back', () => {
+    const p = mem(256 * 1024);
+    const objs: number[] = [];
+    try { for (;;) objs.push(p.alloc(4000)); } catch (e) { expect(e).toBeInstanceOf(OutOfSpaceError); }
+    for (const o of objs) { p.writeBytes(o, new Uint8Array(4000).fill(1)); p.persist(o, 4000); }
+    expect(() => p.tx((tx) => { for (const o of objs) tx.setBytes(o, new Uint8Array(4000).fill(2)); })).toThrow(LogFullError);
+    for (const o of objs) expect(p.readBytes(o, 4000).every((x) => x === 1)).toBe(true);
+    expect(p.txDepth).toBe(0);
+    p.check();
+  });
+
+  it('rejects transaction operations outside a transaction and root() inside one', () => {
+    const p = mem();
+    const r = p.root(16);
+    expect(() => p.addRange(r, 4)).toThrow(TxStateError);
+    expect(() => p.tx(() => p.root(32))).toThrow(TxStateError);
+    expect(() => p.tx(() => Promise.resolve(1) as unknown as number)).toThrow(TxStateError);
+  });
+
+  it('reports recovery in stats()', () => {
+    const p = mem();
+    const r = p.root(16);
+    let q: Pool | null = null;
+    p.tx((tx) => { tx.setU32(r, 1); tx.setU32(r + 8, 2); q = p.crash({ mode: 'strict' }); });
+    const s = q!.stats();
+    expect(s.recovery.entriesRolledBack).toBe(2);
+    expect(s.recovery.ms).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('transactions against a reference model (fast-check)', () => {
+  type TxOp = { k: 'set'; field: number; value: number } | { k: 'alloc'; field: number; size: number } | { k: 'free'; field: number };
+  const opArb: fc.Arbitrary<TxOp> = fc.oneof(
+    fc.record({ k: fc.constant('set' as const), field: fc.integer({ min: 0, max: 15 }), value: fc.nat() }),
+    fc.record({ k: fc.constant('alloc' as const), field: fc.integer({ min: 0, max: 15 }), size: fc.integer({ min: 1, max: 70000 }) }),
+    fc.record({ k: fc.constant('free' as const), field: fc.integer({ min: 0, max: 15 }) }),
+  );
+  it('committed transactions apply, aborted ones leave no trace', () => {
+    fc.assert(fc.property(fc.array(fc.record({ ops: fc.array(opArb, { maxLength: 8 }), commit: fc.boolean() }), { maxLength: 25 }), (txs) => {
+      const p = Pool.create({ size: 4 * MiB, layout: 'model' });
+      const r = p.root(64);
+      const values = new Array<number>(16).fill(0); // fields holding plain values
+      const ptrs = new Array<number>(16).fill(0); // fields holding object pointers (0 = none)
+      for (const t of txs) {
+        const nextValues = values.slice(), nextPtrs = ptrs.slice();
+        try {
+          p.tx((tx) => {
+            for (const op of t.ops) {
+              const at = r + 4 * op.field;
+              if (op.k === 'set') { if (nextPtrs[op.field]) continue; tx.setU32(at, op.value >>> 0); nextValues[op.field] = op.value >>> 0; }
+              if (op.k === 'alloc' && !nextPtrs[op.field]) { nextPtrs[op.field] = tx.alloc(op.size, { type: 7, into: at }); nextValues[op.field] = nextPtrs[op.field]; }
+              if (op.k === 'free' && nextPtrs[op.field]) { tx.free(nextPtrs[op.field], { from: at }); nextPtrs[op.field] = 0; nextValues[op.field] = 0; }
+            }
+            if (!t.commit) throw new Error('abort');
+          });
+          values.splice(0, 16, ...nextValues); ptrs.splice(0, 16, ...nextPtrs);
+        } catch (e) {
+          if (!(e instanceof Error) || e.message !== 'abort') throw e;
+        }
+        for (let f = 0; f < 16; f++) expect(p.readU32(r + 4 * f)).toBe(values[f]);
+        expect([...p.objects(7)].sort()).toEqual(ptrs.filter((x) => x).sort());
+        p.check();
+      }
+    }), { numRuns: 40, seed: 7 });
+  });
+});
+
+// ─── exhaustive crash exploration ─────────────────────────────────────────
+
+/** Recovered state must be the state after some prefix of the transactions, at least those that returned. */
+function expectPrefix(states: string[], got: string, returned: Marker[]): void {
+  // Every transaction that returned is in; at most the one in flight beyond them.
+  const allowed = states.slice(returned.length, returned.length + 2);
+  expect(allowed, `recovered state "${got}" after ${returned.length} returned transactions`).toContain(got);
+}
+
+describe('crash consistency (every drain, every mode, several seeds, crashes inside recovery)', () => {
+  let explored = 0;
+
+  it('an array of counters updated in transactions', () => {
+    const N = 12;
+    const plan = [[0, 1, 2], [3], [0, 5, 7, 11], [2, 3, 4, 5, 6, 7, 8, 9], [1], [10, 11, 0]];
+    const states: string[] = [];
+    const cur = new Array(N).fill(0);
+    states.push(cur.join(','));
+    for (const step of plan) { for (const i of step) cur[i]++; states.push(cur.join(',')); }
+    let root = 0;
+    for (const seed of [1, 2]) {
+      const r = explore({
+        poolSeed: seed, seeds: 4,
+        setup: (p) => { root = p.root(16 * N); },
+        workload: (p, mark) => {
+          plan.forEach((step, t) => {
+            p.tx((tx) => { for (const i of step) tx.setU32(root + 16 * i, p.readU32(root + 16 * i) + 1); });
+            mark(`tx ${t}`);
+          });
+        },
+        check: (p, returned) => {
+          const r0 = p.root(16 * N);
+          expectPrefix(states, Array.from({ length: N }, (_, i) => p.readU32(r0 + 16 * i)).join(','), returned);
+        },
+      });
+      if (r.failures.length) throw new Error(formatReport(r));
+      explored += r.states;
+    }
+  });
+
+  it('a persistent linked list with transactional insert and remove', () => {
+    const NODE = 5;
+    const ops: Array<number | 'pop'> = [10, 20, 'pop', 30, 40, 50, 'pop', 'pop', 60];
+    const states: string[] = [];
+    const model: number[] = [];
+    states.push('');
+    for (const op of ops) { if (op === 'pop') model.shift(); else model.unshift(op); states.push(model.join(',')); }
+    let root = 0;
+    const read = (p: Pool) => {
+      const r0 = p.root(8);
+      const out: number[] = [];
+      for (let n = p.readU32(r0); n !== 0; n = p.readU32(n)) { expect(p.isLive(n)).toBe(true); out.push(p.readU32(n + 4)); }
+      expect(p.readU32(r0 + 4)).toBe(out.length);
+      expect([...p.objects(NODE)].length).toBe(out.length); // no leaked node
+      return out.join(',');
+    };
+    for (const seed of [1, 2]) {
+      const r = explore({
+        poolSeed: seed, seeds: 4,
+        setup: (p) => { root = p.root(8); },
+        workload: (p, mark) => {
+          ops.forEach((op, t) => {
+            p.tx((tx) => {
+              const head = p.readU32(root);
+              if (op === 'pop') {
+                tx.setU32(root, p.readU32(head));
+                tx.free(head);
+              } else {
+                const n = tx.alloc(8, { type: NODE });
+                p.writeU32(n, head); p.writeU32(n + 4, op); // a new object needs no snapshot
+                tx.setU32(root, n);
+              }
+              tx.setU32(root + 4, p.readU32(root + 4) + (op === 'pop' ? -1 : 1));
+            });
+            mark(`op ${t}`);
+          });
+        },
+        check: (p, returned) => expectPrefix(states, read(p), returned),
+      });
+      if (r.failures.length) throw new Error(formatReport(r));
+      explored += r.states;
+    }
+  });
+
+  it('a transaction that outgrows the fixed log (extension blocks) recovers from every crash', () => {
+    let obj = 0;
+    const SIZE = 80_000;
+    const r = explore({
+      modes: ['strict', 'pending'], seeds: 2,
+      setup: (p) => { const r0 = p.root(8); obj = p.alloc(SIZE, { zero: true, into: r0 }); },
+      workload: (p, mark) => {
+        p.tx((tx) => { for (let off = 0; off < SIZE; off += 8192) tx.setBytes(obj + off, new Uint8Array(Math.min(8192, SIZE - off)).fill(1)); });
+        mark('big tx');
+      },
+      check: (p, returned) => {
+        const o = p.readU32(p.root(8));
+        const bytes = p.readBytes(o, SIZE);
+        const all = (v: number) => bytes.every((x) => x === v);
+        if (returned.length) expect(all(1)).toBe(true);
+        else expect(all(0) || all(1)).toBe(true);
+      },
+    });
+    if (r.failures.length) throw new Error(formatReport(r));
+    explored += r.states;
+    console.log(`transaction crash exploration: ${explored} crash states explored (including crashes inside recovery)`);
+    expect(explored).toBeGreaterThan(2000);
+  });
+});
