@@ -143,13 +143,20 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
-/** Indices of the 64-byte lines where `a` and `b` differ. */
+/** Indices of the 64-byte lines where `a` and `b` (same length) differ, ascending. */
 export function differingLines(a: Uint8Array, b: Uint8Array): number[] {
+  if (a.length !== b.length) throw new Error(`differingLines: lengths ${a.length} and ${b.length} differ`);
   const out: number[] = [];
-  for (let at = 0; at < a.length; at += 64) {
-    const x = Buffer.from(a.buffer, a.byteOffset + at, 64);
-    const y = Buffer.from(b.buffer, b.byteOffset + at, 64);
-    if (!x.equals(y)) out.push(at >>> 6);
+  const A = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const B = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const BLOCK = 4096;
+  for (let blk = 0; blk < a.length; blk += BLOCK) {
+    const end = Math.min(blk + BLOCK, a.length);
+    if (A.compare(B, blk, end, blk, end) === 0) continue;
+    for (let at = blk; at < end; at += 64) {
+      const e = Math.min(at + 64, end);
+      if (A.compare(B, at, e, at, e) !== 0) out.push(at >>> 6);
+    }
   }
   return out;
 }
