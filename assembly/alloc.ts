@@ -277,12 +277,14 @@ function allocChecked(size: u32, type: u32, flags: u32, dest: u32): u32 {
 /** Allocate `size` bytes of type `type`; with `dest`, publish the offset there atomically. 0 on failure. */
 export function alloc(size: u32, type: u32, flags: u32, dest: u32): u32 {
   if (type >= FIRST_INTERNAL_TYPE) return fail(Code.BAD_TYPE);
+  if (dest == H_ROOT) return fail(Code.BAD_OFFSET); // the root word is root()'s alone
   return allocChecked(size, type, flags, dest);
 }
 
 /** Free the object at `off`; with `dest`, clear that pointer atomically with the free. */
 export function free(off: u32, dest: u32): Code {
   if (!locate(off)) return off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET;
+  if (dest == H_ROOT) return Code.BAD_OFFSET;
   if (dest != 0 && !destValid(dest)) return Code.BAD_OFFSET;
   if (inTx()) {
     const ready = txReady();
@@ -361,6 +363,7 @@ function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
 /** Resize, keeping the old bytes and zeroing new ones; may move. 0 on failure. */
 export function realloc(off: u32, size: u32, dest: u32): u32 {
   if (!usable(off)) return fail(off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET);
+  if (dest == H_ROOT) return fail(Code.BAD_OFFSET);
   const type = objectType(off);
   if (type >= FIRST_INTERNAL_TYPE) return fail(Code.BAD_TYPE);
   return reallocChecked(off, size, dest, type);

@@ -137,8 +137,12 @@ function layoutMatches(layoutLen: u32): bool {
   return true;
 }
 
-/** Validate everything but the layout name; loads the geometry. Writes nothing. */
-function validateHeader(size: u32): Code {
+/**
+ * Validate the header page on its own (magic, checksum, state words, zero
+ * padding, version): what can be known before the pool's size is trusted.
+ * The host probes a file's first page with this before sizing its memory.
+ */
+export function validateHeaderPage(): Code {
   if (load<u64>(abs(H_MAGIC)) != MAGIC) return Code.NOT_A_POOL;
   if (load<u64>(abs(H_CHECKSUM)) != headerChecksum()) return Code.CORRUPT_HEADER;
   if (!stateWordValid(H_OPEN_COUNT) || !stateWordValid(H_ROOT)) return Code.CORRUPT_HEADER;
@@ -148,6 +152,13 @@ function validateHeader(size: u32): Code {
   if (load<u32>(abs(H_VERSION)) != FORMAT_VERSION) return Code.UNSUPPORTED_VERSION;
   if ((load<u32>(abs(H_INCOMPAT)) & ~KNOWN_INCOMPAT) != 0) return Code.UNSUPPORTED_VERSION;
   if (load<u32>(abs(H_CHUNK_SHIFT)) != CHUNK_SHIFT) return Code.UNSUPPORTED_VERSION;
+  return Code.OK;
+}
+
+/** Validate everything but the layout name; loads the geometry. Writes nothing. */
+function validateHeader(size: u32): Code {
+  const page = validateHeaderPage();
+  if (page != Code.OK) return page;
   if (load<u64>(abs(H_SIZE)) != <u64>size) return Code.CORRUPT_HEADER;
   // The geometry is a pure function of the size: a header that disagrees is corrupt.
   computeGeometry(size);

@@ -17,6 +17,7 @@ export { createPool, openPool } from "./pool";
 export { alloc, free, realloc, root, usableSize, nextObject, rangeWritable, isLive, objectType, objectDataLen } from "./alloc";
 export { txBegin, txAddRange, txCommit, txAbort, txDepth } from "./tx";
 export { check } from "./check";
+export { validateHeaderPage } from "./format";
 export { heapStats } from "./stats";
 
 export function poolBase(): usize { return POOL_BASE; }

@@ -326,16 +326,23 @@ export function txCommit(): Code {
     rollbackOpenTx();
     return code;
   }
-  finishCommit();
+  if (logTouched()) finishCommit(); // an empty tx costs no drain
   // Only now, with the commit durable, may freed space be handed out again.
   for (let i: u32 = 0; i < freeCount; i++) unclaimObject(freeAt(i));
   endTx();
   return Code.OK;
 }
 
+/** Has the open tx written anything to the log? (If not, there is nothing to undo or invalidate.) */
+function logTouched(): bool {
+  return writePos != logOff + LOG_HEADER || extCount != 0;
+}
+
 function rollbackOpenTx(): void {
-  rollbackBlocks(true);
-  invalidateLog();
+  if (logTouched()) {
+    rollbackBlocks(true);
+    invalidateLog();
+  }
   for (let i: u32 = 0; i < allocCount; i++) {
     const off = allocAt(i);
     if (unreserve(off)) unclaimObject(off);

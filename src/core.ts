@@ -40,6 +40,7 @@ export interface CoreExports {
   txCommit(): number; txAbort(): number; txDepth(): number;
   check(): number;
   heapStats(): void;
+  validateHeaderPage(): number;
 }
 
 export type DrainHandler = (ranges: Uint32Array, count: number, final: boolean) => void;
@@ -99,4 +100,21 @@ export function instantiateCore(memory: WebAssembly.Memory, onDrain: DrainHandle
     },
   });
   return instance.exports as unknown as CoreExports;
+}
+
+let probe: { core: CoreExports; page: Uint8Array } | null = null;
+
+/**
+ * Validate a pool's first page (magic, checksum, state words, version) with
+ * the core itself, before its recorded size is trusted to size a memory.
+ * Returns the core's code (0 = the page is sound). One small instance is
+ * kept for all probes.
+ */
+export function probeHeaderPage(head: Uint8Array): number {
+  if (!probe) {
+    const memory = poolMemory(128 * 1024);
+    probe = { core: instantiateCore(memory, () => {}), page: new Uint8Array(memory.buffer, POOL_BASE, 4096) };
+  }
+  probe.page.set(head.subarray(0, 4096));
+  return probe.core.validateHeaderPage();
 }

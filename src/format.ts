@@ -6,7 +6,8 @@
 // docs/format.md documents every field.
 
 import { CHUNK_SIZE, HEADER_SIZE, HEADER_SIZE_FIELD, MAGIC, MAX_POOL_SIZE, MIN_POOL_SIZE } from './layout.js';
-import { CorruptHeaderError, InvalidSizeError, NotAPoolError, TruncatedPoolError } from './errors.js';
+import { Code, CorruptHeaderError, InvalidSizeError, NotAPoolError, TruncatedPoolError, errorForCode } from './errors.js';
+import { probeHeaderPage } from './core.js';
 
 const magicBytes = new TextEncoder().encode(MAGIC);
 
@@ -20,6 +21,10 @@ export function recordedPoolSize(head: Uint8Array, available: number, what: stri
     throw new NotAPoolError(what, head.length < magicBytes.length ? `it holds only ${available} bytes` : undefined);
   }
   if (head.length < HEADER_SIZE) throw new TruncatedPoolError(what, available, HEADER_SIZE);
+  // A flipped size byte must read as a corrupt header, not as truncation:
+  // the core checks the page's checksum before the size is believed.
+  const code = probeHeaderPage(head);
+  if (code !== Code.OK) throw errorForCode(code, { what });
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const recorded = Number(view.getBigUint64(HEADER_SIZE_FIELD, true));
   if (recorded < MIN_POOL_SIZE || recorded > MAX_POOL_SIZE || recorded % CHUNK_SIZE !== 0) {

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';
 import { LINE_SHIFT } from './backend.js';
 import { HEADER_SIZE } from '../layout.js';
-import { PoolExistsError, PoolNotFoundError, TruncatedPoolError } from '../errors.js';
+import { NotAPoolError, PoolExistsError, PoolNotFoundError, TruncatedPoolError } from '../errors.js';
 import { recordedPoolSize } from '../format.js';
 import { acquireLock } from './lock.js';
 
@@ -48,6 +48,7 @@ export class FileBackend implements Backend {
   /** Open an existing pool file; validates what the host must know before the core runs. */
   static open(path: string, durability: Durability): FileBackend {
     if (!fs.existsSync(path)) throw new PoolNotFoundError(path);
+    if (!fs.statSync(path).isFile()) throw new NotAPoolError(path, 'it is not a regular file');
     const unlock = acquireLock(path);
     let fd = -1;
     try {

@@ -6,6 +6,7 @@
 // means the pool is already open here. The pool file itself is never touched.
 
 import * as fs from 'node:fs';
+import { basename, dirname, join as pathJoin } from 'node:path';
 import { PoolLockedError } from '../errors.js';
 
 function alive(pid: number): boolean {
@@ -17,9 +18,13 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The path of the lock file that guards `path`. */
+/**
+ * The path of the lock file that guards `path`: named after the real path,
+ * so a symlink or a relative path to the same pool takes the same lock.
+ */
 export function lockPath(path: string): string {
-  return `${path}.lock`;
+  const real = fs.existsSync(path) ? fs.realpathSync(path) : pathJoin(fs.realpathSync(dirname(path)), basename(path));
+  return `${real}.lock`;
 }
 
 /** Take the lock for `path`, or throw PoolLockedError naming the holder. */
