@@ -381,7 +381,6 @@ describe('destinations of alloc/free/realloc', () => {
     ['free from the root word', (p, o) => p.free(o, { from: H.ROOT })],
     ['free from the header', (p, o) => p.free(o, { from: 0x800 })],
     ['realloc into the root word', (p, o) => p.realloc(o, 4000, { into: H.ROOT })],
-    ['tx alloc into the root word', (p) => p.tx((tx) => tx.alloc(64, { into: H.ROOT }))],
     ['free past the pool', (p) => p.free(SIZE + 64)],
     ['free(-1)', (p) => p.free(-1)],
   ];
@@ -400,6 +399,45 @@ describe('destinations of alloc/free/realloc', () => {
       expect(p.root(1)).toBe(r);
       expect(p.readU64(r)).toBe(ROOT_VALUE);
       expect([...p.objects()]).toEqual(objects);
+      p.check();
+    } finally {
+      p.close();
+    }
+  });
+});
+
+describe('bad input inside a transaction', () => {
+  // The bad call itself writes nothing; the abort it causes may write the
+  // undo log (an abort invalidates it) and free space, never the header,
+  // the chunk table, run bitmaps or live objects.
+  const cases: [string, (p: Pool, r: number, o: number) => unknown][] = [
+    ['alloc into the root word', (p) => p.tx((tx) => tx.alloc(64, { into: H.ROOT }))],
+    ['alloc into the header', (p) => p.tx((tx) => tx.alloc(64, { into: 0x800 }))],
+    ['snapshot of the header', (p) => p.tx((tx) => tx.addRange(H.ROOT, 8))],
+    ['set past the root', (p, r) => p.tx((tx) => tx.setU64(r + p.usableSize(r), 1n))],
+    ['free from the root word', (p, _r, o) => p.tx((tx) => tx.free(o, { from: H.ROOT }))],
+  ];
+  it.each(cases)('%s: OffsetError; header, chunk table and objects unchanged', (label, op) => {
+    const file = fileWith(template, 'txbad');
+    const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    try {
+      const r = p.root(64);
+      const o = p.alloc(32);
+      const base = new Uint8Array(fs.readFileSync(file));
+      const logOff = u32At(template, H.LOG_OFF);
+      const objects = [...p.objects()];
+      const e = thrown(() => op(p, r, o));
+      expect(e, label).toBeInstanceOf(OffsetError);
+      expect(p.txDepth).toBe(0);
+      const after = new Uint8Array(fs.readFileSync(file));
+      // header and chunk table: unchanged
+      expect(sameBytes(after.subarray(0, logOff), base.subarray(0, logOff))).toBe(true);
+      // the same objects, with the same bytes
+      expect([...p.objects()]).toEqual(objects);
+      for (const x of objects) expect(sameBytes(after.subarray(x, x + p.usableSize(x)), base.subarray(x, x + p.usableSize(x)))).toBe(true);
+      expect(p.isLive(o)).toBe(true);
+      expect(u32At(after, H.ROOT)).toBe(r);
+      expect(p.readU64(r)).toBe(ROOT_VALUE);
       p.check();
     } finally {
       p.close();
