@@ -7,6 +7,7 @@ export type { PoolOptions, CreateOptions, OpenOptions, AllocOptions, PoolStats, 
 export type { Backend, BackendKind, Durability } from './backends/backend.js';
 export { MemoryBackend } from './backends/memory.js';
 export { FileBackend } from './backends/file.js';
+export { MappedBackend, MappedBackendError } from './backends/mapped.js';
 export { CRASH_MODES, crashImage } from './crash/modes.js';
 export type { CrashMode, CrashOptions } from './crash/modes.js';
 export { Prng } from './prng.js';

@@ -11,9 +11,23 @@
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 
-/** Where node-gyp puts the addon, relative to this file (same from src/ and dist/). */
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/pheap_mmap.node', import.meta.url));
+/**
+ * Where node-gyp puts the addon: native/build/Release at the package root,
+ * which is two levels up from src/backends/ and one up from the dist/ bundle.
+ * PHEAP_NATIVE_ADDON=<path> names it explicitly (a bundle placed elsewhere,
+ * e.g. a test's child process). Resolved once, at load.
+ */
+export const NATIVE_ADDON_PATH = addonPath();
+
+function addonPath(): string {
+  const explicit = process.env.PHEAP_NATIVE_ADDON;
+  if (explicit) return explicit;
+  const candidates = ['../../native/build/Release/pheap_mmap.node', '../native/build/Release/pheap_mmap.node']
+    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  return candidates.find((p) => existsSync(p)) ?? candidates[0];
+}
 
 /** How `drain` makes lines durable. */
 export const DrainMode = {
@@ -126,4 +140,18 @@ export function loadNative(): NativeMmap | null {
 /** The one-line notice to print when the mapped backend has to fall back. */
 export function fallbackNotice(reason: string): string {
   return `pheap: native mmap shim not available (${reason}); the mapped backend falls back to the file backend`;
+}
+
+let noticed = false;
+
+/**
+ * Print `fallbackNotice(reason)` to stderr, once per process (later calls do
+ * nothing and return false). Used when a pool that would be mapped is opened
+ * with the file backend instead.
+ */
+export function noticeFallbackOnce(reason: string, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): boolean {
+  if (noticed) return false;
+  noticed = true;
+  write(fallbackNotice(reason));
+  return true;
 }

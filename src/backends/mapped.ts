@@ -1,0 +1,231 @@
+// mapped.ts — the fast Node backend on Linux: the pool file is mapped
+// straight over the pool region of WebAssembly linear memory.
+//
+// `attach` replaces [base, base + size) of `memory.buffer` with a
+// MAP_SHARED|MAP_FIXED mapping of the file through the native shim
+// (native/pheap_mmap.c, typed in native.ts). From then on every store the
+// WASM core makes is a store into the file's page: in the page cache, or the
+// persistent memory itself when the file is on DAX (MAP_SYNC accepted, so
+// `isPmem`). Open is O(1) in the pool size: pages fault in when touched.
+//
+// A drain is one native call:
+//   durability 'fsync' on DAX   → CLWB/CLFLUSHOPT/CLFLUSH per line + SFENCE (mode 0)
+//   durability 'fsync' otherwise → msync(MS_SYNC) of the touched pages      (mode 1)
+//   'os' and 'none'             → nothing: the stores are already in the
+//                                  page cache (or pmem), which outlives the
+//                                  process                                 (mode 2)
+// The native drain only acts on a mapping it recorded at exactly
+// buffer + base, so it refuses rather than flush a wrong address.
+//
+// The mapping is bound to the address of the memory's backing store. The
+// host sizes the memory up front (initial == maximum, core.ts), so it cannot
+// move; still, the address recorded at attach is re-checked at every drain:
+// if the store moved (only possible after memory.grow on some engine), the
+// file is mapped again over the new store, or a MappedMemoryMovedError says
+// why not. Stores made through the old mapping already went to the file.
+//
+// There is no separate durable image: crash simulation needs a copy-style
+// backend (memory, file), and Pool says so with an UnsupportedOperationError.
+//
+// create/open follow FileBackend: the same lock file, the same header
+// validation before anything is mapped, the same typed errors. close unmaps
+// (anonymous zero pages go back, so a recycled memory never writes into this
+// file again) and releases the lock.
+
+import * as fs from 'node:fs';
+import type { Backend, Durability } from './backend.js';
+import { HEADER_SIZE } from '../layout.js';
+import { NotAPoolError, PheapError, PoolExistsError, PoolNotFoundError, UnsupportedOperationError } from '../errors.js';
+import { recordedPoolSize } from '../format.js';
+import { acquireLock } from './lock.js';
+import { DrainMode, nativeStatus, type NativeMmap } from './native.js';
+
+/**
+ * The backing store of a mapped pool's memory moved and the file could not be
+ * mapped over the new one; or the shim refused to map/drain/unmap. Nothing was
+ * written through a wrong address.
+ */
+export class MappedBackendError extends PheapError {
+  constructor(message: string) { super('ERR_MAPPED', message); }
+}
+
+/** The native shim, or an UnsupportedOperationError naming why it is missing. */
+export function requireNative(): NativeMmap {
+  const st = nativeStatus();
+  if (!st.native) throw new UnsupportedOperationError(`the mapped backend needs the native mmap shim: ${st.reason}`);
+  return st.native;
+}
+
+export class MappedBackend implements Backend {
+  readonly kind = 'mapped' as const;
+  private pmem = false;
+  private memory: WebAssembly.Memory | null = null;
+  private buffer: ArrayBuffer | null = null;
+  private base = 0;
+  /** Address of the backing store when the file was mapped; 0n when not mapped. */
+  private address = 0n;
+  private mode: DrainMode = DrainMode.none;
+  private closed = false;
+
+  private constructor(readonly path: string, private fd: number, readonly size: number,
+    readonly durability: Durability, private unlock: () => void, private readonly native: NativeMmap,
+    private fresh: boolean) {}
+
+  /** True when the file is on DAX (the MAP_SYNC mapping succeeded). Known after attach. */
+  get isPmem(): boolean { return this.pmem; }
+
+  /**
+   * Create a new pool file of `size` bytes (zero-filled, sparse): exclusive
+   * create, lock, ftruncate. Throws PoolExistsError if it exists.
+   */
+  static create(path: string, size: number, durability: Durability, native: NativeMmap = requireNative()): MappedBackend {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'wx+');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new PoolExistsError(path);
+      throw e;
+    }
+    let unlock: () => void;
+    try {
+      unlock = acquireLock(fs.realpathSync(path));
+      fs.ftruncateSync(fd, size);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(path, { force: true });
+      throw e;
+    }
+    return new MappedBackend(path, fd, size, durability, unlock, native, true);
+  }
+
+  /** Open an existing pool file; validates magic, recorded size and file length before anything is mapped. */
+  static open(path: string, durability: Durability, native: NativeMmap = requireNative()): MappedBackend {
+    if (!fs.existsSync(path)) throw new PoolNotFoundError(path);
+    // Lock the file itself, not the name: a symlink to an open pool is the same pool.
+    const real = fs.realpathSync(path);
+    if (!fs.statSync(real).isFile()) throw new NotAPoolError(path, 'it is not a regular file');
+    const unlock = acquireLock(real);
+    let fd = -1;
+    try {
+      fd = fs.openSync(path, 'r+');
+      const size = poolSizeOf(fd, path);
+      return new MappedBackend(path, fd, size, durability, unlock, native, false);
+    } catch (e) {
+      if (fd >= 0) fs.closeSync(fd);
+      unlock();
+      throw e;
+    }
+  }
+
+  attach(memory: WebAssembly.Memory, base: number): void {
+    if (this.closed) throw new MappedBackendError(`${this.path}: the mapped backend is closed`);
+    if (this.memory) throw new MappedBackendError(`${this.path}: the mapped backend is already attached to a memory`);
+    try {
+      this.mapOnto(memory, base);
+    } catch (e) {
+      // Pool.create does not close a backend whose attach failed; leave
+      // nothing behind (no lock, and no half-made new file).
+      this.release();
+      if (this.fresh) fs.rmSync(this.path, { force: true });
+      throw e;
+    }
+  }
+
+  private mapOnto(memory: WebAssembly.Memory, base: number): void {
+    const buffer = memory.buffer;
+    if (base + this.size > buffer.byteLength) {
+      throw new MappedBackendError(`${this.path}: the memory holds ${buffer.byteLength} bytes, too few to map the ${this.size}-byte pool at ${base}`);
+    }
+    let isPmem: boolean;
+    try {
+      ({ isPmem } = this.native.map(buffer, base, this.size, this.fd, true));
+    } catch (e) {
+      throw new MappedBackendError(`${this.path}: could not map the pool into linear memory: ${(e as Error).message}`);
+    }
+    this.memory = memory;
+    this.buffer = buffer;
+    this.base = base;
+    this.address = this.native.address(buffer);
+    this.pmem = isPmem;
+    this.mode = this.durability !== 'fsync' ? DrainMode.none : isPmem ? DrainMode.dax : DrainMode.msync;
+  }
+
+  /**
+   * The guard: the mapping lives at the address recorded when it was made.
+   * A new `memory.buffer` object means the memory grew; if its store is at a
+   * different address, the old mapping went with the old store, so map the
+   * file again over the new one (its pages already hold every store made
+   * through the old mapping), or refuse.
+   */
+  private checkAddress(): ArrayBuffer {
+    const memory = this.memory;
+    if (!memory) throw new MappedBackendError(`${this.path}: the mapped backend is ${this.closed ? 'closed' : 'not attached to a memory'}`);
+    const buffer = memory.buffer;
+    const now = this.native.address(buffer);
+    if (buffer === this.buffer && now === this.address) return buffer;
+    if (now === this.address) {
+      this.buffer = buffer; // grown in place: the mapping is where it was
+      return buffer;
+    }
+    const was = this.address;
+    try {
+      this.mapOnto(memory, this.base);
+    } catch (e) {
+      this.address = 0n;
+      throw new MappedBackendError(
+        `${this.path}: the memory's backing store moved (0x${was.toString(16)} → 0x${now.toString(16)}) and the pool could not be mapped again; ` +
+        `stores since the last drain may be lost: ${(e as Error).message}`);
+    }
+    return this.buffer!;
+  }
+
+  drain(ranges: Uint32Array, count: number, _final: boolean): void {
+    const buffer = this.checkAddress();
+    try {
+      this.native.drain(buffer, this.base, ranges, count, this.mode);
+    } catch (e) {
+      throw new MappedBackendError(`${this.path}: drain failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Which drain mode this backend uses (0 DAX, 1 msync, 2 nothing). */
+  get drainMode(): DrainMode { return this.mode; }
+
+  close(_flushVolatile: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Un-drained stores are already in the file's pages; the kernel writes
+    // them back in its own time, as caches evict lines on their own.
+    let err: unknown = null;
+    if (this.memory) {
+      try {
+        const buffer = this.memory.buffer;
+        if (this.native.address(buffer) === this.address) this.native.unmap(buffer, this.base, this.size);
+        // else: the store moved and took the old mapping with it; nothing of ours is left to unmap.
+      } catch (e) {
+        err = e;
+      }
+    }
+    this.release();
+    if (err) throw new MappedBackendError(`${this.path}: could not unmap the pool: ${(err as Error).message}`);
+  }
+
+  private release(): void {
+    this.closed = true;
+    this.memory = null;
+    this.buffer = null;
+    this.address = 0n;
+    if (this.fd >= 0) {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+      this.unlock();
+    }
+  }
+}
+
+/** Validate magic, recorded size and file length; returns the pool size. Reads only. */
+function poolSizeOf(fd: number, what: string): number {
+  const head = new Uint8Array(HEADER_SIZE);
+  const got = fs.readSync(fd, head, 0, HEADER_SIZE, 0);
+  return recordedPoolSize(head.subarray(0, got), fs.fstatSync(fd).size, what);
+}
