@@ -27,7 +27,7 @@
 
 import {
   CHUNK_HINT, CHUNK_LIVE, CHUNK_LOADED, CHUNK_OWNER, CLASS_NONFULL, CLASS_NONFULL_STRIDE, CLASS_SCAN,
-  EXTENT_LEN, EXTENT_NEXT, EXTENT_PREV, TX_RESERVED, TX_RESERVED_CAP, abs,
+  EXTENT_LEN, EXTENT_NEXT, EXTENT_PREV, TX_RESERVED, TX_RESERVED_CAP, TX_RESERVED_USED, abs,
 } from "./layout";
 import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, heapOff, tableOff } from "./format";
 import { MAX_CLASSES } from "./layout";
@@ -272,7 +272,8 @@ export function reclaimEmptyRuns(): void {
 // ─── tx reservations ────────────────────────────────────────────────────────
 // Open addressing over slot payload offsets (never 0). Cleared at tx end.
 
-let reservedCount: u32 = 0;
+let reservedCount: u32 = 0; // entries inserted (tombstones included) since the tx began
+let usedCells: u32 = 0; // cells of TX_RESERVED ever written since then (see TX_RESERVED_USED)
 
 // @ts-ignore: decorator
 @inline function reservedSlot(off: u32): usize {
@@ -300,6 +301,10 @@ export function reserve(off: u32): bool {
   let a = reservedSlot(off);
   const end = TX_RESERVED + (<usize>TX_RESERVED_CAP << 2);
   while (load<u32>(a) > TOMBSTONE) { a += 4; if (a == end) a = TX_RESERVED; }
+  if (load<u32>(a) == 0) { // a fresh cell: remember it so the tx end clears just these
+    store<u32>(TX_RESERVED_USED + (<usize>usedCells << 2), <u32>a);
+    usedCells++;
+  }
   store<u32>(a, off);
   reservedCount++;
   return true;
@@ -321,8 +326,8 @@ export function unreserve(off: u32): bool {
 
 /** Drop all reservations (the tx ended; its slots are now durable or returned). */
 export function clearReservations(): void {
-  if (reservedCount == 0) return;
-  memory.fill(TX_RESERVED, 0, <usize>TX_RESERVED_CAP << 2);
+  for (let i: u32 = 0; i < usedCells; i++) store<u32>(<usize>load<u32>(TX_RESERVED_USED + (<usize>i << 2)), 0);
+  usedCells = 0;
   reservedCount = 0;
 }
 

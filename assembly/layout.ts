@@ -75,7 +75,8 @@ export const EXTENT_PREV: usize = 0x0048_0000;
 export const CLASS_NONFULL: usize = 0x004C_0000; // per class, 1 bit per chunk: run may have a free slot
 export const CLASS_NONFULL_STRIDE: usize = MAX_CHUNKS >> 3;
 export const CHUNK_OWNER: usize = 0x0054_0000; // u32: head chunk + 1 for the tail chunks of a large object
-export const CLASS_SCAN: usize = 0x001D_2000; // u32 per class: first nonfull-bitmap word worth scanning
+export const CLASS_SCAN: usize = 0x001D_2000;
+export const TX_RESERVED_USED: usize = 0x0058_0000; // u32 addresses of TX_RESERVED cells written in this tx // u32 per class: first nonfull-bitmap word worth scanning
 
 export const PENDING_BITMAP: usize = 0x0060_0000;
 
