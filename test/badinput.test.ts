@@ -29,7 +29,7 @@ let rootOff = 0;
 
 beforeAll(() => {
   const file = tmp.file('template');
-  const p = Pool.create({ path: file, size: SIZE, layout: LAYOUT, seed: 'bad', durability: 'os' });
+  const p = Pool.create({ backend: 'file', path: file, size: SIZE, layout: LAYOUT, seed: 'bad', durability: 'os' });
   rootOff = p.root(64);
   p.writeU64(rootOff, ROOT_VALUE);
   p.persist(rootOff, 8);
@@ -61,7 +61,8 @@ type ErrorClass = new (...args: never[]) => PheapError;
  */
 function expectRejected(file: string, fn: () => unknown, cls: ErrorClass, message: RegExp, label = ''): PheapError {
   const exists = fs.existsSync(file);
-  const before = exists ? sha256File(file) : null;
+  const snapshot = () => (fs.statSync(file).isDirectory() ? `dir:${dirListing(file).join('/')}` : sha256File(file));
+  const before = exists ? snapshot() : null;
   const listing = dirListing(path.dirname(file));
   const e = thrown(fn);
   expect(e, `${label}: should throw ${cls.name}`).toBeInstanceOf(cls);
@@ -71,12 +72,12 @@ function expectRejected(file: string, fn: () => unknown, cls: ErrorClass, messag
   expect(err.message, label).toMatch(message);
   expect(err.code, label).toMatch(/^ERR_[A-Z_]+$/);
   expect(fs.existsSync(file), label).toBe(exists);
-  if (exists) expect(sha256File(file), `${label}: file modified`).toBe(before);
+  if (exists) expect(snapshot(), `${label}: file modified`).toBe(before);
   expect(dirListing(path.dirname(file)), `${label}: files added or removed`).toEqual(listing);
   return err;
 }
 
-const open = (file: string, layout = LAYOUT) => () => Pool.open({ path: file, layout, durability: 'os' }).close();
+const open = (file: string, layout = LAYOUT) => () => Pool.open({ backend: 'file', path: file, layout, durability: 'os' }).close();
 
 describe('opening what is not a good pool', () => {
   it('a missing file without create: PoolNotFoundError, and nothing is created', () => {
@@ -103,7 +104,7 @@ describe('opening what is not a good pool', () => {
     }
   });
 
-  it('a directory where the pool should be: a typed error, not a raw EISDIR', () => {
+  it('a directory where the pool should be: NotAPoolError, not a raw EISDIR', () => {
     const dir = path.join(tmp.dir, 'a-directory.pool');
     fs.mkdirSync(dir);
     expectRejected(dir, open(dir), NotAPoolError, /is not a pheap pool/);
@@ -163,7 +164,7 @@ describe('opening what is not a good pool', () => {
 
   it('the template itself opens (the rejections above are about the flips)', () => {
     const file = fileWith(template, 'good');
-    const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     expect(p.readU64(p.root(64))).toBe(ROOT_VALUE);
     p.close();
   });
@@ -206,7 +207,7 @@ describe('opening what is not a good pool', () => {
     expect(thrown(open(fileWith(bytes, 'compat-unsealed')))).toBeInstanceOf(CorruptHeaderError);
     resealHeader(bytes);
     const file = fileWith(bytes, 'compat');
-    const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     expect(p.readU64(p.root(64))).toBe(ROOT_VALUE);
     expect(u32At(p.readBytes(0, 64), H.COMPAT)).toBe(1);
     p.close();
@@ -226,7 +227,7 @@ describe('sizes', () => {
       const e = thrown(() => Pool.create({ size, layout: LAYOUT }));
       expect(e, `memory ${size}`).toBeInstanceOf(InvalidSizeError);
       const file = tmp.file('size');
-      const err = expectRejected(file, () => Pool.create({ path: file, size, layout: LAYOUT }), InvalidSizeError,
+      const err = expectRejected(file, () => Pool.create({ backend: 'file', path: file, size, layout: LAYOUT }), InvalidSizeError,
         /multiple of 64 KiB/, `file ${size}`);
       expect(err.code).toBe('ERR_POOL_SIZE');
     }
@@ -249,9 +250,9 @@ describe('sizes', () => {
 
   it('create over an existing file: PoolExistsError, the file untouched', () => {
     const file = fileWith(template, 'exists');
-    expectRejected(file, () => Pool.create({ path: file, size: SIZE, layout: LAYOUT }), PoolExistsError, /already exists/);
+    expectRejected(file, () => Pool.create({ backend: 'file', path: file, size: SIZE, layout: LAYOUT }), PoolExistsError, /already exists/);
     const other = fileWith(new TextEncoder().encode('not mine'), 'exists-other');
-    expectRejected(other, () => Pool.create({ path: other, size: SIZE, layout: LAYOUT }), PoolExistsError, /already exists/);
+    expectRejected(other, () => Pool.create({ backend: 'file', path: other, size: SIZE, layout: LAYOUT }), PoolExistsError, /already exists/);
   });
 });
 
@@ -264,7 +265,7 @@ describe('offsets and lengths', () => {
 
   beforeAll(() => {
     file = fileWith(template, 'offsets');
-    p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     r = p.root(64);
     o = p.alloc(100);
     freed = p.alloc(100);
@@ -386,7 +387,7 @@ describe('destinations of alloc/free/realloc', () => {
   ];
   it.each(cases)('%s: OffsetError, pool and file unchanged', (label, op) => {
     const file = fileWith(template, 'dest');
-    const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     try {
       const r = p.root(64);
       const o = p.alloc(100);
@@ -419,7 +420,7 @@ describe('bad input inside a transaction', () => {
   ];
   it.each(cases)('%s: OffsetError; header, chunk table and objects unchanged', (label, op) => {
     const file = fileWith(template, 'txbad');
-    const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     try {
       const r = p.root(64);
       const o = p.alloc(32);
@@ -448,7 +449,7 @@ describe('bad input inside a transaction', () => {
 describe('a closed pool', () => {
   it('throws PoolClosedError and leaves the file as it was', () => {
     const file = fileWith(template, 'closed');
-    const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     const r = p.root(64);
     p.close();
     const ops: [string, () => unknown][] = [
@@ -467,7 +468,7 @@ describe('a closed pool', () => {
 describe('the advisory lock', () => {
   it('a second open in the same process: PoolLockedError; the first pool keeps working', () => {
     const file = fileWith(template, 'locked');
-    const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     try {
       const lock = `${file}.lock`;
       expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
@@ -475,8 +476,8 @@ describe('the advisory lock', () => {
       const err = expectRejected(file, open(file), PoolLockedError, /already open in this process/);
       expect(err.message).toContain(file);
       expect(err.code).toBe('ERR_POOL_LOCKED');
-      expectRejected(file, () => Pool.open({ path: file, backend: 'file', layout: 'whatever' }), PoolLockedError, /open elsewhere/);
-      expectRejected(file, () => Pool.open({ path: `${path.dirname(file)}/./${path.basename(file)}`, layout: LAYOUT }),
+      expectRejected(file, () => Pool.open({ path: file, layout: 'whatever' }), PoolLockedError, /open elsewhere/);
+      expectRejected(file, () => Pool.open({ backend: 'file', path: `${path.dirname(file)}/./${path.basename(file)}`, layout: LAYOUT }),
         PoolLockedError, /already open/, 'same file, other spelling');
       expect(sha256File(lock)).toBe(lockBefore);
       // the first opener is unaffected
@@ -488,14 +489,14 @@ describe('the advisory lock', () => {
       p.close();
     }
     expect(fs.existsSync(`${file}.lock`)).toBe(false);
-    const q = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    const q = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     expect(q.readU64(q.root(64))).toBe(7n);
     q.close();
   });
 
   it('a pool being created is locked too', () => {
     const file = tmp.file('creating');
-    const p = Pool.create({ path: file, size: SIZE, layout: LAYOUT, durability: 'os' });
+    const p = Pool.create({ backend: 'file', path: file, size: SIZE, layout: LAYOUT, durability: 'os' });
     try {
       expectRejected(file, open(file), PoolLockedError, /already open in this process/);
     } finally {
@@ -507,9 +508,9 @@ describe('the advisory lock', () => {
     const file = fileWith(template, 'target');
     const link = path.join(tmp.dir, `link-to-${path.basename(file)}`);
     fs.symlinkSync(file, link);
-    const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+    const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     try {
-      const e = thrown(() => Pool.open({ path: link, layout: LAYOUT, durability: 'os' }).close());
+      const e = thrown(() => Pool.open({ backend: 'file', path: link, layout: LAYOUT, durability: 'os' }).close());
       expect(e).toBeInstanceOf(PoolLockedError);
     } finally {
       p.close();
@@ -531,7 +532,7 @@ describe('the advisory lock', () => {
         import { setModuleLoader } from './src/core.ts';
         setModuleLoader(() => new WebAssembly.Module(fs.readFileSync(process.env.PHEAP_WASM)));
         const [file, layout] = process.argv.slice(2);
-        const pool = Pool.open({ path: file, layout, durability: 'os' });
+        const pool = Pool.open({ backend: 'file', path: file, layout, durability: 'os' });
         process.stdout.write('ready ' + process.pid + '\\n');
         let buf = '';
         process.stdin.setEncoding('utf8');
@@ -576,7 +577,7 @@ describe('the advisory lock', () => {
         expect(fs.readFileSync(`${file}.lock`, 'utf8').trim()).toBe(String(h.pid));
         const err = expectRejected(file, open(file), PoolLockedError, new RegExp(`held by process ${h.pid}`));
         expect(err.message).toContain(file);
-        expectRejected(file, () => Pool.create({ path: file, size: SIZE, layout: LAYOUT }), PoolExistsError, /already exists/);
+        expectRejected(file, () => Pool.create({ backend: 'file', path: file, size: SIZE, layout: LAYOUT }), PoolExistsError, /already exists/);
         h.child.stdin!.write('close\n');
         expect(await h.exited).toBe(0);
         expect(h.lines).toContain('closed');
@@ -584,7 +585,7 @@ describe('the advisory lock', () => {
         h.child.kill('SIGKILL');
       }
       expect(fs.existsSync(`${file}.lock`)).toBe(false);
-      const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+      const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
       expect(p.readU64(p.root(64))).toBe(ROOT_VALUE);
       expect(p.stats().openCount).toBe(2); // created (0), opened by the child (1), by us (2)
       p.close();
@@ -597,7 +598,7 @@ describe('the advisory lock', () => {
       await h.exited;
       const lock = `${file}.lock`;
       expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(h.pid)); // left behind by the dead holder
-      const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+      const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
       try {
         expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
         expect(p.readU64(p.root(64))).toBe(ROOT_VALUE);
@@ -612,7 +613,7 @@ describe('the advisory lock', () => {
       for (const content of ['', 'garbage', '0', '-5']) {
         const file = fileWith(template, 'garbled');
         fs.writeFileSync(`${file}.lock`, content);
-        const p = Pool.open({ path: file, layout: LAYOUT, durability: 'os' });
+        const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
         expect(fs.readFileSync(`${file}.lock`, 'utf8').trim()).toBe(String(process.pid));
         p.close();
         expect(fs.existsSync(`${file}.lock`)).toBe(false);

@@ -30,7 +30,7 @@ function lineBytes(tag: number): Uint8Array {
  */
 function scenario(kind: 'memory' | 'file' = 'memory') {
   const path = kind === 'file' ? tmp.file('crash') : undefined;
-  const pool = Pool.create({ path, size: MiB, layout: LAYOUT, seed: 'crash', durability: 'os' });
+  const pool = Pool.create({ backend: path ? 'file' : 'memory', path, size: MiB, layout: LAYOUT, seed: 'crash', durability: 'os' });
   const r = pool.root(64 * 64);
   const base = Math.ceil(r / 64) * 64;
   const at = (i: number) => base + 64 * i;
@@ -253,7 +253,7 @@ describe('pool.crash()', () => {
         }
         if (path) {
           expect(fs.existsSync(`${path}.lock`)).toBe(false);
-          const z = Pool.open({ path, layout: LAYOUT, durability: 'os' });
+          const z = Pool.open({ backend: 'file', path, layout: LAYOUT, durability: 'os' });
           expect(sameBytes(z.readBytes(A, 64), expected.subarray(A, A + 64))).toBe(true);
           z.close();
         }
@@ -274,7 +274,7 @@ describe('pool.crash()', () => {
     for (const kind of ['memory', 'file'] as const) {
       for (const mode of CRASH_MODES) {
         const path = kind === 'file' ? tmp.file('txcrash') : undefined;
-        const p = Pool.create({ path, size: MiB, layout: LAYOUT, seed: 3, durability: 'os' });
+        const p = Pool.create({ backend: path ? 'file' : 'memory', path, size: MiB, layout: LAYOUT, seed: 3, durability: 'os' });
         const r = p.root(256);
         p.writeU64(r, 1n);
         p.writeU64(r + 64, 2n);
@@ -301,7 +301,7 @@ describe('pool.crash()', () => {
         }
         if (path) {
           // the abandoned core wrote nothing after the crash: the file is what the reopened pool left
-          const z = Pool.open({ path, layout: LAYOUT, durability: 'os' });
+          const z = Pool.open({ backend: 'file', path, layout: LAYOUT, durability: 'os' });
           expect(z.readU64(r)).toBe(1n);
           expect(z.readU64(r + 64)).toBe(2n);
           z.close();

@@ -36,7 +36,7 @@ function recordingBackend(size: number): { backend: Backend; calls: DrainCall[] 
     },
     durableImage: () => inner.durableImage(),
     replaceDurableImage: (image) => inner.replaceDurableImage(image),
-    close: (flushVolatile) => inner.close(flushVolatile),
+    close: () => inner.close(),
   };
   return { backend, calls };
 }
@@ -280,7 +280,7 @@ describe('stats counters', () => {
 describe('the file backend follows the same model', () => {
   it('a drain writes exactly the pending lines to the file', () => {
     const path = tmp.file('drain');
-    const p = Pool.create({ path, size: MiB, layout: LAYOUT, durability: 'os' });
+    const p = Pool.create({ backend: 'file', path, size: MiB, layout: LAYOUT, durability: 'os' });
     try {
       const r = p.root(1024);
       const a = Math.ceil(r / 64) * 64;
@@ -301,7 +301,7 @@ describe('the file backend follows the same model', () => {
 
   it("durability 'none' writes nothing at a drain; a clean close writes the whole cache", () => {
     const path = tmp.file('none');
-    const p = Pool.create({ path, size: MiB, layout: LAYOUT, durability: 'none' });
+    const p = Pool.create({ backend: 'file', path, size: MiB, layout: LAYOUT, durability: 'none' });
     const r = p.root(64);
     p.writeU64(r, 5n);
     p.persist(r, 8);
@@ -413,7 +413,7 @@ describe('property: random store/flush/drain sequences match the reference model
     fc.assert(
       fc.property(fc.array(opArb(), { maxLength: 30 }), (ops) => {
         const path = tmp.file('prop');
-        const pool = Pool.create({ path, size: 256 * KiB, layout: LAYOUT, seed: 1, durability: 'os' });
+        const pool = Pool.create({ backend: 'file', path, size: 256 * KiB, layout: LAYOUT, seed: 1, durability: 'os' });
         try {
           const r = pool.root(ROOT_LEN);
           runAgainstModel(pool, r, ops, null);

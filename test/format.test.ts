@@ -35,11 +35,11 @@ function makePool(kind: Kind, opts: { size?: number; seed?: number | string; lay
     };
   }
   const path = tmp.file('fmt');
-  const pool = Pool.create({ path, size, layout, seed: opts.seed, durability: 'os' });
+  const pool = Pool.create({ backend: 'file', path, size, layout, seed: opts.seed, durability: 'os' });
   return {
     pool,
     close() { pool.close(); },
-    reopen(l = layout) { return Pool.open({ path, layout: l, durability: 'os' }); },
+    reopen(l = layout) { return Pool.open({ backend: 'file', path, layout: l, durability: 'os' }); },
     closeReopened(q: Pool) { q.close(); },
     bytes() { return new Uint8Array(fs.readFileSync(path)); },
   };
@@ -196,7 +196,7 @@ describe('header fields', () => {
 
   it('the file backend writes the same header for the same seed as the memory backend', () => {
     const path = tmp.file('hdr');
-    Pool.create({ path, size: MiB, layout: LAYOUT, seed: 5, durability: 'os' }).close();
+    Pool.create({ backend: 'file', path, size: MiB, layout: LAYOUT, seed: 5, durability: 'os' }).close();
     const m = Pool.create({ size: MiB, layout: LAYOUT, seed: 5 });
     const mem = m.durableImage();
     m.close();
@@ -339,7 +339,7 @@ function workload(p: Pool): void {
 describe('byte-identical pools from the same deterministic workload', () => {
   it('the memory image equals the file, byte for byte, after create + workload + reopen', () => {
     const path = tmp.file('same');
-    const f = Pool.create({ path, size: 2 * MiB, layout: LAYOUT, seed: 'same', durability: 'os' });
+    const f = Pool.create({ backend: 'file', path, size: 2 * MiB, layout: LAYOUT, seed: 'same', durability: 'os' });
     const m = Pool.create({ size: 2 * MiB, layout: LAYOUT, seed: 'same' });
     workload(f);
     workload(m);
@@ -355,7 +355,7 @@ describe('byte-identical pools from the same deterministic workload', () => {
     expect(u32At(memImage, u32At(memImage, H.ROOT) + 500)).toBe(0);
 
     // Reopen both (recovery, open counter) and do more: still identical.
-    const f2 = Pool.open({ path, layout: LAYOUT, durability: 'os' });
+    const f2 = Pool.open({ backend: 'file', path, layout: LAYOUT, durability: 'os' });
     const m2 = Pool.open({ image: memImage, layout: LAYOUT });
     for (const p of [f2, m2]) {
       const r = p.root(2000);
@@ -428,7 +428,7 @@ describe('objects after reopen', () => {
 describe('a closed pool', () => {
   it('throws PoolClosedError from every operation; close() again is harmless', () => {
     const path = tmp.file('closed');
-    const p = Pool.create({ path, size: MiB, layout: LAYOUT, durability: 'os' });
+    const p = Pool.create({ backend: 'file', path, size: MiB, layout: LAYOUT, durability: 'os' });
     const r = p.root(64);
     const o = p.alloc(32);
     p.close();
@@ -459,7 +459,7 @@ describe('a closed pool', () => {
     }
     expect(() => p.close()).not.toThrow();
     // the file is free again: it opens
-    const q = Pool.open({ path, layout: LAYOUT, durability: 'os' });
+    const q = Pool.open({ backend: 'file', path, layout: LAYOUT, durability: 'os' });
     expect(q.root(1)).toBe(r);
     q.close();
   });
