@@ -135,3 +135,17 @@ export const CHECK_PROBLEMS: Record<number, string> = {
   7: "a run's volatile live count disagrees with its bitmap",
   8: 'the free extents do not cover exactly the free chunks',
 };
+
+/** OPFS (the browser's origin private file system) cannot be used here. */
+export class StorageUnavailableError extends PheapError {
+  constructor(detail: string) {
+    super('ERR_STORAGE_UNAVAILABLE', `persistent browser storage (OPFS) is unavailable: ${detail}. ` +
+      'Serve the page over http://localhost or https (not file://), leave private/incognito mode, and run pools in a dedicated Worker');
+  }
+}
+/** The browser refused the space the pool needs (storage quota). */
+export class QuotaError extends PheapError {
+  constructor(what: string, bytes: number) {
+    super('ERR_QUOTA', `${what}: the browser's storage quota does not allow ${bytes} bytes; free space (delete other pools or site data) or use a smaller pool`);
+  }
+}

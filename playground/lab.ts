@@ -1,0 +1,377 @@
+// lab.ts — the lab pool: the grid of cache lines, the CPU/library controls,
+// the undo log, the crash button and recovery.
+//
+// Every user action is one request to the pool worker: the operation plus an
+// 'inspect' that brings back linear memory (the cache), the durable image
+// (the OPFS file) and the pending lines, from which each line's state is
+// drawn: durable (cache = file), dirty (stored, not flushed: cache ≠ file),
+// pending (flushed, not drained).
+
+import { PoolClient, type CrashResult, type Inspection, type Op } from '../src/browser/client.js';
+import { decodeLog, type DecodedLog } from '../src/browser/undolog.js';
+import type { CrashMode } from '../src/crash/modes.js';
+import { $, el, hex, hexBytes, parseIntStrict, parseU64, sameLine, u32At, u64At } from './ui.js';
+
+export const LAB_POOL = 'lab.pool';
+export const LAB_LAYOUT = 'playground-lab';
+export const LAB_SIZE = 256 * 1024;
+export const LAB_SEED = 'lab';
+/** Root object size: its first lines hold the named fields below. */
+export const ROOT_SIZE = 320;
+/** User type of the objects the scenarios allocate. */
+export const NODE_TYPE = 2;
+
+const COLS = 128;
+const CELL = 8;
+const GAP = 1;
+
+/** Named fields inside the root object (offsets relative to it; the root is 64-byte aligned). */
+export const FIELDS = {
+  counter: { rel: 0, len: 8, note: 'a u64 counter' },
+  ptr: { rel: 8, len: 8, note: 'a pointer (pool offset) to a node' },
+  pairA: { rel: 56, len: 8, note: 'pair.a — first half of a 16-byte value that straddles two lines' },
+  pairB: { rel: 64, len: 8, note: 'pair.b — second half (next line)' },
+  packed: { rel: 128, len: 8, note: 'two u32 halves packed in one aligned u64' },
+} as const;
+export type FieldName = keyof typeof FIELDS;
+
+type LineState = 'durable' | 'dirty' | 'pending' | 'survived' | 'lost' | 'torn' | 'rolledback' | 'recovery';
+const COLORS: Record<LineState, string> = {
+  durable: '', dirty: '#f29d38', pending: '#3b7dd8', survived: '#2f9e55', lost: '#d6453d', torn: '#b048c2',
+  rolledback: '#6f42c1', recovery: '#20a3a3',
+};
+const REGION_TINT = { header: '#d5dde8', table: '#e2e2e2', log: '#efe3cc', heap: '#e3ecdc', root: '#c9dcbb' };
+
+export interface RecoveryView {
+  image: Uint8Array;
+  after: Uint8Array;
+  rolledBack: Set<number>;
+  wrote: Set<number>;
+  log: DecodedLog;
+  entriesRolledBack: number;
+}
+
+export type View =
+  | { kind: 'live' }
+  | { kind: 'crash'; crash: Required<CrashResult>; survived: Set<number>; lost: Set<number>; torn: Set<number> }
+  | { kind: 'recovered'; crash: Required<CrashResult>; rec: RecoveryView };
+
+export class Lab {
+  client: PoolClient | null = null;
+  root = 0;
+  insp: Inspection | null = null;
+  view: View = { kind: 'live' };
+  private hoverLine = -1;
+  private canvas = $('#grid') as HTMLCanvasElement;
+  private tip = $('#tip');
+  private onChange: (() => void)[] = [];
+
+  constructor(private activity: (msg: string, kind?: 'ok' | 'err' | 'info') => void) {
+    this.canvas.width = COLS * (CELL + GAP) + GAP;
+    this.canvas.height = (LAB_SIZE / 64 / COLS) * (CELL + GAP) + GAP;
+    this.canvas.addEventListener('mousemove', (e) => this.hover(e));
+    this.canvas.addEventListener('mouseleave', () => { this.hoverLine = -1; this.tip.hidden = true; this.draw(); });
+  }
+
+  field(name: FieldName): number { return this.root + FIELDS[name].rel; }
+
+  changed(fn: () => void): void { this.onChange.push(fn); }
+
+  /** Open (or create) the lab pool; waits briefly for a reloading tab to let go of it. */
+  async start(): Promise<void> {
+    this.client = await PoolClient.open(LAB_POOL, {
+      layout: LAB_LAYOUT, create: { size: LAB_SIZE, seed: LAB_SEED }, durability: 'fsync', waitMs: 1500,
+    });
+    const [root, insp] = await this.client.batch([{ op: 'root', size: ROOT_SIZE }, { op: 'inspect' }]);
+    this.root = root as number;
+    this.insp = insp as Inspection;
+    this.view = { kind: 'live' };
+    this.render();
+  }
+
+  /** A fresh, deterministic lab pool (same seed: byte-identical every time). */
+  async reset(): Promise<void> {
+    await this.client?.close().catch(() => {});
+    this.client = null;
+    await PoolClient.remove(LAB_POOL);
+    this.client = await PoolClient.create(LAB_POOL, { layout: LAB_LAYOUT, size: LAB_SIZE, seed: LAB_SEED, durability: 'fsync' });
+    const [root, insp] = await this.client.batch([{ op: 'root', size: ROOT_SIZE }, { op: 'inspect' }]);
+    this.root = root as number;
+    this.insp = insp as Inspection;
+    this.view = { kind: 'live' };
+    this.render();
+  }
+
+  /** Run operations and refresh, in one round trip. Returns the operations' results. */
+  async run(ops: Op[], label?: string): Promise<unknown[]> {
+    if (!this.client) throw new Error('the lab pool is not open');
+    if (this.view.kind === 'crash') throw new Error('the pool has crashed: run recovery first');
+    const res = await this.client.batch([...ops, { op: 'inspect' }]);
+    this.insp = res.pop() as Inspection;
+    this.view = { kind: 'live' };
+    if (label) this.activity(label);
+    this.render();
+    return res;
+  }
+
+  /** Crash: the OPFS file becomes the crash image; the grid shows which lines survived. */
+  async crash(mode: CrashMode, seed: number): Promise<View & { kind: 'crash' }> {
+    if (!this.client) throw new Error('the lab pool is not open');
+    if (this.view.kind === 'crash') throw new Error('already crashed: run recovery');
+    const c = (await this.client.crash({ mode, seed, detail: true })) as Required<CrashResult>;
+    const survived = new Set<number>(), lost = new Set<number>(), torn = new Set<number>();
+    const lines = c.cache.length / 64;
+    for (let l = 0; l < lines; l++) {
+      if (sameLine(c.cache, c.durable, l)) continue; // clean: nothing to lose
+      if (sameLine(c.image, c.cache, l)) survived.add(l);
+      else if (sameLine(c.image, c.durable, l)) lost.add(l);
+      else torn.add(l);
+    }
+    this.view = { kind: 'crash', crash: c, survived, lost, torn };
+    this.activity(`CRASH (${mode}${mode === 'strict' || mode === 'eadr' ? '' : `, seed ${seed}`}): ${survived.size} changed line(s) survived, ${lost.size} lost, ${torn.size} torn`, 'err');
+    this.render();
+    return this.view;
+  }
+
+  /** Reopen after the crash: recovery rolls back the valid undo-log entries. */
+  async recover(): Promise<RecoveryView> {
+    if (!this.client || this.view.kind !== 'crash') throw new Error('nothing to recover: crash first');
+    const crash = this.view.crash;
+    const r = await this.client.recover({ detail: true });
+    const log = decodeLog(crash.image, this.insp!.logOffset, this.insp!.logBytes);
+    const rolledBack = new Set<number>();
+    for (const e of log.entries) if (e.valid) for (let l = e.off >> 6; l <= (e.off + e.len - 1) >> 6; l++) rolledBack.add(l);
+    const wrote = new Set<number>();
+    for (let l = 0; l < r.cache!.length / 64; l++) {
+      if (!sameLine(crash.image, r.cache!, l) && !rolledBack.has(l)) wrote.add(l);
+    }
+    const rec: RecoveryView = { image: crash.image, after: r.cache!, rolledBack, wrote, log, entriesRolledBack: r.recovery.entriesRolledBack };
+    const [insp] = await this.client.batch([{ op: 'inspect' }]);
+    this.insp = insp as Inspection;
+    this.view = { kind: 'recovered', crash, rec };
+    this.activity(`recovery: pool reopened in ${r.recovery.ms.toFixed(1)} ms, ${r.recovery.entriesRolledBack} undo-log entr${r.recovery.entriesRolledBack === 1 ? 'y' : 'ies'} rolled back`, 'ok');
+    this.render();
+    return rec;
+  }
+
+  // ─── drawing ──────────────────────────────────────────────────────────────
+
+  private region(line: number): keyof typeof REGION_TINT {
+    const off = line * 64, i = this.insp!;
+    if (off < 4096) return 'header';
+    if (off < i.logOffset) return 'table';
+    if (off < i.heapOffset) return 'log';
+    if (off + 64 > this.root && off < this.root + ROOT_SIZE) return 'root';
+    return 'heap';
+  }
+
+  lineState(line: number): LineState {
+    const v = this.view, i = this.insp!;
+    if (v.kind === 'crash') {
+      if (v.survived.has(line)) return 'survived';
+      if (v.lost.has(line)) return 'lost';
+      if (v.torn.has(line)) return 'torn';
+      return 'durable';
+    }
+    if (v.kind === 'recovered') {
+      if (v.rec.rolledBack.has(line)) return 'rolledback';
+      if (v.rec.wrote.has(line)) return 'recovery';
+      return 'durable';
+    }
+    if (this.pendingSet.has(line)) return 'pending';
+    if (!sameLine(i.cache, i.durable, line)) return 'dirty';
+    return 'durable';
+  }
+
+  private pendingSet = new Set<number>();
+
+  render(): void {
+    if (!this.insp) return;
+    this.pendingSet = new Set(this.insp.pending);
+    this.draw();
+    this.renderBanner();
+    this.renderFields();
+    this.renderLog();
+    this.renderCounts();
+    for (const f of this.onChange) f();
+  }
+
+  private draw(): void {
+    const ctx = this.canvas.getContext('2d')!;
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    const lines = LAB_SIZE / 64;
+    for (let l = 0; l < lines; l++) {
+      const x = GAP + (l % COLS) * (CELL + GAP), y = GAP + Math.floor(l / COLS) * (CELL + GAP);
+      const s = this.lineState(l);
+      ctx.fillStyle = COLORS[s] || REGION_TINT[this.region(l)];
+      ctx.fillRect(x, y, CELL, CELL);
+      if (l === this.hoverLine) {
+        ctx.strokeStyle = '#000';
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x - 0.5, y - 0.5, CELL + 1, CELL + 1);
+      }
+    }
+    this.canvas.dataset.pending = String(this.insp!.pending.length);
+  }
+
+  private renderCounts(): void {
+    const lines = LAB_SIZE / 64;
+    const count: Partial<Record<LineState, number>> = {};
+    for (let l = 0; l < lines; l++) { const s = this.lineState(l); count[s] = (count[s] ?? 0) + 1; }
+    const g = $('#grid-counts');
+    g.textContent = Object.entries(count).filter(([k]) => k !== 'durable').map(([k, n]) => `${k}: ${n}`).join(' · ') || 'all lines durable';
+    g.dataset.view = this.view.kind;
+    for (const [k, n] of Object.entries(count)) g.dataset[k] = String(n);
+    for (const k of Object.keys(COLORS)) if (!(k in count)) g.dataset[k] = '0';
+  }
+
+  private renderBanner(): void {
+    const b = $('#grid-banner');
+    const v = this.view;
+    b.className = `banner ${v.kind}`;
+    if (v.kind === 'live') {
+      const i = this.insp!;
+      b.textContent = `Live: ${i.pending.length} pending line(s) · transaction depth ${i.txDepth} · undo-log sequence ${i.logSequence}`;
+    } else if (v.kind === 'crash') {
+      b.textContent = `Crashed (${v.crash.mode}${v.crash.mode === 'strict' || v.crash.mode === 'eadr' ? '' : `, seed ${v.crash.seed}`}). ` +
+        `Of the lines that differed from the file: ${v.survived.size} survived, ${v.lost.size} were lost, ${v.torn.size} torn. Run recovery to reopen.`;
+    } else {
+      b.textContent = `Recovered: ${v.rec.entriesRolledBack} undo-log entr${v.rec.entriesRolledBack === 1 ? 'y' : 'ies'} rolled back ` +
+        `(${v.rec.rolledBack.size} line(s), purple); recovery bookkeeping wrote ${v.rec.wrote.size} line(s) (teal).`;
+    }
+    ($('#btn-recover') as HTMLButtonElement).disabled = v.kind !== 'crash';
+    for (const b2 of document.querySelectorAll<HTMLButtonElement>('.needs-live')) b2.disabled = v.kind === 'crash';
+  }
+
+  /** The values of the named fields: in the cache and in the durable image (or, after a crash, the image). */
+  fieldValues(): { name: FieldName; off: number; cache: bigint; durable: bigint }[] {
+    const i = this.insp!;
+    return (Object.keys(FIELDS) as FieldName[]).map((name) => {
+      const off = this.field(name);
+      return { name, off, cache: u64At(i.cache, off), durable: u64At(i.durable, off) };
+    });
+  }
+
+  private renderFields(): void {
+    const body = $('#fields tbody');
+    body.replaceChildren();
+    for (const f of this.fieldValues()) {
+      const differs = f.cache !== f.durable;
+      body.append(el('tr', { class: differs ? 'differs' : '', 'data-field': f.name },
+        el('td', {}, el('code', { text: f.name })),
+        el('td', { text: hex(f.off) }),
+        el('td', { class: 'num', text: fmtField(f.name, f.cache) }),
+        el('td', { class: 'num', text: fmtField(f.name, f.durable) }),
+      ));
+    }
+  }
+
+  private renderLog(): void {
+    const i = this.insp!;
+    const v = this.view;
+    const src = v.kind === 'crash' ? v.crash.image : v.kind === 'recovered' ? v.rec.image : i.cache;
+    const log = decodeLog(src, i.logOffset, i.logBytes);
+    $('#log-title').textContent = v.kind === 'live'
+      ? `Undo log at ${hex(i.logOffset)} — sequence ${log.seq}`
+      : `Undo log in the crash image — sequence ${log.seq}`;
+    const body = $('#undo tbody');
+    body.replaceChildren();
+    if (log.entries.length === 0) {
+      body.append(el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'empty: no entry has been written since the pool was created' })));
+    }
+    log.entries.forEach((e, n) => {
+      body.append(el('tr', { class: e.valid ? 'valid' : 'stale', 'data-valid': String(e.valid) },
+        el('td', { text: String(n) }),
+        el('td', { text: hex(e.at) }),
+        el('td', { text: `${hex(e.off)} +${e.len}` }),
+        el('td', { text: e.valid ? (v.kind === 'live' ? 'valid' : 'valid → rolled back') : 'invalidated' }),
+        el('td', {}, el('code', { text: hexBytes(e.old, 0, Math.min(16, e.len)) + (e.len > 16 ? ' …' : '') })),
+      ));
+    });
+    $('#undo').dataset.valid = String(log.entries.filter((e) => e.valid).length);
+  }
+
+  private hover(ev: MouseEvent): void {
+    if (!this.insp) return;
+    const r = this.canvas.getBoundingClientRect();
+    const x = ((ev.clientX - r.left) * this.canvas.width) / r.width;
+    const y = ((ev.clientY - r.top) * this.canvas.height) / r.height;
+    const col = Math.floor((x - GAP) / (CELL + GAP)), row = Math.floor((y - GAP) / (CELL + GAP));
+    const line = row * COLS + col;
+    if (col < 0 || col >= COLS || line < 0 || line >= LAB_SIZE / 64) return;
+    this.hoverLine = line;
+    this.draw();
+    this.showTip(line, ev.clientX, ev.clientY);
+  }
+
+  private showTip(line: number, cx: number, cy: number): void {
+    const i = this.insp!, v = this.view, off = line * 64;
+    const cache = v.kind === 'crash' ? v.crash.cache : v.kind === 'recovered' ? v.rec.after : i.cache;
+    const other = v.kind === 'crash' ? v.crash.image : v.kind === 'recovered' ? v.rec.image : i.durable;
+    const otherName = v.kind === 'crash' ? 'after crash' : v.kind === 'recovered' ? 'crash image' : 'durable';
+    const cacheName = v.kind === 'crash' ? 'cache' : v.kind === 'recovered' ? 'recovered' : 'cache';
+    const rows: string[] = [];
+    for (let k = 0; k < 64; k += 16) rows.push(`${hex(off + k, 5)}  ${hexBytes(cache, off + k, 16)}`);
+    const same = sameLine(cache, other, line);
+    this.tip.replaceChildren(
+      el('div', { class: 'tip-head', text: `line ${line} · ${hex(off)}–${hex(off + 63)} · ${this.region(line)} · ${this.lineState(line)}` }),
+      el('div', { class: 'tip-label', text: cacheName }),
+      el('pre', { text: rows.join('\n') }),
+      ...(same ? [el('div', { class: 'tip-label', text: `${otherName}: same bytes` })] : [
+        el('div', { class: 'tip-label', text: otherName }),
+        el('pre', { text: [0, 16, 32, 48].map((k) => `${hex(off + k, 5)}  ${hexBytes(other, off + k, 16)}`).join('\n') }),
+      ]),
+    );
+    this.tip.hidden = false;
+    const w = this.tip.offsetWidth, h = this.tip.offsetHeight;
+    this.tip.style.left = `${Math.max(4, Math.min(cx + 14, window.innerWidth - w - 8))}px`;
+    this.tip.style.top = `${cy + 14 + h > window.innerHeight ? cy - h - 10 : cy + 14}px`;
+  }
+
+  // ─── controls ─────────────────────────────────────────────────────────────
+
+  wireControls(): void {
+    const offIn = $('#in-off') as HTMLInputElement, lenIn = $('#in-len') as HTMLInputElement, valIn = $('#in-val') as HTMLInputElement;
+    const fieldSel = $('#in-field') as HTMLSelectElement;
+    for (const name of Object.keys(FIELDS) as FieldName[]) fieldSel.append(el('option', { value: name, text: `${name} — ${FIELDS[name].note}` }));
+    fieldSel.append(el('option', { value: '', text: 'custom offset' }));
+    const syncField = () => {
+      const f = fieldSel.value as FieldName | '';
+      if (f) { offIn.value = hex(this.field(f)); lenIn.value = String(FIELDS[f].len); }
+    };
+    fieldSel.addEventListener('change', syncField);
+    offIn.addEventListener('input', () => { fieldSel.value = ''; });
+    this.changed(() => { if (fieldSel.value) syncField(); });
+    const off = () => parseIntStrict(offIn.value), len = () => parseIntStrict(lenIn.value);
+    const act = (id: string, fn: () => Promise<unknown>) => {
+      $(id).addEventListener('click', () => { fn().catch((e) => this.activity(String((e as Error).message ?? e), 'err')); });
+    };
+    act('#btn-store', async () => {
+      const v = parseU64(valIn.value);
+      await this.run([{ op: 'write', type: 'u64', off: off(), value: v }], `store ${v} → [${hex(off())}] (8 bytes, in the cache only)`);
+    });
+    act('#btn-flush', () => this.run([{ op: 'flush', off: off(), len: len() }], `flush ${hex(off())} +${len()} (CLWB: lines now pending)`));
+    act('#btn-fence', () => this.run([{ op: 'drain' }], 'fence (SFENCE / drain): pending lines written to the file'));
+    act('#btn-persist', () => this.run([{ op: 'persist', off: off(), len: len() }], `persist ${hex(off())} +${len()} (flush + fence)`));
+    act('#btn-begin', () => this.run([{ op: 'txBegin' }], 'transaction: begin'));
+    act('#btn-addrange', () => this.run([{ op: 'addRange', off: off(), len: len() }], `transaction: add range ${hex(off())} +${len()} (old bytes logged and persisted)`));
+    act('#btn-commit', () => this.run([{ op: 'txCommit' }], 'transaction: commit (ranges flushed, drained, log invalidated)'));
+    act('#btn-abort', () => this.run([{ op: 'txAbort' }], 'transaction: abort (old bytes restored from the log)'));
+    act('#btn-reset', async () => { await this.reset(); this.activity('lab pool reset: a fresh pool, everything durable', 'info'); });
+    act('#btn-crash', async () => {
+      const mode = ($('#in-mode') as HTMLSelectElement).value as CrashMode;
+      const seed = Number(($('#in-seed') as HTMLInputElement).value) || 0;
+      await this.crash(mode, seed);
+    });
+    act('#btn-recover', () => this.recover());
+  }
+}
+
+export function fmtField(name: FieldName, v: bigint): string {
+  if (name === 'packed') return `(${Number(v & 0xffffffffn)}, ${Number(v >> 32n)})`;
+  if (name === 'ptr') return v === 0n ? 'null' : hex(v);
+  return String(v);
+}
+
+export { u32At };

@@ -1,0 +1,118 @@
+// protocol.ts — the messages between PoolClient (main thread) and the pool
+// worker. One user operation is one request: a batch of operations that the
+// worker runs in order, synchronously, and answers once.
+
+import type { Durability } from '../backends/backend.js';
+import type { CrashMode } from '../crash/modes.js';
+import type { PoolInfo, PoolStats } from '../pool.js';
+
+/**
+ * A pool offset, or a reference to the numeric result of an earlier
+ * operation in the same batch (or transaction), plus `add` bytes: so
+ * "allocate, then fill the new object, then link it" is one round trip.
+ */
+export type Off = number | { ref: number; add?: number };
+
+export type NumType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'f64';
+export type ValueType = NumType | 'bytes';
+export type Value = number | bigint | Uint8Array;
+
+export type Op =
+  | { op: 'root'; size: number }
+  | { op: 'read'; type: ValueType; off: Off; len?: number }
+  | { op: 'write'; type: ValueType; off: Off; value: Value }
+  | { op: 'flush'; off: Off; len: number }
+  | { op: 'drain' }
+  | { op: 'persist'; off: Off; len: number }
+  | { op: 'alloc'; size: number; type?: number; zero?: boolean; align64?: boolean; into?: Off }
+  | { op: 'free'; off: Off; from?: Off }
+  /** Run `ops` in one transaction (Pool.tx): commit at the end, abort and rethrow on an error. */
+  | { op: 'tx'; ops: Op[] }
+  /** Inside 'tx': snapshot, then store (Tx.setU32 etc.). */
+  | { op: 'set'; type: ValueType; off: Off; value: Value }
+  /** Step-by-step transactions (the playground): begin / snapshot / commit / abort. */
+  | { op: 'txBegin' } | { op: 'addRange'; off: Off; len: number } | { op: 'txCommit' } | { op: 'txAbort' }
+  | { op: 'stats' } | { op: 'info' } | { op: 'check' } | { op: 'pendingLines' }
+  /** Cache, durable image, pending lines and log geometry: what the playground draws. */
+  | { op: 'inspect' }
+  /** Live objects (of one type) with their first `len` bytes. */
+  | { op: 'objects'; type?: number; len?: number }
+  /** Simulated crash: the file becomes the crash image, the pool is left closed until 'recover'. */
+  | { op: 'crash'; mode: CrashMode; seed?: number | string; detail?: boolean }
+  /** Reopen after a crash (runs recovery). */
+  | { op: 'recover'; detail?: boolean }
+  /** The durable image (the pool file's bytes). */
+  | { op: 'durableImage' }
+  | { op: 'close' }
+  /** Benchmark loop inside the worker: n × (snapshot `len` bytes at off + store + commit). */
+  | { op: 'benchTx'; n: number; off: Off; len: number };
+
+export interface OpenRequest {
+  name: string;
+  layout: string;
+  backend?: 'opfs' | 'memory';
+  durability?: Durability;
+  /** Create the pool if it does not exist (with this size and optional deterministic seed). */
+  create?: { size: number; seed?: number | string };
+  /** Fail if the pool exists (PoolExistsError) instead of opening it. */
+  exclusive?: boolean;
+  /** Retry a locked pool this long before PoolLockedError (a reloading tab releases its lock late). */
+  waitMs?: number;
+  debug?: boolean;
+}
+
+export type Request =
+  | { id: number; kind: 'open'; req: OpenRequest }
+  | { id: number; kind: 'batch'; pool: number; ops: Op[] }
+  | { id: number; kind: 'import'; name: string; bytes: Uint8Array; replace?: boolean }
+  | { id: number; kind: 'export'; name: string }
+  | { id: number; kind: 'remove'; name: string }
+  | { id: number; kind: 'list' };
+
+export interface WireError { name: string; code: string; message: string; opIndex?: number }
+
+export type Response =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: WireError };
+
+export interface OpenResult {
+  pool: number;
+  created: boolean;
+  info: PoolInfo;
+  /** Wall time in the worker for backend open + Pool.open (recovery included). */
+  openMs: number;
+  recovery: PoolStats['recovery'];
+}
+
+export interface Inspection {
+  size: number;
+  /** Linear memory: what the program stored ("the cache"). */
+  cache: Uint8Array;
+  /** The backend's durable image (the OPFS file). */
+  durable: Uint8Array;
+  /** Flushed, not drained. */
+  pending: number[];
+  logOffset: number;
+  logBytes: number;
+  heapOffset: number;
+  logSequence: bigint;
+  txDepth: number;
+}
+
+export interface CrashResult {
+  mode: CrashMode;
+  seed: number | string;
+  /** Lines that could differ from the durable image (pending, plus dirty in evict/tear8/eadr). */
+  pending: number[];
+  /** With detail: the images before the crash and the one it left. */
+  durable?: Uint8Array;
+  cache?: Uint8Array;
+  image?: Uint8Array;
+}
+
+export interface RecoverResult {
+  recovery: PoolStats['recovery'];
+  info: PoolInfo;
+  /** With detail: linear memory right after recovery. */
+  cache?: Uint8Array;
+}
