@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Tests run the core's debug build: its assertions turn silent corruption into a trap.
+    env: { PHEAP_CORE: 'debug' },
   },
 });

@@ -79,8 +79,13 @@ function largeSpan(off: u32, head: u32): u32 {
   return spanFor(off, head, objectDataLen(off));
 }
 
-/** Is `off` exactly the payload offset of an object place (live or not)? */
-function locate(off: u32): bool {
+/**
+ * Is `off` exactly the payload offset of an object place (live or not)?
+ * A large object not yet live has a FREE chunk word: callers' offsets are
+ * accepted there only when a tx reserved them; the allocator's own (`trusted`,
+ * an object it is making live right now) always.
+ */
+function locate(off: u32, trusted: bool = false): bool {
   if ((off & 15) != 0) return false;
   const ci = chunkOf(off);
   if (ci < 0) return false;
@@ -103,7 +108,7 @@ function locate(off: u32): bool {
   if (kindOf(w) == KIND_LARGE) {
     return off == start + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? ALIGNED_HEADER_POS : 0);
   }
-  return isReserved(off) && (off == start + OBJ_HEADER || off == start + OBJ_HEADER + ALIGNED_HEADER_POS);
+  return (trusted || isReserved(off)) && (off == start + OBJ_HEADER || off == start + OBJ_HEADER + ALIGNED_HEADER_POS);
 }
 
 /** Live = durable in the bitmap / chunk table (not merely reserved by a tx). */
@@ -123,13 +128,13 @@ function usable(off: u32): bool {
 
 /** Offset of the allocator word whose change makes `off` live or free. */
 export function metaWordOff(off: u32): u32 {
-  locate(off);
+  assert(locate(off, true), "metaWordOff: not an object place");
   return locKind == KIND_RUN ? runBitmapWordOff(locChunk, locSlot) : chunkWordOff(locChunk);
 }
 
 /** Make the object durable-live (a store only; callers persist or log). */
 export function commitObject(off: u32): void {
-  locate(off);
+  assert(locate(off, true), "commitObject: not an object place");
   if (locKind == KIND_RUN) { writeSlotBit(locChunk, locSlot, true); return; }
   const aligned = off - chunkStart(locChunk) != OBJ_HEADER;
   store<u64>(abs(chunkWordOff(locChunk)), makeChunkWord(KIND_LARGE, aligned ? FLAG_ALIGN64 : 0, largeSpan(off, locChunk)));
@@ -137,14 +142,14 @@ export function commitObject(off: u32): void {
 
 /** Make the object durable-free (a store only). */
 export function releaseObject(off: u32): void {
-  locate(off);
+  assert(locate(off, true), "releaseObject: not an object place");
   if (locKind == KIND_RUN) writeSlotBit(locChunk, locSlot, false);
   else store<u64>(abs(chunkWordOff(locChunk)), 0);
 }
 
 /** Return the object's space to the volatile free state. */
 export function unclaimObject(off: u32): void {
-  locate(off);
+  assert(locate(off, true), "unclaimObject: not an object place");
   if (locKind == KIND_RUN) unclaimSlot(locChunk, locClass, locSlot);
   else unclaimChunks(locChunk, largeSpan(off, locChunk));
 }

@@ -120,6 +120,7 @@ function unlinkExtent(start: u32): void {
 
 /** Return chunks [start, start+len) to the free extents, merging with free neighbours. */
 export function releaseChunks(start: u32, len: u32): void {
+  assert(len > 0 && start + len <= chunkCount, "releaseChunks: span outside the heap");
   if (start > 0 && extLen(start - 1) != 0) {
     const left = start - extLen(start - 1);
     const l = extLen(left);
@@ -371,7 +372,7 @@ export function unclaimSlot(c: u32, cls: u32, slot: u32): void {
   // Slots are unclaimed after their bit is cleared (or was never set); a run
   // loaded only now counts from the bitmap, which already excludes this slot.
   if (!loaded(c)) loadRun(c);
-  else setLive(c, live(c) - 1);
+  else { assert(live(c) > 0, "unclaimSlot: run has no live slot"); setLive(c, live(c) - 1); }
   if (slot < hint(c)) setHint(c, slot);
   setNonfull(cls, c, true);
 }

@@ -167,6 +167,7 @@ function insertRange(s: u32, e: u32): void {
  */
 export function logRange(off: u32, len: u32): Code {
   if (len == 0) return Code.OK;
+  assert(<u64>off + len <= <u64>poolSize, "logRange: range outside the pool");
   if (rangeCount >= TX_RANGES_CAP - 1) return Code.TX_TOO_LARGE;
   const end = off + len;
   let cur = off;

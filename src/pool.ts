@@ -29,7 +29,7 @@ export interface PoolOptions {
   layout: string;
   /** How far a drain reaches; default 'fsync' for files, 'os' in memory. See docs/durability.md. */
   durability?: Durability;
-  /** Use the core's debug build (assertions on). */
+  /** Use the core's debug build (assertions on). Default: env PHEAP_CORE=debug. */
   debug?: boolean;
 }
 
@@ -106,6 +106,9 @@ export function registerBackend(kind: BackendKind, opener: BackendOpener): void 
 let defaultPathBackend: BackendKind = 'file';
 export function setDefaultPathBackend(kind: BackendKind): void { defaultPathBackend = kind; }
 
+/** Tests run the core's debug build (assertions on): PHEAP_CORE=debug (set in vitest.config.ts). */
+const DEFAULT_DEBUG = typeof process !== 'undefined' && process.env?.PHEAP_CORE === 'debug';
+
 const TYPE_ANY = 0xffff_ffff;
 const FIRST_INTERNAL_TYPE = 0xffff_0000;
 
@@ -162,7 +165,7 @@ export class Pool {
     checkPoolSize(opts.size);
     const layout = encodeLayout(opts.layout);
     const backend = pickBackend(opts, opts.size);
-    const pool = new Pool(backend, opts.layout, opts.path ?? 'the memory pool', opts.debug ?? false);
+    const pool = new Pool(backend, opts.layout, opts.path ?? 'the memory pool', opts.debug ?? DEFAULT_DEBUG);
     try {
       pool.writeLayout(layout);
       const uuid = new Uint8Array(pool.memory.buffer, pool.core.scratch() + 64, 16);
@@ -184,7 +187,7 @@ export class Pool {
     let pool: Pool;
     try {
       const old = opts.recycle;
-      if (old && old.closed && old.backend.size === backend.size && old.debug === (opts.debug ?? false)) {
+      if (old && old.closed && old.backend.size === backend.size && old.debug === (opts.debug ?? DEFAULT_DEBUG)) {
         pool = old;
         pool.backend = backend;
         pool.layout = opts.layout;
@@ -192,7 +195,7 @@ export class Pool {
         pool.closed = false;
         backend.attach(pool.memory, POOL_BASE);
       } else {
-        pool = new Pool(backend, opts.layout, what, opts.debug ?? false);
+        pool = new Pool(backend, opts.layout, what, opts.debug ?? DEFAULT_DEBUG);
       }
       pool.writeLayout(layout);
       const t0 = performance.now();
