@@ -115,6 +115,7 @@ describe('opening what is not a good pool', () => {
       const file = fileWith(template.subarray(0, len), 'truncated');
       const err = expectRejected(file, open(file), TruncatedPoolError, /truncated/, `length ${len}`);
       expect(err.message).toContain(String(len));
+      if (len >= H.PAGE) expect(err.message).toContain(String(SIZE)); // the header (readable) says SIZE
       expect(err.code).toBe('ERR_POOL_TRUNCATED');
     }
   });
