@@ -348,9 +348,9 @@ export function claimSlot(cls: u32): u32 {
     let slot = hint(cc);
     while (slot < slots) {
       const word = load<u64>(abs(runBitmapWordOff(cc, slot)));
-      const free = ~(word >>> (slot & 63));
+      const free = ~word & (<u64>-1 << (slot & 63)); // zero bits at or after `slot` in its word
       if (free == 0) { slot = (slot | 63) + 1; continue; }
-      slot += <u32>ctz(free);
+      slot = (slot & ~63) + <u32>ctz(free);
       if (slot >= slots) break;
       const off = slotOff(cc, cls, slot);
       if (!isReserved(off)) {
