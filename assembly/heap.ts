@@ -283,17 +283,22 @@ let usedCells: u32 = 0; // cells of TX_RESERVED ever written since then (see TX_
 
 const TOMBSTONE: u32 = 1; // offsets are >= heapOff, so 1 never names a slot
 
-export function isReserved(off: u32): bool {
-  if (reservedCount == 0) return false;
+/** The cell holding `off`, or 0 if it is not in the set. */
+function findReserved(off: u32): usize {
+  if (reservedCount == 0) return 0;
   let a = reservedSlot(off);
   const end = TX_RESERVED + (<usize>TX_RESERVED_CAP << 2);
   while (true) {
     const v = load<u32>(a);
-    if (v == off) return true;
-    if (v == 0) return false;
+    if (v == off) return a;
+    if (v == 0) return 0;
     a += 4;
     if (a == end) a = TX_RESERVED;
   }
+}
+
+export function isReserved(off: u32): bool {
+  return findReserved(off) != 0;
 }
 
 /** Add `off` (not present) to the set; false when the set is full. */
@@ -313,16 +318,9 @@ export function reserve(off: u32): bool {
 
 /** Remove `off` from the set; returns whether it was there. */
 export function unreserve(off: u32): bool {
-  if (reservedCount == 0) return false;
-  let a = reservedSlot(off);
-  const end = TX_RESERVED + (<usize>TX_RESERVED_CAP << 2);
-  while (true) {
-    const v = load<u32>(a);
-    if (v == off) { store<u32>(a, TOMBSTONE); return true; }
-    if (v == 0) return false;
-    a += 4;
-    if (a == end) a = TX_RESERVED;
-  }
+  const a = findReserved(off);
+  if (a != 0) store<u32>(a, TOMBSTONE);
+  return a != 0;
 }
 
 /** Drop all reservations (the tx ended; its slots are now durable or returned). */
