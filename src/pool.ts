@@ -134,16 +134,17 @@ export class Pool {
   private bytes: Uint8Array;
   private view: DataView;
   private closed = false;
-  private what: string;
+  /** The pool file, if any (also names the pool in error messages). */
+  private path: string | undefined;
   private layout: string;
   private readonly debug: boolean;
   private recoveryMs = 0;
   private readonly txHandle: Tx;
 
-  private constructor(backend: Backend, layout: string, what: string, debug: boolean) {
+  private constructor(backend: Backend, layout: string, path: string | undefined, debug: boolean) {
     this.backend = backend;
     this.layout = layout;
-    this.what = what;
+    this.path = path;
     this.debug = debug;
     this.memory = poolMemory(backend.size);
     backend.attach(this.memory, POOL_BASE);
@@ -165,7 +166,7 @@ export class Pool {
     checkPoolSize(opts.size);
     const layout = encodeLayout(opts.layout);
     const backend = pickBackend(opts, opts.size);
-    const pool = new Pool(backend, opts.layout, opts.path ?? 'the memory pool', opts.debug ?? DEFAULT_DEBUG);
+    const pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
     try {
       pool.writeLayout(layout);
       const uuid = new Uint8Array(pool.memory.buffer, pool.core.scratch() + 64, 16);
@@ -183,7 +184,6 @@ export class Pool {
   static open(opts: OpenOptions): Pool {
     const layout = encodeLayout(opts.layout);
     const backend = pickBackend(opts, null, opts.image);
-    const what = opts.path ?? 'the memory pool';
     let pool: Pool;
     try {
       const old = opts.recycle;
@@ -191,11 +191,11 @@ export class Pool {
         pool = old;
         pool.backend = backend;
         pool.layout = opts.layout;
-        pool.what = what;
+        pool.path = opts.path;
         pool.closed = false;
         backend.attach(pool.memory, POOL_BASE);
       } else {
-        pool = new Pool(backend, opts.layout, what, opts.debug ?? DEFAULT_DEBUG);
+        pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
       }
       pool.writeLayout(layout);
       const t0 = performance.now();
@@ -211,7 +211,7 @@ export class Pool {
   // ─── guards ──────────────────────────────────────────────────────────────
 
   private check0(code: number, off?: number): void {
-    if (code !== 0) throw errorForCode(code, { what: this.what, layout: this.layout, off });
+    if (code !== 0) throw errorForCode(code, { what: this.path ?? 'the memory pool', layout: this.layout, off });
   }
 
   private live(): CoreExports {
@@ -253,7 +253,7 @@ export class Pool {
   info(): PoolInfo {
     this.live();
     const b = this.backend;
-    return { backend: b.kind, isPmem: b.isPmem, durability: b.durability, size: b.size, ...(this.what !== 'the memory pool' ? { path: this.what } : {}) };
+    return { backend: b.kind, isPmem: b.isPmem, durability: b.durability, size: b.size, ...(this.path ? { path: this.path } : {}) };
   }
 
   /**
@@ -450,7 +450,7 @@ export class Pool {
     }
     backend.replaceDurableImage!(image);
     backend.close(false);
-    return Pool.open({ path: this.what, backend: backend.kind, layout: this.layout, durability: backend.durability, debug: this.debug });
+    return Pool.open({ path: this.path, backend: backend.kind, layout: this.layout, durability: backend.durability, debug: this.debug });
   }
 
   /** A copy of the durable image (copy-style backends). */
