@@ -69,9 +69,11 @@ let rangeCount: u32 = 0;
 let runStart: u32 = 0;
 let runLen: u32 = 0;
 
+let rangesOverflowed = false; // collectPending(): more ranges than DRAIN_RANGES holds
+
 function pushRange(start: u32, len: u32, toHost: bool): void {
   if (rangeCount == DRAIN_RANGES_CAP) {
-    if (!toHost) unreachable(); // collectPending() callers size their request
+    if (!toHost) { rangesOverflowed = true; return; }
     hostDrain(DRAIN_RANGES, rangeCount, false);
     rangeCount = 0;
   }
@@ -162,12 +164,13 @@ export function persist(off: u32, len: u32): void {
 
 /**
  * Write the pending set as ranges into DRAIN_RANGES without draining it
- * (crash simulation reads them). Returns the range count, or -1 if they do
- * not fit in one buffer.
+ * (crash simulation reads them). Returns the range count, or -1 if more
+ * than DRAIN_RANGES_CAP separate ranges are pending.
  */
 export function collectPending(): i32 {
-  if (pendingCount > DRAIN_RANGES_CAP) return -1;
-  return <i32>buildRanges(false);
+  rangesOverflowed = false;
+  const n = buildRanges(false);
+  return rangesOverflowed ? -1 : <i32>n;
 }
 
 /** Forget the pending set without draining (the pool is being discarded). */

@@ -28,7 +28,12 @@ export class NotAPoolError extends PheapError {
 }
 /** The file is shorter than the pool size its header records. */
 export class TruncatedPoolError extends PheapError {
-  constructor(what: string, have: number, want: number) { super('ERR_POOL_TRUNCATED', `${what} is truncated: ${have} bytes on disk, the header says ${want}`); }
+  /** `want` is the size the header records, or, with `headerOnly`, the header's own size. */
+  constructor(what: string, have: number, want: number, headerOnly = false) {
+    super('ERR_POOL_TRUNCATED', headerOnly
+      ? `${what} is truncated: ${have} bytes, less than the ${want}-byte header`
+      : `${what} is truncated: ${have} bytes on disk, the header says ${want}`);
+  }
 }
 /** The header fails its checksum or a state word, or its fields disagree. */
 export class CorruptHeaderError extends PheapError {

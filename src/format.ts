@@ -20,7 +20,7 @@ export function recordedPoolSize(head: Uint8Array, available: number, what: stri
   if (head.length < magicBytes.length || magicBytes.some((b, i) => head[i] !== b)) {
     throw new NotAPoolError(what, head.length < magicBytes.length ? `it holds only ${available} bytes` : undefined);
   }
-  if (head.length < HEADER_SIZE) throw new TruncatedPoolError(what, available, HEADER_SIZE);
+  if (head.length < HEADER_SIZE) throw new TruncatedPoolError(what, available, HEADER_SIZE, true);
   // A flipped size byte must read as a corrupt header, not as truncation:
   // the core checks the page's checksum before the size is believed.
   const code = probeHeaderPage(head);

@@ -228,7 +228,7 @@ export class Pool {
 
   private writable(off: number, len: number): void {
     this.inPool(off, len);
-    if (!this.core.rangeWritable(off, len)) {
+    if (len > 0 && !this.core.rangeWritable(off, len)) {
       throw new OffsetError(`range [${off}, ${off}+${len}) is not inside one live object: stores may only go into objects`);
     }
   }
@@ -424,7 +424,7 @@ export class Pool {
   pendingLines(): number[] {
     const core = this.live();
     const n = core.collectPending();
-    if (n < 0) throw new UnsupportedOperationError('too many pending lines to list');
+    if (n < 0) throw new UnsupportedOperationError('more than 65536 separate ranges of lines are pending: drain before simulating a crash');
     return linesOfRanges(new Uint32Array(this.memory.buffer, core.drainRanges(), 2 * n), n);
   }
 
