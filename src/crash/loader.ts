@@ -1,0 +1,164 @@
+// loader.ts — load crash images into one recycled pool without copying pools.
+//
+// Crash exploration opens thousands of images that differ from one "base"
+// image (the durable image at the current crash point) in a handful of
+// lines. Copying a whole image per state (twice: building it, then loading
+// it into linear memory) was most of the cost. ImageLoader is the backend of
+// every explored pool; it keeps the pool region of the recycled pool's
+// linear memory equal to `base`, and per state:
+//
+//   load(overlay)   the image is base + overlay (line -> 64 bytes)
+//   attach          writes only the overlay lines into linear memory
+//                   (a full copy only when the memory is new)
+//   drain           records the lines recovery / the check made durable
+//                   (they are the crash points inside recovery)
+//   restore()       puts back the base bytes of every line that may have
+//                   changed: the overlay, every drained line, and every
+//                   line the check stored into through the tracked pool
+//
+// Everything the core writes during open it persists (so it is drained),
+// and stores by the check go through a tracking proxy, so the touched set is
+// complete. As a safety net the whole region is compared with base after
+// the 1st, 2nd, 4th, 8th ... state; a difference switches to full copies.
+
+import type { Backend } from '../backends/backend.js';
+import { LINE_SHIFT } from '../backends/backend.js';
+import { ImageHash, LINE } from './hash.js';
+import { dirtyLines, type LineSet } from './trace.js';
+
+/** An image as the lines where it differs from the base image. */
+export type Overlay = Map<number, Uint8Array>;
+
+export class ImageLoader implements Backend {
+  readonly kind = 'memory' as const;
+  readonly durability = 'os' as const;
+  readonly isPmem = false;
+  readonly size: number;
+  /** Hash of `base`, kept up to date by advance(). */
+  readonly hash: ImageHash;
+  private memory: WebAssembly.Memory | null = null;
+  private mem: Uint8Array | null = null;
+  private overlay: Overlay = new Map();
+  private touchedFlag: Uint8Array;
+  private touched: number[] = [];
+  /** Drains seen since load(): lines and their bytes at drain time. */
+  drains: LineSet[] = [];
+  /** Set when the safety net found an untracked change: every restore copies the whole image. */
+  fullRestore = false;
+  private restores = 0;
+  private nextVerify = 1;
+  /** Untracked changes found by the safety net (line numbers), for the report. */
+  untracked: number[] = [];
+
+  /** `base` is used as is and updated by advance(). */
+  constructor(readonly base: Uint8Array) {
+    this.size = base.length;
+    this.hash = ImageHash.of(base);
+    this.touchedFlag = new Uint8Array(base.length >>> LINE_SHIFT);
+  }
+
+  /** The base image moves on: a drain made these lines durable. */
+  advance(set: LineSet): void {
+    const { base, mem } = this;
+    set.lines.forEach((line, i) => {
+      const at = line << LINE_SHIFT;
+      this.hash.replace(line, base, at, set.bytes, i << LINE_SHIFT);
+      base.set(set.bytes.subarray(i << LINE_SHIFT, (i + 1) << LINE_SHIFT), at);
+      mem?.set(set.bytes.subarray(i << LINE_SHIFT, (i + 1) << LINE_SHIFT), at);
+    });
+  }
+
+  /** Hash key of base + overlay. */
+  keyOf(overlay: Overlay): string {
+    if (overlay.size === 0) return this.hash.key();
+    const h = this.hash.clone();
+    for (const [line, bytes] of overlay) h.replace(line, this.base, line << LINE_SHIFT, bytes, 0);
+    return h.key();
+  }
+
+  /** A full copy of base + overlay. */
+  imageOf(overlay: Overlay): Uint8Array {
+    const img = this.base.slice();
+    for (const [line, bytes] of overlay) img.set(bytes, line << LINE_SHIFT);
+    return img;
+  }
+
+  /** The next open sees base + overlay. */
+  load(overlay: Overlay): void {
+    this.overlay = overlay;
+    this.drains = [];
+  }
+
+  private touch(line: number): void {
+    if (!this.touchedFlag[line]) { this.touchedFlag[line] = 1; this.touched.push(line); }
+  }
+
+  /** Mark [off, off+len) as possibly changed (a store by the check). */
+  touchRange(off: number, len: number): void {
+    if (len <= 0) return;
+    const last = Math.min((off + len - 1) >>> LINE_SHIFT, this.touchedFlag.length - 1);
+    for (let l = off >>> LINE_SHIFT; l <= last; l++) this.touch(l);
+  }
+
+  attach(memory: WebAssembly.Memory, base: number): void {
+    if (memory !== this.memory) {
+      this.memory = memory;
+      this.mem = new Uint8Array(memory.buffer, base, this.size);
+      this.mem.set(this.base);
+      this.touched.forEach((l) => { this.touchedFlag[l] = 0; });
+      this.touched = [];
+    }
+    const mem = this.mem!;
+    for (const [line, bytes] of this.overlay) {
+      mem.set(bytes, line << LINE_SHIFT);
+      this.touch(line);
+    }
+  }
+
+  drain(ranges: Uint32Array, count: number): void {
+    const mem = this.mem!;
+    const lines: number[] = [];
+    for (let i = 0; i < count; i++) for (let l = 0; l < ranges[2 * i + 1]; l++) lines.push(ranges[2 * i] + l);
+    const bytes = new Uint8Array(lines.length << LINE_SHIFT);
+    lines.forEach((line, i) => {
+      bytes.set(mem.subarray(line << LINE_SHIFT, (line + 1) << LINE_SHIFT), i << LINE_SHIFT);
+      this.touch(line);
+    });
+    this.drains.push({ lines, bytes });
+  }
+
+  /** base + overlay + every drain so far (what a crash right now would keep in strict mode). */
+  durableImage(): Uint8Array {
+    const img = this.imageOf(this.overlay);
+    for (const d of this.drains) d.lines.forEach((line, i) => img.set(d.bytes.subarray(i * LINE, (i + 1) * LINE), line * LINE));
+    return img;
+  }
+
+  close(): void {}
+
+  /** Make linear memory equal to base again. */
+  restore(): void {
+    const mem = this.mem;
+    if (!mem) return;
+    if (this.fullRestore) {
+      mem.set(this.base);
+    } else {
+      for (const line of this.touched) {
+        const at = line << LINE_SHIFT;
+        mem.set(this.base.subarray(at, at + LINE), at);
+      }
+    }
+    for (const l of this.touched) this.touchedFlag[l] = 0;
+    this.touched = [];
+    this.overlay = new Map();
+    if (!this.fullRestore && ++this.restores === this.nextVerify) {
+      this.nextVerify *= 2;
+      const diff = dirtyLines(this.base, mem);
+      if (diff.length) {
+        this.untracked.push(...diff);
+        this.fullRestore = true;
+        mem.set(this.base);
+      }
+    }
+  }
+}
