@@ -48,11 +48,11 @@ export class Files {
       out.replaceChildren(
         el('p', { 'data-imported': 'ok', text: `Imported "${fileName}" as ${IMPORTED_POOL}: ${size / 1024} KiB, layout "${layout}", ` +
           `${s.heap.liveObjects} live object(s), ${s.heap.liveBytes} B; opened ${s.openCount} time(s) so far.` }),
-        el('table', { class: 'objects' },
+        el('div', { class: 'scroll' }, el('table', { class: 'objects' },
           el('thead', {}, el('tr', {}, el('th', { text: 'object' }), el('th', { text: 'type' }), el('th', { text: 'size' }), el('th', { text: 'first bytes' }))),
           el('tbody', {}, ...list.slice(0, 12).map((o) => el('tr', { 'data-off': String(o.off) },
             el('td', { text: hex(o.off) }), el('td', { text: o.type >= 0xffff0000 ? `${hex(o.type)} (root)` : String(o.type) }),
-            el('td', { text: String(o.size) }), el('td', {}, el('code', { 'data-bytes': hexBytes(o.bytes), text: hexBytes(o.bytes, 0, Math.min(16, o.bytes.length)) })))))),
+            el('td', { text: String(o.size) }), el('td', {}, el('code', { 'data-bytes': hexBytes(o.bytes), text: hexBytes(o.bytes, 0, Math.min(16, o.bytes.length)) }))))))),
       );
       this.activity(`imported ${fileName} (${bytes.length} bytes) into OPFS and opened it`, 'ok');
     } catch (e) {

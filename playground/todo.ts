@@ -73,15 +73,15 @@ export class TodoApp {
     }
   }
 
-  private addOps(text: string): Op[] {
+  private addOps(text: string, at = 0): Op[] {
     const bytes = enc.encode(text).slice(0, MAX_TEXT);
     return [
       { op: 'alloc', size: 16 + bytes.length, type: TODO_TYPE },
       // A new object needs no snapshot: commit makes all of it durable.
-      { op: 'write', type: 'u32', off: { ref: 0 }, value: this.nextId },
-      { op: 'write', type: 'u32', off: { ref: 0, add: 4 }, value: 0 },
-      { op: 'write', type: 'u32', off: { ref: 0, add: 8 }, value: bytes.length },
-      { op: 'write', type: 'bytes', off: { ref: 0, add: 16 }, value: bytes },
+      { op: 'write', type: 'u32', off: { ref: at }, value: this.nextId },
+      { op: 'write', type: 'u32', off: { ref: at, add: 4 }, value: 0 },
+      { op: 'write', type: 'u32', off: { ref: at, add: 8 }, value: bytes.length },
+      { op: 'write', type: 'bytes', off: { ref: at, add: 16 }, value: bytes },
       { op: 'set', type: 'u32', off: this.root, value: this.nextId + 1 },
     ];
   }
@@ -109,7 +109,7 @@ export class TodoApp {
 
   /** Begin adding a to-do, crash before commit (eADR: every store survives), recover: it is gone. */
   async crashMidAdd(text: string): Promise<void> {
-    const ops = this.addOps(text);
+    const ops = this.addOps(text, 1); // index 0 is txBegin
     await this.client!.batch([
       { op: 'txBegin' },
       ...ops.slice(0, 5),
