@@ -8,21 +8,30 @@
 // persistent memory itself when the file is on DAX (MAP_SYNC accepted, so
 // `isPmem`). Open is O(1) in the pool size: pages fault in when touched.
 //
-// A drain is one native call:
-//   durability 'fsync' on DAX   → CLWB/CLFLUSHOPT/CLFLUSH per line + SFENCE (mode 0)
-//   durability 'fsync' otherwise → msync(MS_SYNC) of the touched pages      (mode 1)
-//   'os' and 'none'             → nothing: the stores are already in the
-//                                  page cache (or pmem), which outlives the
-//                                  process                                 (mode 2)
+// A drain:
+//   durability 'fsync' on DAX    → one native call: CLWB/CLFLUSHOPT/CLFLUSH per
+//                                  line, then SFENCE (shim mode 0), no syscall
+//   durability 'fsync' otherwise → one native call: msync(MS_SYNC) of the
+//                                  touched pages (mode 1)
+//   'os' and 'none'              → no native call: the stores are already in
+//                                  the page cache (or pmem), which outlives the
+//                                  process. (Shim mode 2 would do nothing, but
+//                                  an N-API call costs ~80–140 ns and a small
+//                                  transaction drains 3 times: calling it made
+//                                  'os' transactions 3–4× slower than the
+//                                  memory backend. See docs/mapped.md.)
 // The native drain only acts on a mapping it recorded at exactly
 // buffer + base, so it refuses rather than flush a wrong address.
 //
-// The mapping is bound to the address of the memory's backing store. The
-// host sizes the memory up front (initial == maximum, core.ts), so it cannot
-// move; still, the address recorded at attach is re-checked at every drain:
-// if the store moved (only possible after memory.grow on some engine), the
-// file is mapped again over the new store, or a MappedMemoryMovedError says
-// why not. Stores made through the old mapping already went to the file.
+// The guard: the mapping is bound to the address of the memory's backing
+// store. The host sizes the memory up front (initial == maximum, core.ts), so
+// it cannot move; still, every drain checks that `memory.buffer` is the very
+// ArrayBuffer whose address was recorded at attach. An attached ArrayBuffer's
+// store never moves, and growing detaches it and makes a new one, so a new
+// buffer object is exactly the case where the store may have moved: then the
+// address is read again (native `address`), and if it changed the file is
+// mapped again over the new store, or a MappedBackendError says why not.
+// Stores made through the old mapping already went to the file.
 //
 // There is no separate durable image: crash simulation needs a copy-style
 // backend (memory, file), and Pool says so with an UnsupportedOperationError.
@@ -88,7 +97,7 @@ export class MappedBackend implements Backend {
     }
     let unlock: () => void;
     try {
-      unlock = acquireLock(fs.realpathSync(path));
+      unlock = acquireLock(path);
       fs.ftruncateSync(fd, size);
     } catch (e) {
       fs.closeSync(fd);
@@ -101,10 +110,8 @@ export class MappedBackend implements Backend {
   /** Open an existing pool file; validates magic, recorded size and file length before anything is mapped. */
   static open(path: string, durability: Durability, native: NativeMmap = requireNative()): MappedBackend {
     if (!fs.existsSync(path)) throw new PoolNotFoundError(path);
-    // Lock the file itself, not the name: a symlink to an open pool is the same pool.
-    const real = fs.realpathSync(path);
-    if (!fs.statSync(real).isFile()) throw new NotAPoolError(path, 'it is not a regular file');
-    const unlock = acquireLock(real);
+    if (!fs.statSync(path).isFile()) throw new NotAPoolError(path, 'it is not a regular file');
+    const unlock = acquireLock(path); // keyed by the real path: a symlink to an open pool is the same pool
     let fd = -1;
     try {
       fd = fs.openSync(path, 'r+');
@@ -151,18 +158,17 @@ export class MappedBackend implements Backend {
   }
 
   /**
-   * The guard: the mapping lives at the address recorded when it was made.
-   * A new `memory.buffer` object means the memory grew; if its store is at a
-   * different address, the old mapping went with the old store, so map the
-   * file again over the new one (its pages already hold every store made
-   * through the old mapping), or refuse.
+   * The guard (see the top of this file): the buffer whose store address was
+   * recorded is still the memory's buffer; else re-read the address, and map
+   * the file again if the store moved (its pages already hold every store
+   * made through the old mapping), or refuse.
    */
   private checkAddress(): ArrayBuffer {
     const memory = this.memory;
     if (!memory) throw new MappedBackendError(`${this.path}: the mapped backend is ${this.closed ? 'closed' : 'not attached to a memory'}`);
     const buffer = memory.buffer;
+    if (buffer === this.buffer) return buffer;
     const now = this.native.address(buffer);
-    if (buffer === this.buffer && now === this.address) return buffer;
     if (now === this.address) {
       this.buffer = buffer; // grown in place: the mapping is where it was
       return buffer;
@@ -172,6 +178,7 @@ export class MappedBackend implements Backend {
       this.mapOnto(memory, this.base);
     } catch (e) {
       this.address = 0n;
+      this.buffer = null;
       throw new MappedBackendError(
         `${this.path}: the memory's backing store moved (0x${was.toString(16)} → 0x${now.toString(16)}) and the pool could not be mapped again; ` +
         `stores since the last drain may be lost: ${(e as Error).message}`);
@@ -181,6 +188,7 @@ export class MappedBackend implements Backend {
 
   drain(ranges: Uint32Array, count: number, _final: boolean): void {
     const buffer = this.checkAddress();
+    if (this.mode === DrainMode.none) return;
     try {
       this.native.drain(buffer, this.base, ranges, count, this.mode);
     } catch (e) {
