@@ -348,20 +348,23 @@ class Explorer {
     let pool: Pool | null = null;
     let error: unknown = null;
     let openDrains = 0;
+    let recoveryDrains = -1;
     try {
       pool = Pool.open({ backend: loader, layout: this.layout, recycle: shell });
       shell = pool;
       openDrains = loader.drains.length;
       this.opts.recover?.(pool);
+      recoveryDrains = loader.drains.length; // the check's own drains are not crash points
       if (this.opts.heapCheck ?? true) pool.check();
       this.opts.check(trackedPool(pool, loader), markers);
     } catch (e) {
       error = e;
       if (!openDrains) openDrains = loader.drains.length;
+      if (recoveryDrains < 0) recoveryDrains = loader.drains.length;
     } finally {
       pool?.close();
     }
-    const drains = loader.drains;
+    const drains = loader.drains.slice(0, recoveryDrains);
     loader.restore();
     return { error, drains, openDrains };
   }

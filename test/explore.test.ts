@@ -1,0 +1,411 @@
+// The crash explorer itself: determinism, points, modes, replay specs and
+// image hashes, minimization, recovery crashes, the loader's restores, the
+// linearizability oracle, the vitest helper — and the core's transaction
+// and allocator workloads explored exhaustively at small sizes.
+
+import { describe, expect, it } from 'vitest';
+import {
+  Pool, explore, formatReport, parseSpec, caseSpec, recordTrace, changedWordsPerDrain, checkLinearizable, prefixKeys,
+  progressOf, canonical, linearizable, LinearizabilityError, sha256, type ExploreOptions, type CrashCase, type Marker,
+} from '../src/index.js';
+import { crashTest } from '../src/crash/vitest.js';
+
+const FILE = 'test/explore.test.ts';
+
+/** A small transactional workload: an array of counters, with a tx per step. */
+function counters(steps = 4): ExploreOptions {
+  let root = 0;
+  return {
+    setup: (p) => { root = p.root(64 * 4); },
+    workload: (p, mark) => {
+      for (let t = 0; t < steps; t++) {
+        p.tx((tx) => { for (const i of [t % 4, (t + 1) % 4]) tx.setU32(root + 64 * i, p.readU32(root + 64 * i) + 1); });
+        mark(`op ${t} returned`);
+      }
+    },
+    check: (p, markers) => {
+      const r = p.root(64 * 4);
+      const sum = [0, 1, 2, 3].reduce((s, i) => s + p.readU32(r + 64 * i), 0);
+      expect(sum % 2).toBe(0);
+      expect(sum).toBeGreaterThanOrEqual(2 * markers.length);
+    },
+  };
+}
+
+/** A workload whose check fails when a chosen line is durable before its time (a planted bug). */
+function planted(lines = 10, bad = 3): ExploreOptions {
+  let obj = 0;
+  return {
+    name: 'planted', file: FILE, modes: ['strict', 'pending'],
+    setup: (p) => { obj = p.alloc(64 * lines, { align64: true, zero: true, into: p.root(8) }); },
+    workload: (p, mark) => {
+      for (let i = 0; i < lines; i++) p.writeU32(obj + 64 * i, i + 1);
+      p.persist(obj, 64 * lines); // one drain, `lines` candidate lines: sampled, not exhaustive
+      mark('wrote all');
+      p.writeU32(obj, 100); p.persist(obj, 4);
+    },
+    check: (p, markers) => {
+      const o = p.readU32(p.root(8));
+      // planted bug: line `bad` may only be durable together with line 0
+      if (markers.length === 0 && p.readU32(o + 64 * bad) !== 0 && p.readU32(o) === 0) throw new Error(`line ${bad} durable before line 0`);
+    },
+  };
+}
+
+describe('determinism', () => {
+  it('the same options give the same report and the same image hashes, state by state', () => {
+    const run = () => {
+      const seen: string[] = [];
+      const r = explore({ ...counters(), seeds: 3, onState: (c, key) => seen.push(`${caseSpec(c)}=${key}`) });
+      return { r, seen };
+    };
+    const a = run(), b = run();
+    expect(a.r.failures).toEqual([]);
+    expect(a.seen.length).toBe(a.r.states);
+    expect(b.seen).toEqual(a.seen);
+    const strip = ({ ms: _1, statesPerSecond: _2, recordMs: _3, ...rest }: ReturnType<typeof explore>) => rest;
+    expect(strip(b.r)).toEqual(strip(a.r));
+    console.log(`determinism: ${a.r.states} states, identical twice`);
+  });
+
+  it('a different sampling seed explores different sampled images; failures report the same case and SHA-256 twice', () => {
+    const keys = (seed: number) => { const s = new Set<string>(); explore({ ...planted(), seed, onState: (_c, k) => s.add(k) }); return s; };
+    const k0 = keys(0), k1 = keys(1);
+    expect([...k1].some((k) => !k0.has(k))).toBe(true);
+    const f1 = explore({ ...planted() }).failures[0], f2 = explore({ ...planted() }).failures[0];
+    expect(f1).toBeDefined();
+    expect(f2).toEqual(f1);
+  });
+
+  it('identical images are explored once', () => {
+    const keys: string[] = [];
+    const r = explore({ ...counters(), onState: (_c, k) => keys.push(k) });
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(r.generated).toBe(r.states + r.duplicates);
+    expect(r.duplicates).toBeGreaterThan(0);
+  });
+});
+
+describe('points and modes', () => {
+  it('all points: one per drain plus the point after the last drain', () => {
+    const r = explore({ ...counters(), modes: ['strict'], recoveryCrashes: false });
+    expect(r.points).toBe(r.drains + 1);
+  });
+
+  it('a range explores exactly the points in it; a sample explores n distinct points, reproducibly', () => {
+    const pointsOf = (points: ExploreOptions['points']) => {
+      const s = new Set<number>();
+      const r = explore({ ...counters(), points, onState: (c) => s.add(c.point) });
+      return { s, r };
+    };
+    const range = pointsOf({ from: 3, to: 6 });
+    expect([...range.s].sort((a, b) => a - b)).toEqual([3, 4, 5, 6]);
+    expect(range.r.points).toBe(4);
+    const s1 = pointsOf({ sample: 5, seed: 9 }), s2 = pointsOf({ sample: 5, seed: 9 });
+    expect(s1.r.points).toBe(5);
+    expect([...s1.s].sort()).toEqual([...s2.s].sort());
+    expect(s1.s.size).toBeLessThanOrEqual(5);
+  });
+
+  it('small points are enumerated exhaustively (every non-empty subset), large ones sampled with `seeds` samples', () => {
+    const byPointMode = new Map<string, CrashCase[]>();
+    const r = explore({
+      ...planted(), modes: ['pending'], recoveryCrashes: false, seeds: 5, all: true,
+      check: () => {},
+      onState: (c) => { const k = `${c.point}`; byPointMode.set(k, [...(byPointMode.get(k) ?? []), c]); },
+    });
+    expect(r.failures).toEqual([]);
+    const pl = planted();
+    const trace = recordTrace(pl.workload, { setup: pl.setup });
+    trace.drains.forEach((d, k) => {
+      const cases = byPointMode.get(`${k}`) ?? [];
+      if (d.drained.lines.length > 6) {
+        expect(cases.every((c) => c.choice.kind === 's')).toBe(true);
+        expect(cases.length).toBeLessThanOrEqual(5);
+      } else if (d.drained.lines.length > 0) {
+        // every mask 1 .. 2^n − 1, minus images already seen at an earlier point
+        expect(cases.every((c) => c.choice.kind === 'm')).toBe(true);
+        expect(cases.length).toBeLessThanOrEqual(2 ** d.drained.lines.length - 1);
+      }
+    });
+    const withSix = explore({ ...planted(6), modes: ['pending'], recoveryCrashes: false, check: () => {}, exhaustiveLines: 6, onState: () => {} });
+    expect(withSix.states).toBeGreaterThanOrEqual(63); // the 6-line drain alone: 2^6 − 1 subsets
+  });
+
+  it('evict and tear8 add never-flushed lines and torn lines; eadr keeps everything', () => {
+    let obj = 0;
+    const modes: Record<string, number> = {};
+    const r = explore({
+      modes: ['strict', 'pending', 'evict', 'tear8', 'eadr'], seeds: 8,
+      setup: (p) => { obj = p.alloc(128, { align64: true, zero: true, into: p.root(8) }); },
+      workload: (p) => {
+        p.writeU64(obj + 64, 7n); // never flushed: only evict / tear8 / eadr can keep it
+        p.writeU64(obj, 1n); p.writeU64(obj + 8, 2n); p.persist(obj, 16);
+      },
+      check: () => {},
+      onState: (c) => { modes[c.mode] = (modes[c.mode] ?? 0) + 1; },
+    });
+    expect(r.failures).toEqual([]);
+    expect(modes.evict).toBeGreaterThan(0);
+    expect(modes.tear8).toBeGreaterThan(0);
+    // eadr's image equals an evict subset here (everything survives), so it may be a duplicate
+    expect(r.generated).toBeGreaterThan(r.states);
+  });
+});
+
+describe('failures, minimization and replay', () => {
+  it('reports the smallest failing case, minimized, with its image SHA-256 and a replay command', () => {
+    const r = explore(planted());
+    expect(r.failures).toHaveLength(1);
+    const f = r.failures[0];
+    expect(f.case.mode).toBe('pending');
+    expect(f.case.choice.kind).toBe('x'); // minimized from a sample
+    expect(f.case.minimizedFrom?.kind).toBe('s');
+    expect(f.case.choice.survivors).toHaveLength(1);
+    expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(f.spec).toBe(`planted@${caseSpec(f.case)}#${f.sha256.slice(0, 16)}`);
+    expect(f.replay).toBe(`PHEAP_REPLAY='${f.spec}' npx vitest run ${FILE} -t 'planted'`);
+    const text = formatReport(r);
+    expect(text).toContain(f.sha256);
+    expect(text).toContain('minimized to surviving lines');
+    console.log(text);
+  });
+
+  it('replaying the spec reproduces the failure on a byte-identical image', () => {
+    const f = explore(planted()).failures[0];
+    const seen: CrashCase[] = [];
+    const r = explore({ ...planted(), replay: f.spec, onState: (c) => seen.push(c) });
+    expect(r.states).toBe(1);
+    expect(seen).toHaveLength(1);
+    expect(r.replayed).toEqual({ spec: f.spec, sha256: f.sha256, matches: true });
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0].error).toBe(f.error);
+    expect(r.failures[0].sha256).toBe(f.sha256);
+    // the unminimized sample replays too
+    const orig = `planted@${f.case.point}:pending:s${f.case.minimizedFrom!.n}`;
+    const r2 = explore({ ...planted(), replay: orig });
+    expect(r2.failures).toHaveLength(1);
+    expect(r2.failures[0].case.choice.survivors.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('replay reads PHEAP_REPLAY, ignores other explorations\' specs, and says when the image differs', () => {
+    const f = explore(planted()).failures[0];
+    process.env.PHEAP_REPLAY = f.spec;
+    try {
+      expect(explore(planted()).replayed?.matches).toBe(true);
+      const other = explore({ ...planted(), name: 'another' });
+      expect(other.replayed).toBeUndefined(); // not this exploration's case: explored in full
+      expect(other.states).toBeGreaterThan(1);
+    } finally {
+      delete process.env.PHEAP_REPLAY;
+    }
+    const wrong = f.spec.replace(/#.*/, '#0123456789abcdef');
+    const r = explore({ ...planted(), replay: wrong });
+    expect(r.replayed?.matches).toBe(false);
+    expect(r.failures[0].error).toContain('not byte-identical');
+  });
+
+  it('parses and rejects specs', () => {
+    expect(parseSpec('a b@3:tear8:x7w3.9/1:pending:m2#abcd')).toEqual({
+      name: 'a b', point: 3, mode: 'tear8', choice: { kind: 'x', n: 0, survivors: [7, 9], words: [3, 0xff] },
+      recovery: { point: 1, mode: 'pending', choice: { kind: 'm', n: 2, survivors: [] } }, sha: 'abcd',
+    });
+    expect(() => parseSpec('3:melt:m1')).toThrow(/unknown mode/);
+    expect(() => parseSpec('nonsense')).toThrow(/cannot parse/);
+  });
+
+  it('finds a crash inside user recovery, and replays it', () => {
+    // Recovery that is not idempotent: a crash between its two steps breaks the invariant a == b.
+    const opts: ExploreOptions = {
+      name: 'recovery', modes: ['strict'],
+      setup: (p) => { p.root(128); },
+      workload: (p) => { const r = p.root(128); p.writeU32(r + 64, 1); p.persist(r + 64, 4); },
+      recover: (p) => {
+        const r = p.root(128);
+        if (p.readU32(r + 64) === 0) return;
+        p.writeU32(r, p.readU32(r) + 1); p.persist(r, 4);
+        p.writeU32(r + 4, p.readU32(r + 4) + 1); p.persist(r + 4, 4);
+      },
+      check: (p) => { const r = p.root(128); expect(p.readU32(r)).toBe(p.readU32(r + 4)); },
+    };
+    const r = explore(opts);
+    expect(r.failures).toHaveLength(1);
+    const f = r.failures[0];
+    expect(f.case.recovery).toBeDefined();
+    expect(formatReport(r)).toContain('crash inside recovery');
+    const again = explore({ ...opts, replay: f.spec });
+    expect(again.replayed?.matches).toBe(true);
+    expect(again.failures[0]?.sha256).toBe(f.sha256);
+    expect(explore({ ...opts, recoveryCrashes: false }).failures).toEqual([]);
+  });
+
+  it('stores made by a check never leak into the next image', () => {
+    const r = explore({
+      ...counters(),
+      check: (p, markers) => {
+        counters().check(p, markers);
+        const root = p.root(64 * 4);
+        p.writeU32(root, 0xdead); // scribble, never flushed
+        p.writeBytes(root + 64, new Uint8Array(8).fill(0xee));
+        p.tx((tx) => tx.setU32(root + 128, 0xbeef)); // and a committed transaction
+      },
+    });
+    expect(r.failures).toEqual([]);
+    expect(r.notes).toEqual([]);
+  });
+
+  it('a state limit truncates the exploration and says so', () => {
+    const r = explore({ ...counters(), limit: 10 });
+    expect(r.states).toBe(10);
+    expect(r.truncated).toBe(true);
+    expect(formatReport(r)).toContain('state limit');
+  });
+});
+
+describe('the linearizability oracle', () => {
+  const model = { initial: 0, apply: (s: number, op: number) => s + op };
+  it('accepts the state after any prefix between returned and called operations', () => {
+    const keys = prefixKeys(model, [1, -1, 1, 5]); // 0 1 0 1 6: states repeat
+    expect(keys).toEqual(['0', '1', '0', '1', '6']);
+    expect(() => checkLinearizable('1', keys, { returned: 2, called: 3 })).not.toThrow(); // after 3 (not only at index 1)
+    expect(() => checkLinearizable('0', keys, { returned: 2, called: 3 })).not.toThrow();
+    expect(() => checkLinearizable('6', keys, { returned: 2, called: 3 })).toThrow(LinearizabilityError);
+    expect(() => checkLinearizable('1', keys, { returned: 4, called: 4 })).toThrow(/is not the model after 4\.\.4/);
+  });
+
+  it('reads call/return markers', () => {
+    const m = (label: string): Marker => ({ label, afterDrains: 0 });
+    expect(progressOf([m('op 0 called'), m('op 0 returned'), m('op 1 called'), m('something else')])).toEqual({ called: 2, returned: 1 });
+  });
+
+  it('canonical() sorts maps, sets and keys', () => {
+    expect(canonical(new Map([[2, 'b'], [1, 'a']]))).toBe(canonical(new Map([[1, 'a'], [2, 'b']])));
+    expect(canonical({ b: 1, a: new Set([3, 1]) })).toBe('{"a":{"$set":[1,3]},"b":1}');
+    expect(canonical(5n)).toBe('"5n"');
+  });
+
+  it('drives an exploration: a correct counter passes, a counter updated without a transaction fails', () => {
+    const spec = (bad: boolean) => {
+      const lin = linearizable({
+        model: { initial: [0, 0], apply: ([a, b]: number[], op: number) => [a + op, b + op] },
+        ops: [1, 2, 3],
+        run: (p, op) => {
+          const r = p.root(128);
+          if (bad) { p.writeU32(r, p.readU32(r) + op); p.persist(r, 4); p.writeU32(r + 64, p.readU32(r + 64) + op); p.persist(r + 64, 4); }
+          else p.tx((tx) => { tx.setU32(r, p.readU32(r) + op); tx.setU32(r + 64, p.readU32(r + 64) + op); });
+        },
+        read: (p) => { const r = p.root(128); return [p.readU32(r), p.readU32(r + 64)]; },
+      });
+      return explore({ setup: (p) => { p.root(128); }, workload: lin.workload, check: lin.check });
+    };
+    expect(spec(false).failures).toEqual([]);
+    const bad = spec(true);
+    expect(bad.failures[0]?.error).toMatch(/LinearizabilityError/);
+  });
+});
+
+describe('the core explored exhaustively at small sizes', () => {
+  it('transactions: every subset of every drain (and of every recovery drain), strict/pending/evict', () => {
+    let total = 0;
+    for (const ranges of [1, 2, 3]) {
+      let obj = 0;
+      const r = explore({
+        size: 256 << 10, modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12,
+        setup: (p) => { obj = p.alloc(64 * ranges, { align64: true, zero: true, into: p.root(8) }); },
+        workload: (p, mark) => {
+          for (let t = 1; t <= 2; t++) {
+            p.tx((tx) => { for (let i = 0; i < ranges; i++) tx.setU32(obj + 64 * i, t); });
+            mark(`tx ${t}`);
+          }
+        },
+        check: (p, markers) => {
+          const o = p.readU32(p.root(8));
+          const vals = Array.from({ length: ranges }, (_, i) => p.readU32(o + 64 * i));
+          expect(new Set(vals).size, `all ranges of a tx or none: ${vals}`).toBe(1);
+          expect(vals[0]).toBeGreaterThanOrEqual(markers.length);
+          expect(vals[0]).toBeLessThanOrEqual(markers.length + 1);
+        },
+      });
+      if (r.failures.length) throw new Error(formatReport(r));
+      // nothing was sampled: every choice is an exhaustive mask
+      total += r.states;
+    }
+    console.log(`core tx, exhaustive: ${total} crash states`);
+  });
+
+  it('allocator: atomic alloc/publish and free/clear, every subset, strict/pending/evict', () => {
+    let root = 0;
+    const seen: CrashCase[] = [];
+    const r = explore({
+      modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12,
+      setup: (p) => { root = p.root(16); },
+      workload: (p, mark) => {
+        p.alloc(40, { type: 3, into: root }); mark('a');
+        p.alloc(70_000, { type: 3, into: root + 4 }); mark('b (large)');
+        p.alloc(200, { type: 3, into: root + 8 }); mark('c');
+        p.free(p.readU32(root), { from: root }); mark('free a');
+        p.free(p.readU32(root + 4), { from: root + 4 }); mark('free b');
+        p.realloc(p.readU32(root + 8), 400, { into: root + 8 }); mark('realloc c'); // another size class: moves
+      },
+      check: (p) => {
+        const r0 = p.root(16);
+        const pub = [p.readU32(r0), p.readU32(r0 + 4), p.readU32(r0 + 8)].filter((x) => x !== 0);
+        for (const o of pub) expect(p.isLive(o)).toBe(true);
+        expect([...p.objects(3)].sort()).toEqual(pub.sort());
+      },
+      onState: (c) => seen.push(c),
+    });
+    if (r.failures.length) throw new Error(formatReport(r));
+    expect(seen.every((c) => c.choice.kind === 'm' && (!c.recovery || c.recovery.choice.kind === 'm'))).toBe(true);
+    console.log(`core allocator, exhaustive: ${r.states} crash states`);
+  });
+});
+
+describe('traces', () => {
+  it('records drains, dirty lines and markers; counts changed words per drain', () => {
+    const t = recordTrace((p, mark) => {
+      const r = p.root(128);
+      p.writeU64(r, 1n); p.writeU64(r + 8, 2n); p.persist(r, 16);
+      mark('one');
+      p.writeU64(r + 64, 3n); // dirty at the next drain
+      p.writeU64(r + 16, 4n); p.persist(r + 16, 8);
+    }, { withDirty: true, setup: (p) => { p.root(128); } });
+    expect(t.drains).toHaveLength(2);
+    expect(t.markers).toEqual([{ label: 'one', afterDrains: 1 }]);
+    expect(t.drains[1].dirty?.lines).toHaveLength(1);
+    expect(changedWordsPerDrain(t)).toEqual([2, 1]);
+    expect(t.finalDirty?.lines).toEqual(t.drains[1].dirty?.lines);
+  });
+
+  it('sha256 matches known vectors', () => {
+    expect(sha256(new Uint8Array(0))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(sha256(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const long = new TextEncoder().encode('a'.repeat(1000));
+    expect(sha256(long)).toBe('41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3');
+  });
+});
+
+describe('crashTest', () => {
+  crashTest('crashTest: a transactional counter survives every crash', {
+    setup: (p) => { p.root(8); },
+    workload: (p, mark) => {
+      const root = p.root(8);
+      for (let i = 1; i <= 3; i++) { p.tx((tx) => tx.setU32(root, i)); mark(`op ${i - 1} returned`); }
+    },
+    check: (p, markers) => expect(p.readU32(p.root(8))).toBeGreaterThanOrEqual(markers.length),
+  });
+
+  crashTest('crashTest: a counter bumped with a raw store and no flush is caught', {
+    expectFailure: true,
+    setup: (p) => { p.root(8); },
+    workload: (p, mark) => { p.writeU32(p.root(8), 1); p.drain(); mark('op 0 returned'); },
+    check: (p, markers) => expect(p.readU32(p.root(8))).toBeGreaterThanOrEqual(markers.length),
+    onReport: (r) => {
+      expect(r.failures[0].replay).toMatch(/^PHEAP_REPLAY='crashTest: a counter bumped.*' npx vitest run test\/explore\.test\.ts -t 'crashTest: a counter bumped/);
+    },
+  });
+});
+
+it('Pool instances handed to check are real pools', () => {
+  explore({ ...counters(1), check: (p) => { expect(p).toBeInstanceOf(Pool); } });
+});
