@@ -206,6 +206,11 @@ export class Lab {
       const s = this.lineState(l);
       ctx.fillStyle = COLORS[s] || REGION_TINT[this.region(l)];
       ctx.fillRect(x, y, CELL, CELL);
+      if (this.view.kind !== 'live' && s !== 'durable') {
+        ctx.strokeStyle = '#1d2430';
+        ctx.lineWidth = 1;
+        ctx.strokeRect(x - 1.5, y - 1.5, CELL + 3, CELL + 3);
+      }
       if (l === this.hoverLine) {
         ctx.strokeStyle = '#000';
         ctx.lineWidth = 2;
@@ -246,14 +251,19 @@ export class Lab {
 
   /** The values of the named fields: in the cache and in the durable image (or, after a crash, the image). */
   fieldValues(): { name: FieldName; off: number; cache: bigint; durable: bigint }[] {
-    const i = this.insp!;
+    const i = this.insp!, v = this.view;
+    const cache = v.kind === 'crash' ? v.crash.cache : i.cache;
+    const durable = v.kind === 'crash' ? v.crash.image : i.durable;
     return (Object.keys(FIELDS) as FieldName[]).map((name) => {
       const off = this.field(name);
-      return { name, off, cache: u64At(i.cache, off), durable: u64At(i.durable, off) };
+      return { name, off, cache: u64At(cache, off), durable: u64At(durable, off) };
     });
   }
 
   private renderFields(): void {
+    const heads = document.querySelectorAll('#fields thead th');
+    heads[2].textContent = this.view.kind === 'crash' ? 'cache (gone)' : 'cache';
+    heads[3].textContent = this.view.kind === 'crash' ? 'file after crash' : 'durable';
     const body = $('#fields tbody');
     body.replaceChildren();
     for (const f of this.fieldValues()) {

@@ -1,0 +1,149 @@
+// bench/browser.ts — `npm run bench:browser` (node bench/run.mjs browser):
+// the OPFS backend in Chromium, next to the memory backend in the same page.
+//
+//   tx/s: a transaction that snapshots 64 B, stores, and commits, looped
+//   inside the pool worker (Pool.tx; no message passing in the loop), on
+//   memory (os) and OPFS at 'os' (writes, no flush()) and 'fsync' (each
+//   drain ends with FileSystemSyncAccessHandle.flush()). A commit is 3–4
+//   drains (tx.ts), so each tx is several OPFS write (+ flush) calls.
+//   Also: the same tx sent from the main thread through PoolClient.tx, one
+//   round trip each (OPFS, fsync).
+//
+//   open: a 64 MiB OPFS pool, closed and reopened — the worker's time
+//   (sync handle + read of 64 MiB into linear memory + validation/recovery)
+//   and the main thread's wall time for PoolClient.open (worker start, WASM
+//   compile, the same open).
+//
+// Medians of BENCH_RUNS runs (default 5); backends interleaved run by run.
+// Needs Debian's chromium (scripts/setup-system.sh) or PHEAP_CHROMIUM.
+
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
+import { serve } from '../src/cli/serve.js';
+import { median, printTable, type Row } from './lib/report.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const MIN_MS = 300;
+const CHROMIUM = process.env.PHEAP_CHROMIUM ?? '/usr/bin/chromium';
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+if (!fs.existsSync(CHROMIUM)) {
+  console.error(`bench:browser: Chromium not found at ${CHROMIUM}; run \`bash scripts/setup-system.sh\` or set PHEAP_CHROMIUM`);
+  process.exit(1);
+}
+if (!fs.existsSync(path.join(ROOT, 'build', 'pheap.wasm'))) execFileSync('npm', ['run', 'build:wasm'], { cwd: ROOT, stdio: 'inherit' });
+execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pheap-bench-browser-'));
+const server = await serve(0);
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+  executablePath: CHROMIUM, headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+try {
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
+  const ua = await page.evaluate(() => navigator.userAgent);
+
+  const configs = [
+    { key: 'memory-os', backend: 'memory', durability: 'os' },
+    { key: 'opfs-os', backend: 'opfs', durability: 'os' },
+    { key: 'opfs-fsync', backend: 'opfs', durability: 'fsync' },
+  ] as const;
+
+  // Open one pool per configuration, kept in window.benchPools.
+  await page.evaluate(async (cfgs) => {
+    const { PoolClient } = (window as any).pheap;
+    const pools: Record<string, { c: any; root: number }> = {};
+    for (const k of cfgs) {
+      const name = `bench-${k.key}.pool`;
+      if (k.backend === 'opfs') await PoolClient.remove(name);
+      const c = await PoolClient.create(name, { layout: 'bench', size: 1 << 20, backend: k.backend, durability: k.durability });
+      pools[k.key] = { c, root: await c.root(256) };
+    }
+    (window as any).benchPools = pools;
+  }, configs as unknown as { key: string; backend: string; durability: string }[]);
+
+  const txLoop = (key: string, n: number) => page.evaluate(async ([k, count]) => {
+    const p = (window as any).benchPools[k];
+    const [ms] = await p.c.batch([{ op: 'benchTx', n: count, off: p.root, len: 64 }]);
+    return ms as number;
+  }, [key, n] as const);
+
+  const roundTrips = (key: string, n: number) => page.evaluate(async ([k, count]) => {
+    const p = (window as any).benchPools[k];
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) await p.c.tx([{ op: 'set', type: 'u32', off: p.root, value: i }]);
+    return performance.now() - t0;
+  }, [key, n] as const);
+
+  async function calibrate(fn: (n: number) => Promise<number>): Promise<number> {
+    let n = 8;
+    for (;;) {
+      const ms = await fn(n);
+      if (ms >= MIN_MS) return n;
+      n = ms > 10 ? Math.ceil((n * MIN_MS * 1.1) / ms) : n * 4;
+    }
+  }
+
+  const ns: Record<string, number> = {};
+  for (const k of configs) ns[k.key] = await calibrate((n) => txLoop(k.key, n));
+  const nRt = await calibrate((n) => roundTrips('opfs-fsync', n));
+  const rates: Record<string, number[]> = {};
+  for (let r = 0; r < RUNS; r++) {
+    for (const k of configs) (rates[k.key] ??= []).push((ns[k.key] * 1000) / (await txLoop(k.key, ns[k.key])));
+    (rates.rt ??= []).push((nRt * 1000) / (await roundTrips('opfs-fsync', nRt)));
+  }
+  await page.evaluate(async () => { for (const p of Object.values((window as any).benchPools) as any[]) await p.c.close(); });
+
+  const rows: Row[] = configs.map((k) => ({
+    case: 'tx: snapshot 64 B + store + commit (in worker)', backend: k.backend === 'memory' ? 'memory (browser)' : 'opfs',
+    durability: k.durability, opsPerSec: median(rates[k.key]),
+  }));
+  rows.push({ case: 'tx via PoolClient.tx (1 round trip each)', backend: 'opfs', durability: 'fsync', opsPerSec: median(rates.rt) });
+
+  // Open time of a 64 MiB pool.
+  const open = await page.evaluate(async (runs) => {
+    const { PoolClient } = (window as any).pheap;
+    const name = 'bench-open-64m.pool';
+    await PoolClient.remove(name);
+    const c = await PoolClient.create(name, { layout: 'bench', size: 64 << 20, durability: 'fsync' });
+    const root = await c.root(64);
+    await c.writeU64(root, 42n);
+    await c.persist(root, 8);
+    await c.close();
+    const worker: number[] = [], wall: number[] = [];
+    let value = 0n;
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      const o = await PoolClient.open(name, { layout: 'bench' });
+      wall.push(performance.now() - t0);
+      worker.push(o.openMs);
+      value = await o.readU64(root);
+      await o.close();
+    }
+    await PoolClient.remove(name);
+    return { worker, wall, value: String(value) };
+  }, RUNS);
+  if (open.value !== '42') throw new Error(`64 MiB pool reopened with the wrong value ${open.value}`);
+
+  console.log(`pheap browser benchmarks — ${ua.match(/Chrome\/[\d.]+/)?.[0] ?? ua}, headless, ${os.cpus().length} cores; medians of ${RUNS} runs`);
+  printTable(rows, 'transactions');
+  printTable([
+    { case: 'open 64 MiB pool: worker (handle + read + validate)', backend: 'opfs', durability: 'fsync', usPerOp: median(open.worker) * 1000 },
+    { case: 'open 64 MiB pool: PoolClient.open wall time', backend: 'opfs', durability: 'fsync', usPerOp: median(open.wall) * 1000 },
+  ], 'open');
+  console.log(`open 64 MiB (ms): worker ${median(open.worker).toFixed(1)}, wall ${median(open.wall).toFixed(1)}`);
+} finally {
+  await ctx.close();
+  server.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
