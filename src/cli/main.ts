@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { serve } from './serve.js';
 import { doctor, formatDoctor } from './doctor.js';
+import { registerReplay } from './replay.js';
 import { Pool, PheapError } from '../index.js';
 
 const program = new Command('pheap').description('a persistent heap runtime for WebAssembly');
@@ -40,6 +41,8 @@ program.command('check')
       pool.close();
     }
   });
+
+registerReplay(program);
 
 program.parseAsync().catch((e: unknown) => {
   console.error(e instanceof PheapError ? `pheap: ${e.message}` : e);

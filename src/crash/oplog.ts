@@ -202,7 +202,8 @@ export function replayOps(log: OpEntry[] | string, opts: ReplayOptions = {}): Re
     backend: opts.backend ?? 'memory', ...(opts.path ? { path: opts.path } : {}), ...(opts.durability ? { durability: opts.durability } : {}),
   });
   let i = 1;
-  const where = () => `entry ${i} (line ${i + 1})`;
+  let cur = 0; // the entry being applied
+  const where = () => `entry ${cur} (line ${cur + 1})`;
 
   /** Call fn; compare its outcome with the entry's error / ret. */
   function expectOutcome<T>(e: OpEntry, fn: () => T): T | undefined {
@@ -238,6 +239,7 @@ export function replayOps(log: OpEntry[] | string, opts: ReplayOptions = {}): Re
   /** Apply entries until the end, or (inside a transaction) until its txCommit / txAbort, which is returned. */
   function run(inTx: boolean): OpEntry | null {
     while (i < entries.length) {
+      cur = i;
       const e = entries[i++];
       switch (e.op) {
         case 'root': expectOutcome(e, () => pool.root(e.size)); break;
