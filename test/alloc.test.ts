@@ -243,6 +243,6 @@ describe('crash consistency of atomic alloc/free with publish', () => {
       total += r.states;
     }
     console.log(`alloc/publish crash exploration: ${total} crash states explored`);
-    expect(total).toBeGreaterThan(500);
+    expect(total).toBeGreaterThan(250); // unique images: duplicates (inside recovery too) are explored once
   });
 });

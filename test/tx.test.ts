@@ -304,6 +304,6 @@ describe('crash consistency (every drain, every mode, several seeds, crashes ins
     if (r.failures.length) throw new Error(formatReport(r));
     explored += r.states;
     console.log(`transaction crash exploration: ${explored} crash states explored (including crashes inside recovery)`);
-    expect(explored).toBeGreaterThan(2000);
+    expect(explored).toBeGreaterThan(600); // unique images: duplicates (inside recovery too) are explored once
   });
 });
