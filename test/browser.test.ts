@@ -37,6 +37,8 @@ let page: Page;
 let userDir = '';
 let tmp = '';
 const pageErrors: string[] = [];
+/** expect.poll waits up to this long (its default, 1 s, is short on a loaded 2-core CI machine). */
+const POLL = { timeout: 20_000, interval: 50 };
 
 function shot(p: Page, name: string, fullPage = true): Promise<Buffer> {
   return p.screenshot({ path: path.join(ART, `${name}.png`), fullPage });
@@ -219,24 +221,24 @@ describe('playground in Chromium', () => {
     await page.selectOption('#in-field', 'counter');
     await page.fill('#in-val', '1234');
     await page.click('#btn-store');
-    await expect.poll(async () => (await counts(page)).dirty).toBe(1);
+    await expect.poll(async () => (await counts(page)).dirty, POLL).toBe(1);
     await page.click('#btn-flush');
-    await expect.poll(async () => (await counts(page)).pending).toBe(1);
+    await expect.poll(async () => (await counts(page)).pending, POLL).toBe(1);
     expect((await counts(page)).dirty).toBe(0);
     await page.click('#btn-fence');
-    await expect.poll(async () => (await counts(page)).pending).toBe(0);
+    await expect.poll(async () => (await counts(page)).pending, POLL).toBe(0);
     expect((await counts(page)).dirty).toBe(0);
     expect(await page.textContent('#fields tr[data-field="counter"] td:nth-child(4)')).toBe('1234');
 
     await page.click('#btn-begin');
-    await expect.poll(() => page.textContent('#grid-banner')).toMatch(/transaction depth 1/);
+    await expect.poll(() => page.textContent('#grid-banner'), POLL).toMatch(/transaction depth 1/);
     await page.click('#btn-addrange');
-    await expect.poll(() => page.getAttribute('#undo', 'data-valid')).toBe('1');
+    await expect.poll(() => page.getAttribute('#undo', 'data-valid'), POLL).toBe('1');
     await page.fill('#in-val', '5678');
     await page.click('#btn-store');
-    await expect.poll(async () => (await counts(page)).dirty).toBe(1);
+    await expect.poll(async () => (await counts(page)).dirty, POLL).toBe(1);
     await page.click('#btn-commit');
-    await expect.poll(() => page.getAttribute('#undo', 'data-valid')).toBe('0');
+    await expect.poll(() => page.getAttribute('#undo', 'data-valid'), POLL).toBe('0');
     expect(await page.locator('#undo tr.stale').count()).toBeGreaterThan(0);
     expect((await counts(page)).dirty).toBe(0);
     expect(await page.textContent('#fields tr[data-field="counter"] td:nth-child(4)')).toBe('5678');
@@ -247,7 +249,7 @@ describe('playground in Chromium', () => {
     const box = (await page.locator('#grid').boundingBox())!;
     const scale = box.width / (await page.evaluate(() => (document.querySelector('#grid') as HTMLCanvasElement).width));
     await page.mouse.move(box.x + (1 + (line % 128) * 9 + 4) * scale, box.y + (1 + Math.floor(line / 128) * 9 + 4) * scale);
-    await expect.poll(() => page.isVisible('#tip')).toBe(true);
+    await expect.poll(() => page.isVisible('#tip'), POLL).toBe(true);
     expect(await page.textContent('#tip')).toContain(`line ${line} · 0x${(line * 64).toString(16)}`);
     expect(await page.textContent('#tip')).toContain('2e 16 00 00'); // 5678 little-endian
     await shot(page, 'hover', false);
@@ -284,18 +286,18 @@ describe('playground in Chromium', () => {
 
   it('the manual crash button: strict loses an unflushed store, recovery reopens', async () => {
     await page.click('#btn-reset');
-    await page.waitForFunction(() => document.querySelector('#activity')!.textContent!.split('lab pool reset').length > 2);
+    await expect.poll(() => page.getAttribute('#grid-counts', 'data-view'), POLL).toBe('live'); // was 'recovered' after the last scenario
     await page.selectOption('#in-field', 'counter');
     await page.fill('#in-val', '77');
     await page.click('#btn-store');
-    await expect.poll(async () => (await counts(page)).dirty).toBe(1);
+    await expect.poll(async () => (await counts(page)).dirty, POLL).toBe(1);
     await page.selectOption('#in-mode', 'strict');
     await page.click('#btn-crash');
-    await expect.poll(() => page.getAttribute('#grid-counts', 'data-view')).toBe('crash');
+    await expect.poll(() => page.getAttribute('#grid-counts', 'data-view'), POLL).toBe('crash');
     expect((await counts(page)).lost).toBe(1);
     expect(await page.isDisabled('#btn-store')).toBe(true);
     await page.click('#btn-recover');
-    await expect.poll(() => page.getAttribute('#grid-counts', 'data-view')).toBe('recovered');
+    await expect.poll(() => page.getAttribute('#grid-counts', 'data-view'), POLL).toBe('recovered');
     expect(await page.textContent('#fields tr[data-field="counter"] td:nth-child(3)')).toBe('0');
   });
 
@@ -314,12 +316,12 @@ describe('playground in Chromium', () => {
     await page.waitForSelector(`#todo-list li.done:has-text("${text}")`);
     await page.selectOption('#todo-mode', 'tear8');
     await page.click('#todo-crash');
-    await expect.poll(() => page.textContent('#todo-status')).toMatch(/Crashed \(tear8\) and recovered/);
+    await expect.poll(() => page.textContent('#todo-status'), POLL).toMatch(/Crashed \(tear8\) and recovered/);
     await page.waitForSelector(`#todo-list li.done:has-text("${text}")`);
     const before = await page.locator('#todo-list li[data-id]').count();
     await page.fill('#todo-input', 'half-written');
     await page.click('#todo-crash-mid');
-    await expect.poll(() => page.textContent('#todo-status')).toMatch(/Crashed before commit: "half-written" was rolled back/);
+    await expect.poll(() => page.textContent('#todo-status'), POLL).toMatch(/Crashed before commit: "half-written" was rolled back/);
     expect(await page.locator('#todo-list li[data-id]').count()).toBe(before);
     expect(await page.locator('#todo-list li:has-text("half-written")').count()).toBe(0);
     await shot(page, 'todo');
