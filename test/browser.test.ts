@@ -12,7 +12,7 @@
 // Screenshots go to test-results/browser/ (gitignored). With
 // PHEAP_DOCS_SCREENSHOTS=1 the two in docs/ are refreshed too.
 
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -44,7 +44,22 @@ function shot(p: Page, name: string, fullPage = true): Promise<Buffer> {
   return p.screenshot({ path: path.join(ART, `${name}.png`), fullPage });
 }
 
+/** Set when the browser could not be set up: every test then FAILS with it (never skips). */
+let setupError: Error | null = null;
+
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
+
 beforeAll(async () => {
+  try {
+    await setUp();
+  } catch (e) {
+    setupError = e as Error;
+  }
+});
+
+async function setUp(): Promise<void> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}. The browser tests need Debian's chromium: run \`bash scripts/setup-system.sh\` ` +
       '(npm test runs it as pretest; it needs root or passwordless sudo and apt), or point PHEAP_CHROMIUM at a Chromium binary.');
@@ -61,7 +76,7 @@ beforeAll(async () => {
   });
   page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
-});
+}
 
 afterAll(async () => {
   await ctx?.close();
