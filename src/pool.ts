@@ -384,6 +384,23 @@ export class Pool {
   /** Depth of the open transaction (0 = none). */
   get txDepth(): number { return this.live().txDepth(); }
 
+  /**
+   * Step-by-step transactions, for callers that cannot wrap the work in one
+   * synchronous function (a UI, a worker protocol): begin, then commit or
+   * abort. Prefer `tx(fn)`, which cannot leave a transaction open.
+   */
+  beginTx(): void { this.check0(this.live().txBegin()); }
+  /** Commit the transaction begun by beginTx (an inner level commits nothing). */
+  commitTx(): void { this.check0(this.live().txCommit()); }
+  /** Abort: restore every snapshot of the whole transaction. */
+  abortTx(): void { this.check0(this.live().txAbort()); }
+
+  /** Where the pool's regions are (see docs/format.md), and the undo log's sequence number. */
+  layoutInfo(): { logOffset: number; logBytes: number; heapOffset: number; logSequence: number } {
+    const core = this.live();
+    return { logOffset: core.logOffset(), logBytes: core.logBytes(), heapOffset: core.heapOffset(), logSequence: core.logSequence() };
+  }
+
   // ─── checking and figures ────────────────────────────────────────────────
 
   /** Verify every heap invariant; throws CorruptHeapError naming the first broken one. */

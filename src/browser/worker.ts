@@ -9,12 +9,12 @@
 // The WASM module is fetched and compiled once, from `?wasm=` on the worker's
 // URL or /build/pheap.wasm.
 
-import { setCompiledModule, type CoreExports } from '../core.js';
+import { setCompiledModule } from '../core.js';
 import { Pool, type AllocOptions } from '../pool.js';
 import { MemoryBackend } from '../backends/memory.js';
 import { OpfsBackend, exportPool, importPool, listPools, removePool } from '../backends/opfs.js';
 import type { Backend, Durability } from '../backends/backend.js';
-import { PoolClosedError, PoolNotFoundError, TxStateError, UnsupportedOperationError, errorForCode } from '../errors.js';
+import { PoolClosedError, PoolNotFoundError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import type { CrashResult, Inspection, Off, Op, OpenRequest, OpenResult, RecoverResult, Request, Response, Value, ValueType, WireError } from './protocol.js';
 
 interface Entry {
@@ -53,16 +53,6 @@ function loadModule(debug: boolean): Promise<void> {
 
 // ─── helpers ─────────────────────────────────────────────────────────────────
 
-/**
- * The core behind a Pool. The Pool API's tx(fn) takes a synchronous callback;
- * a step-by-step UI needs begin / commit / abort as separate requests, so the
- * worker calls those three core exports directly (everything else goes
- * through the Pool API and its checks).
- */
-function coreOf(pool: Pool): CoreExports {
-  return (pool as unknown as { core: CoreExports }).core;
-}
-
 function resolveOff(off: Off, results: unknown[]): number {
   if (typeof off === 'number') return off;
   const base = results[off.ref];
@@ -97,10 +87,6 @@ function writeValue(pool: Pool, type: ValueType, off: number, v: Value): void {
 function byteLength(type: ValueType, v: Value): number {
   if (type === 'bytes') return (v as Uint8Array).length;
   return { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, f64: 8 }[type];
-}
-
-function check(pool: Pool, code: number): void {
-  if (code !== 0) throw errorForCode(code, { what: 'the pool' });
 }
 
 function livePool(e: Entry): Pool {
@@ -158,10 +144,10 @@ function runOp(e: Entry, o: Op, results: unknown[], inTx: boolean): unknown {
     }
     case 'free': pool.free(R(o.off), o.from !== undefined ? { from: R(o.from) } : {}); return null;
     case 'tx': return pool.tx(() => runOps(e, o.ops, true));
-    case 'txBegin': check(pool, coreOf(pool).txBegin()); return pool.txDepth;
+    case 'txBegin': pool.beginTx(); return pool.txDepth;
     case 'addRange': pool.addRange(R(o.off), o.len); return null;
-    case 'txCommit': check(pool, coreOf(pool).txCommit()); return pool.txDepth;
-    case 'txAbort': check(pool, coreOf(pool).txAbort()); return pool.txDepth;
+    case 'txCommit': pool.commitTx(); return pool.txDepth;
+    case 'txAbort': pool.abortTx(); return pool.txDepth;
     case 'stats': return pool.stats();
     case 'info': return pool.info();
     case 'check': pool.check(); return true;
@@ -191,16 +177,16 @@ function runOp(e: Entry, o: Op, results: unknown[], inTx: boolean): unknown {
 }
 
 function inspect(pool: Pool): Inspection {
-  const core = coreOf(pool);
+  const regions = pool.layoutInfo();
   return {
     size: pool.size,
     cache: pool.readBytes(0, pool.size),
     durable: pool.durableImage(),
     pending: pool.pendingLines(),
-    logOffset: core.logOffset(),
-    logBytes: core.logBytes(),
-    heapOffset: core.heapOffset(),
-    logSequence: BigInt(core.logSequence()),
+    logOffset: regions.logOffset,
+    logBytes: regions.logBytes,
+    heapOffset: regions.heapOffset,
+    logSequence: BigInt(regions.logSequence),
     txDepth: pool.txDepth,
   };
 }
