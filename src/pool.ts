@@ -23,7 +23,7 @@ import {
 export interface PoolOptions {
   /** Pool file (Node). Without it the pool lives in memory. */
   path?: string;
-  /** Storage: 'memory', 'file', 'mapped' (Node), or a ready Backend. Default: 'file' with a path, else 'memory'. */
+  /** Storage: 'memory', 'file', 'mapped' (Node), or a ready Backend. Default with a path: 'mapped' in Node when the native shim loads (else 'file', with a one-line notice; docs/mapped.md), without one 'memory'. */
   backend?: BackendKind | Backend;
   /** Layout name, compared on open (at most 63 UTF-8 bytes). */
   layout: string;
