@@ -34,5 +34,14 @@ export interface Backend {
   close(flushVolatile: boolean): void;
 }
 
-/** Byte range in the pool of a (firstLine, lineCount) pair. */
+/** Cache-line geometry of the flush model. */
 export const LINE_SHIFT = 6;
+export const LINE_BYTES = 64;
+
+/**
+ * Call `fn(offset, length)` in bytes for each (firstLine, lineCount) pair of
+ * a drain. Multiplies rather than shifts: offsets reach 4 GiB, past int32.
+ */
+export function forEachRange(ranges: Uint32Array, count: number, fn: (off: number, len: number) => void): void {
+  for (let i = 0; i < count; i++) fn(ranges[2 * i] * LINE_BYTES, ranges[2 * i + 1] * LINE_BYTES);
+}

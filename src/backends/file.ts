@@ -9,7 +9,7 @@
 
 import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';
-import { LINE_SHIFT } from './backend.js';
+import { forEachRange } from './backend.js';
 import { HEADER_SIZE } from '../layout.js';
 import { NotAPoolError, PoolExistsError, PoolNotFoundError, TruncatedPoolError } from '../errors.js';
 import { recordedPoolSize } from '../format.js';
@@ -76,11 +76,7 @@ export class FileBackend implements Backend {
   drain(ranges: Uint32Array, count: number, final: boolean): void {
     if (this.durability === 'none') return;
     const cache = this.cache!;
-    for (let i = 0; i < count; i++) {
-      const off = ranges[2 * i] << LINE_SHIFT;
-      const len = ranges[2 * i + 1] << LINE_SHIFT;
-      fs.writeSync(this.fd, cache, off, len, off);
-    }
+    forEachRange(ranges, count, (off, len) => fs.writeSync(this.fd, cache, off, len, off));
     if (final && this.durability === 'fsync') fs.fdatasyncSync(this.fd);
   }
 

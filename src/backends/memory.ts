@@ -7,7 +7,7 @@
 // only to label results.
 
 import type { Backend, Durability } from './backend.js';
-import { LINE_SHIFT } from './backend.js';
+import { forEachRange } from './backend.js';
 
 export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
@@ -31,16 +31,14 @@ export class MemoryBackend implements Backend {
 
   drain(ranges: Uint32Array, count: number, _final?: boolean): void {
     const cache = this.cache!, words = this.cacheWords!, image = this.imageWords;
-    for (let i = 0; i < count; i++) {
-      const off = ranges[2 * i] << LINE_SHIFT;
-      const len = ranges[2 * i + 1] << LINE_SHIFT;
+    forEachRange(ranges, count, (off, len) => {
       if (len <= 256) {
         // A few lines: copying words beats creating subarray views.
         for (let w = off >>> 2, end = (off + len) >>> 2; w < end; w++) image[w] = words[w];
       } else {
         this.image.set(cache.subarray(off, off + len), off);
       }
-    }
+    });
   }
 
   durableImage(): Uint8Array {

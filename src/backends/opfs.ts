@@ -16,7 +16,7 @@
 // backend's: import one, open it, export it back.
 
 import type { Backend, Durability } from './backend.js';
-import { LINE_SHIFT } from './backend.js';
+import { forEachRange } from './backend.js';
 import { HEADER_SIZE } from '../layout.js';
 import { recordedPoolSize } from '../format.js';
 import {
@@ -164,11 +164,7 @@ export class OpfsBackend implements Backend {
   drain(ranges: Uint32Array, count: number, final: boolean): void {
     if (this.durability === 'none' || this.abandoned) return;
     const cache = this.cache!;
-    for (let i = 0; i < count; i++) {
-      const off = ranges[2 * i] << LINE_SHIFT;
-      const len = ranges[2 * i + 1] << LINE_SHIFT;
-      this.handle.write(cache.subarray(off, off + len), { at: off });
-    }
+    forEachRange(ranges, count, (off, len) => this.handle.write(cache.subarray(off, off + len), { at: off }));
     if (final && this.durability === 'fsync') this.handle.flush();
   }
 
