@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs outside npm:
 #   libpmemobj-dev  PMDK libpmemobj headers + library (bench/pmdk harness)
+#   strace          counts syscalls in the mapped-drain test
 #   gcc, libc6-dev  to compile that harness
 #   chromium        headless browser for the browser tests
 #
@@ -17,7 +18,7 @@
 #   PHEAP_SKIP_SYSTEM_SETUP=1  do nothing (exit 0)
 set -u
 
-PACKAGES=(libpmemobj-dev gcc libc6-dev chromium)
+PACKAGES=(libpmemobj-dev gcc libc6-dev chromium strace)
 
 log() { echo "setup-system: $*"; }
 
