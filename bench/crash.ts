@@ -48,12 +48,24 @@ function rate(opts: ExploreOptions, minMs = 300): Rate {
 
 const fmt = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
 
+function listOps(n: number): ListOp[] {
+  const ops: ListOp[] = [];
+  for (let i = 0; ops.length < n; i++) {
+    ops.push({ op: 'push', value: i + 1 });
+    if (i % 3 === 2) ops.push({ op: 'pop' });
+    if (i % 7 === 6) ops.push({ op: 'reverse' });
+  }
+  return ops.slice(0, n);
+}
+
 // ─── 1. states per second ───────────────────────────────────────────────────
 
 const rows: Row[] = [];
 const detail: string[] = [];
 for (const size of [MiB, 64 * MiB]) {
-  for (const [name, opts] of [['list', listScenario('correct')], ['map', mapScenario('correct')]] as Array<[string, ExploreOptions]>) {
+  for (const [name, opts] of [
+    ['list', listScenario('correct')], ['map', mapScenario('correct')], ['list 80 ops', listScenario('correct', listOps(80))],
+  ] as Array<[string, ExploreOptions]>) {
     const r = rate({ ...opts, size, modes: [...MODES] });
     const label = `${name}, ${size / MiB} MiB`;
     rows.push({ case: `${label}: overall`, backend: 'explore/memory', durability: 'os', opsPerSec: r.overall });
@@ -65,16 +77,6 @@ printTable(rows, `crash states explored per second (modes ${MODES.join('/')}, cr
 console.log(detail.join('\n'));
 
 // ─── 2. scaling with the number of drains ──────────────────────────────────
-
-function listOps(n: number): ListOp[] {
-  const ops: ListOp[] = [];
-  for (let i = 0; ops.length < n; i++) {
-    ops.push({ op: 'push', value: i + 1 });
-    if (i % 3 === 2) ops.push({ op: 'pop' });
-    if (i % 7 === 6) ops.push({ op: 'reverse' });
-  }
-  return ops.slice(0, n);
-}
 
 console.log(`\nscaling with the number of drains (list workloads, 1 MiB, modes ${MODES.join('/')}):`);
 console.log('  ops  drains   states  states/drain   ms/run  states/s');

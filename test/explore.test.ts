@@ -377,6 +377,25 @@ describe('traces', () => {
     expect(t.finalDirty?.lines).toEqual(t.drains[1].dirty?.lines);
   });
 
+  it('two-pass recording finds the same dirty lines as whole-pool compares, and falls back when the workload is not deterministic', () => {
+    const opts = counters(5);
+    const evictish = (p: Pool, mark: (l: string) => void) => {
+      opts.workload(p, mark);
+      const r = p.root(64 * 4);
+      p.writeU32(r + 4, 9); p.writeU32(r + 68, 9); // stored, never flushed
+    };
+    const whole = recordTrace(evictish, { setup: opts.setup, withDirty: true, twoPassFrom: Infinity });
+    const twice = recordTrace(evictish, { setup: opts.setup, withDirty: true, twoPassFrom: 0 });
+    expect(twice.notes).toBeUndefined();
+    expect(twice).toEqual(whole);
+    expect(whole.drains.some((d) => d.dirty!.lines.length > 0)).toBe(true);
+    expect(whole.finalDirty!.lines.length).toBeGreaterThan(0);
+    let runs = 0;
+    const moody = recordTrace((p) => { const r = p.root(64); for (let i = 0; i <= runs; i++) p.persist(r, 4); runs++; },
+      { setup: (p) => { p.root(64); }, withDirty: true, twoPassFrom: 0 });
+    expect(moody.notes?.[0]).toMatch(/not deterministic/);
+  });
+
   it('sha256 matches known vectors', () => {
     expect(sha256(new Uint8Array(0))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(sha256(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');

@@ -436,6 +436,7 @@ export function explore(opts: ExploreOptions): ExploreReport {
   const withDirty = modes.some((m) => m === 'evict' || m === 'tear8' || m === 'eadr');
   const trace = recordTrace(opts.workload, { size, layout: ex.layout, seed: opts.poolSeed ?? 1, withDirty, setup: opts.setup });
   report.recordMs = performance.now() - t0;
+  if (trace.notes) report.notes.push(...trace.notes);
   report.drains = trace.drains.length;
   ex.loader = new ImageLoader(trace.initial);
 

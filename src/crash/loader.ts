@@ -19,7 +19,7 @@
 // Everything the core writes during open it persists (so it is drained),
 // and stores by the check go through a tracking proxy, so the touched set is
 // complete. As a safety net the whole region is compared with base after
-// the 1st, 4th, 16th, 64th ... state; a difference switches to full copies.
+// the 1st, 16th, 256th ... state; a difference switches to full copies.
 
 import type { Backend } from '../backends/backend.js';
 import { LINE_SHIFT } from '../backends/backend.js';
@@ -152,7 +152,7 @@ export class ImageLoader implements Backend {
     this.touched = [];
     this.overlay = new Map();
     if (!this.fullRestore && ++this.restores === this.nextVerify) {
-      this.nextVerify *= 4;
+      this.nextVerify *= 16;
       const diff = dirtyLines(this.base, mem);
       if (diff.length) {
         this.untracked.push(...diff);

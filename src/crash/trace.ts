@@ -13,17 +13,25 @@
 //
 // Recording is done by a different backend, TracingBackend, so a pool that
 // is not traced pays nothing: no hook, no branch on its drain path.
-// A traced drain costs a copy of the drained lines; with `withDirty` it also
-// compares the whole cache with the durable image (natively, 4 KiB blocks at
-// a time, where Node's Buffer is available), so it costs O(pool size).
+// A traced drain costs a copy of the drained lines. Dirty lines cost more:
+// finding them means comparing the cache with the durable image. Small
+// pools (< 4 MiB) are compared whole at every drain (natively, 4 KiB blocks
+// at a time, where Node's Buffer exists). Larger pools are recorded in two
+// passes: the first runs the workload without comparing and collects every
+// line that could ever be dirty — lines stored through the Pool API, lines
+// drained, lines still dirty at the end (one whole compare) — and the second
+// runs it again comparing only those lines. The core persists whatever it
+// stores, so a line it stores is drained at some point and lands in the set.
+// If the second pass drains differently (a non-deterministic workload), the
+// recording falls back to whole compares and says so in `notes`.
 //
-//   const trace = recordTrace({ size: 1 << 20, layout: 'demo', seed: 1 },
-//     (pool, mark) => { ...; mark('op 1 returned'); }, { withDirty: true });
+//   const trace = recordTrace((pool, mark) => { ...; mark('op 1 returned'); },
+//     { size: 1 << 20, layout: 'demo', seed: 1, withDirty: true });
 
-import { MemoryBackend } from '../backends/memory.js';
-import { LINE_SHIFT } from '../backends/backend.js';
+import { LINE_SHIFT, type Backend, type Durability } from '../backends/backend.js';
 import { Pool } from '../pool.js';
 import type { Seed } from '../prng.js';
+import { interceptPool, WRITE_WIDTH } from './intercept.js';
 
 export interface LineSet {
   /** Line numbers (pool offset / 64), ascending. */
@@ -52,6 +60,8 @@ export interface Trace {
   /** Dirty lines when recording stopped (crash after the last drain). */
   finalDirty?: LineSet;
   markers: Marker[];
+  /** Anything unusual about the recording (e.g. a two-pass recording that had to fall back). */
+  notes?: string[];
 }
 
 type BufferLike = Uint8Array & { compare(target: Uint8Array, tStart: number, tEnd: number, sStart: number, sEnd: number): number };
@@ -96,19 +106,58 @@ export function captureLines(source: Uint8Array, lines: number[]): LineSet {
   return { lines, bytes };
 }
 
-/** A memory backend that records a Trace between start() and stop(). */
-export class TracingBackend extends MemoryBackend {
+/**
+ * How a TracingBackend finds dirty lines: not at all, by comparing the whole
+ * pool, or by comparing only the given lines (ascending).
+ */
+export type DirtyScan = 'none' | 'full' | number[];
+
+/**
+ * A memory backend (kind 'memory') that records a Trace between start() and
+ * stop(). It is its own backend rather than a hook in MemoryBackend, so
+ * untraced pools pay nothing.
+ */
+export class TracingBackend implements Backend {
+  readonly kind = 'memory' as const;
+  readonly isPmem = false;
+  readonly durability: Durability = 'os';
+  private image: Uint8Array;
+  private cache: Uint8Array | null = null;
+  /** Built over a zeroed image: the first attach (Pool.create's fresh memory) needs no copy. */
+  private fresh: boolean;
   private recording = false;
   private trace: Trace | null = null;
+  private readonly scan: DirtyScan;
+  /** Lazy start: the original bytes of each line overwritten since start(). */
+  private saved: Map<number, Uint8Array> | null = null;
 
-  /** `withDirty`: also record the dirty lines at every drain (needed by evict / tear8; O(pool) per drain). */
-  constructor(size: number, private readonly withDirty: boolean, image?: Uint8Array) {
-    super(size, 'os', image);
+  /**
+   * `withDirty`: also record the dirty lines at every drain (needed by evict
+   * and tear8): true compares the whole pool (O(pool) per drain), a list of
+   * lines compares only those. `image` is used as is, not copied.
+   */
+  constructor(readonly size: number, withDirty: boolean | number[], image?: Uint8Array) {
+    this.image = image ?? new Uint8Array(size);
+    this.fresh = !image;
+    this.scan = withDirty === true ? 'full' : withDirty === false ? 'none' : withDirty;
   }
 
-  /** Start recording from the current durable image (kept in the trace unless `keepInitial` is false). */
-  start(keepInitial = true): void {
-    this.trace = { initial: keepInitial ? this.image.slice() : new Uint8Array(0), drains: [], markers: [] };
+  attach(memory: WebAssembly.Memory, base: number): void {
+    this.cache = new Uint8Array(memory.buffer, base, this.size);
+    // Pool.create attaches a new (zeroed) memory: copying zeros over zeros is skipped.
+    if (!this.fresh) this.cache.set(this.image);
+    this.fresh = false;
+  }
+
+  /**
+   * Start recording from the current durable image. The trace keeps a copy
+   * of it — or, with 'lazy', the image itself is handed over at stop() (only
+   * the lines drained meanwhile are saved and put back): no whole-pool copy,
+   * but the backend must not be used after stop().
+   */
+  start(initial: boolean | 'lazy' = true): void {
+    this.trace = { initial: initial === true ? this.image.slice() : new Uint8Array(0), drains: [], markers: [] };
+    this.saved = initial === 'lazy' ? new Map() : null;
     this.recording = true;
   }
 
@@ -117,29 +166,58 @@ export class TracingBackend extends MemoryBackend {
     if (this.trace) this.trace.markers.push({ label, afterDrains: this.trace.drains.length });
   }
 
+  private dirtyNow(): number[] {
+    if (this.scan === 'none') return [];
+    if (this.scan === 'full') return dirtyLines(this.image, this.cache!);
+    const a = new Int32Array(this.image.buffer, this.image.byteOffset, this.image.length >>> 2);
+    const b = new Int32Array(this.cache!.buffer, this.cache!.byteOffset, this.cache!.length >>> 2);
+    return this.scan.filter((l) => { for (let w = l << 4, e = w + 16; w < e; w++) if (a[w] !== b[w]) return true; return false; });
+  }
+
+  /** Lines dirty right now, by a whole-pool compare. */
+  dirtyAll(): number[] {
+    return this.cache ? dirtyLines(this.image, this.cache) : [];
+  }
+
   /** Stop recording and return the trace. */
   stop(): Trace {
     const trace = this.trace;
     if (!trace) throw new Error('TracingBackend.stop() without start()');
-    if (this.withDirty && this.cache) trace.finalDirty = captureLines(this.cache, dirtyLines(this.image, this.cache));
+    if (this.scan !== 'none' && this.cache) trace.finalDirty = captureLines(this.cache, this.dirtyNow());
+    if (this.saved) {
+      for (const [line, bytes] of this.saved) this.image.set(bytes, line << LINE_SHIFT);
+      trace.initial = this.image;
+      this.image = new Uint8Array(0);
+      this.cache = null;
+      this.saved = null;
+    }
     this.recording = false;
     this.trace = null;
     return trace;
   }
 
-  override drain(ranges: Uint32Array, count: number, final: boolean): void {
+  drain(ranges: Uint32Array, count: number, _final: boolean): void {
+    const lines: number[] = [];
+    for (let i = 0; i < count; i++) for (let l = 0; l < ranges[2 * i + 1]; l++) lines.push(ranges[2 * i] + l);
     if (this.recording) {
-      const lines: number[] = [];
-      for (let i = 0; i < count; i++) for (let l = 0; l < ranges[2 * i + 1]; l++) lines.push(ranges[2 * i] + l);
       const record: DrainRecord = { drained: captureLines(this.cache!, lines) };
-      if (this.withDirty) {
+      if (this.scan !== 'none') {
         const drainedSet = new Set(lines);
-        record.dirty = captureLines(this.cache!, dirtyLines(this.image, this.cache!).filter((l) => !drainedSet.has(l)));
+        record.dirty = captureLines(this.cache!, this.dirtyNow().filter((l) => !drainedSet.has(l)));
       }
       this.trace!.drains.push(record);
     }
-    super.drain(ranges, count, final);
+    const { image, cache, saved } = this;
+    for (const line of lines) {
+      const at = line << LINE_SHIFT;
+      if (saved && !saved.has(line)) saved.set(line, image.slice(at, at + 64));
+      image.set(cache!.subarray(at, at + 64), at);
+    }
   }
+
+  durableImage(): Uint8Array { return this.image.slice(); }
+  replaceDurableImage(image: Uint8Array): void { this.image.set(image); }
+  close(): void { this.cache = null; }
 }
 
 export interface RecordOptions {
@@ -151,24 +229,67 @@ export interface RecordOptions {
   withDirty?: boolean;
   /** Runs before recording starts; its drains are not in the trace. */
   setup?: (pool: Pool) => void;
+  /** Pools from this size up record dirty lines in two passes (default 4 MiB; Infinity: never). */
+  twoPassFrom?: number;
+}
+
+type Workload = (pool: Pool, mark: (label: string) => void) => void;
+
+function recordOnce(workload: Workload, opts: RecordOptions, scan: boolean | number[], written?: Set<number>): Trace {
+  let endDirty: number[] = [];
+  const size = opts.size ?? 1 << 20;
+  const backend = new TracingBackend(size, scan);
+  const real = Pool.create({ backend, size, layout: opts.layout ?? 'explore', seed: opts.seed ?? 1 });
+  let pool = real;
+  if (written) {
+    // Note every line stored through the Pool API (setup included: its stores may still be dirty).
+    const note = (off: number, len: number) => { for (let l = off >>> 6, e = (off + len - 1) >>> 6; l <= e; l++) written.add(l); };
+    const overrides: Record<string, (...a: never[]) => unknown> = {};
+    for (const [m, width] of Object.entries(WRITE_WIDTH)) {
+      overrides[m] = ((off: number, v: never) => { (real as unknown as Record<string, (o: number, v: never) => void>)[m](off, v); note(off, width); }) as (...a: never[]) => unknown;
+    }
+    overrides.writeBytes = ((off: number, d: Uint8Array) => { real.writeBytes(off, d); if (d.length) note(off, d.length); }) as (...a: never[]) => unknown;
+    pool = interceptPool(() => real, overrides);
+  }
+  try {
+    opts.setup?.(pool);
+    backend.start('lazy');
+    workload(pool, (label) => backend.mark(label));
+    if (written) endDirty = backend.dirtyAll(); // stored and never flushed by anyone
+    return backend.stop();
+  } finally {
+    real.close();
+    for (const l of endDirty) written?.add(l);
+  }
+}
+
+function sameDrains(a: Trace, b: Trace): boolean {
+  if (a.drains.length !== b.drains.length) return false;
+  return a.drains.every((d, i) => {
+    const e = b.drains[i].drained;
+    return d.drained.lines.length === e.lines.length && d.drained.lines.every((l, j) => l === e.lines[j]);
+  });
 }
 
 /**
  * Create a deterministic in-memory pool, run `setup`, then run `workload`
- * while recording its trace. The pool is closed afterwards.
+ * while recording its trace. The pool is closed afterwards. With
+ * `withDirty`, pools of `twoPassFrom` bytes and more run the workload twice
+ * (see the header comment); it must then be deterministic to gain from it.
  */
-export function recordTrace(workload: (pool: Pool, mark: (label: string) => void) => void, opts: RecordOptions = {}): Trace {
+export function recordTrace(workload: Workload, opts: RecordOptions = {}): Trace {
   const size = opts.size ?? 1 << 20;
-  const backend = new TracingBackend(size, opts.withDirty ?? false);
-  const pool = Pool.create({ backend, size, layout: opts.layout ?? 'explore', seed: opts.seed ?? 1 });
-  try {
-    opts.setup?.(pool);
-    backend.start();
-    workload(pool, (label) => backend.mark(label));
-    return backend.stop();
-  } finally {
-    pool.close();
-  }
+  if (!opts.withDirty) return recordOnce(workload, opts, false);
+  if (size < (opts.twoPassFrom ?? 4 << 20)) return recordOnce(workload, opts, true);
+  const written = new Set<number>();
+  const first = recordOnce(workload, opts, [], written);
+  for (const d of first.drains) for (const l of d.drained.lines) written.add(l);
+  const lines = [...written].sort((x, y) => x - y);
+  const second = recordOnce(workload, opts, lines);
+  if (sameDrains(first, second)) return second;
+  const full = recordOnce(workload, opts, true);
+  full.notes = ['the workload drained differently when run twice (not deterministic): dirty lines were found by whole-pool compares'];
+  return full;
 }
 
 /**
