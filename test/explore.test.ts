@@ -306,58 +306,83 @@ describe('the linearizability oracle', () => {
 
 describe('the core explored exhaustively at small sizes', () => {
   it('transactions: every subset of every drain (and of every recovery drain), strict/pending/evict', () => {
+    // Multi-range commits, a transactional alloc + publish, a transactional free, an abort —
+    // checked against a sequential model with the linearizability oracle.
+    type Op = 'set' | 'alloc' | 'free' | 'abort';
     let total = 0;
     for (const ranges of [1, 2, 3]) {
-      let obj = 0;
-      const r = explore({
-        size: 256 << 10, modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12,
-        setup: (p) => { obj = p.alloc(64 * ranges, { align64: true, zero: true, into: p.root(8) }); },
-        workload: (p, mark) => {
-          for (let t = 1; t <= 2; t++) {
-            p.tx((tx) => { for (let i = 0; i < ranges; i++) tx.setU32(obj + 64 * i, t); });
-            mark(`tx ${t}`);
-          }
+      const seen: CrashCase[] = [];
+      let obj = 0, root = 0;
+      const ops: Op[] = ['set', 'alloc', 'set', 'free', 'abort', 'set'];
+      const lin = linearizable({
+        model: { initial: { v: 0, node: false }, apply: (s: { v: number; node: boolean }, op: Op) =>
+          op === 'set' ? { ...s, v: s.v + 1 } : op === 'alloc' ? { ...s, node: true } : op === 'free' ? { ...s, node: false } : s },
+        ops,
+        run: (p, op) => {
+          const fill = (tx: { setU32(o: number, v: number): void }, v: number) => { for (let i = 0; i < ranges; i++) tx.setU32(obj + 64 * i, v); };
+          try {
+            p.tx((tx) => {
+              if (op === 'set') fill(tx, p.readU32(obj) + 1);
+              else if (op === 'alloc') tx.setU32(root, tx.alloc(24, { type: 4 }));
+              else if (op === 'free') { tx.free(p.readU32(root)); tx.setU32(root, 0); }
+              else { fill(tx, 99); throw new Error('abort'); }
+            });
+          } catch (e) { if ((e as Error).message !== 'abort') throw e; }
         },
-        check: (p, markers) => {
-          const o = p.readU32(p.root(8));
+        read: (p) => {
+          const r = p.root(8), o = p.readU32(r + 4);
           const vals = Array.from({ length: ranges }, (_, i) => p.readU32(o + 64 * i));
-          expect(new Set(vals).size, `all ranges of a tx or none: ${vals}`).toBe(1);
-          expect(vals[0]).toBeGreaterThanOrEqual(markers.length);
-          expect(vals[0]).toBeLessThanOrEqual(markers.length + 1);
+          if (new Set(vals).size !== 1) throw new Error(`ranges of one transaction disagree: ${vals}`);
+          const node = p.readU32(r);
+          if (node !== 0 && !p.isLive(node)) throw new Error('published node is not live');
+          if ([...p.objects(4)].length !== (node ? 1 : 0)) throw new Error('leaked or lost node');
+          return { v: vals[0], node: node !== 0 };
         },
       });
+      const r = explore({
+        size: 256 << 10, modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12,
+        setup: (p) => { root = p.root(8); obj = p.alloc(64 * ranges, { align64: true, zero: true, into: root + 4 }); },
+        workload: lin.workload, check: lin.check,
+        onState: (c) => seen.push(c),
+      });
       if (r.failures.length) throw new Error(formatReport(r));
-      // nothing was sampled: every choice is an exhaustive mask
+      // nothing was sampled: every choice is an exhaustive subset
+      expect(seen.every((c) => c.choice.kind === 'm' && (!c.recovery || c.recovery.choice.kind === 'm'))).toBe(true);
+      expect(r.recoveryStates).toBeGreaterThan(0);
       total += r.states;
     }
     console.log(`core tx, exhaustive: ${total} crash states`);
   });
 
   it('allocator: atomic alloc/publish and free/clear, every subset, strict/pending/evict', () => {
-    let root = 0;
-    const seen: CrashCase[] = [];
-    const r = explore({
-      modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12,
-      setup: (p) => { root = p.root(16); },
-      workload: (p, mark) => {
-        p.alloc(40, { type: 3, into: root }); mark('a');
-        p.alloc(70_000, { type: 3, into: root + 4 }); mark('b (large)');
-        p.alloc(200, { type: 3, into: root + 8 }); mark('c');
-        p.free(p.readU32(root), { from: root }); mark('free a');
-        p.free(p.readU32(root + 4), { from: root + 4 }); mark('free b');
-        p.realloc(p.readU32(root + 8), 400, { into: root + 8 }); mark('realloc c'); // another size class: moves
-      },
-      check: (p) => {
-        const r0 = p.root(16);
-        const pub = [p.readU32(r0), p.readU32(r0 + 4), p.readU32(r0 + 8)].filter((x) => x !== 0);
-        for (const o of pub) expect(p.isLive(o)).toBe(true);
-        expect([...p.objects(3)].sort()).toEqual(pub.sort());
-      },
-      onState: (c) => seen.push(c),
-    });
-    if (r.failures.length) throw new Error(formatReport(r));
-    expect(seen.every((c) => c.choice.kind === 'm' && (!c.recovery || c.recovery.choice.kind === 'm'))).toBe(true);
-    console.log(`core allocator, exhaustive: ${r.states} crash states`);
+    let total = 0;
+    for (const [a, b, c, align64] of [[40, 70_000, 200, false], [16, 640, 120, true], [8, 100_000, 64, false]] as const) {
+      let root = 0;
+      const seen: CrashCase[] = [];
+      const r = explore({
+        modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12,
+        setup: (p) => { root = p.root(16); },
+        workload: (p, mark) => {
+          p.alloc(a, { type: 3, into: root }); mark('a');
+          p.alloc(b, { type: 3, into: root + 4, align64 }); mark('b');
+          p.alloc(c, { type: 3, into: root + 8 }); mark('c');
+          p.free(p.readU32(root), { from: root }); mark('free a');
+          p.free(p.readU32(root + 4), { from: root + 4 }); mark('free b');
+          p.realloc(p.readU32(root + 8), 2 * c, { into: root + 8 }); mark('realloc c'); // another size class: moves
+        },
+        check: (p) => {
+          const r0 = p.root(16);
+          const pub = [p.readU32(r0), p.readU32(r0 + 4), p.readU32(r0 + 8)].filter((x) => x !== 0);
+          for (const o of pub) expect(p.isLive(o)).toBe(true);
+          expect([...p.objects(3)].sort()).toEqual(pub.sort());
+        },
+        onState: (x) => seen.push(x),
+      });
+      if (r.failures.length) throw new Error(formatReport(r));
+      expect(seen.every((x) => x.choice.kind === 'm' && (!x.recovery || x.recovery.choice.kind === 'm'))).toBe(true);
+      total += r.states;
+    }
+    console.log(`core allocator, exhaustive: ${total} crash states`);
   });
 });
 
