@@ -168,7 +168,7 @@ describe('failures, minimization and replay', () => {
     const text = formatReport(r);
     expect(text).toContain(f.sha256);
     expect(text).toContain('minimized to surviving lines');
-    console.log(text);
+    console.log(`a planted failure, reported as expected:\n  ${text.replace(/\n/g, '\n  ')}`);
   });
 
   it('replaying the spec reproduces the failure on a byte-identical image', () => {

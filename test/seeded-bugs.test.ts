@@ -24,7 +24,7 @@ const SEEN_BY: Record<string, CrashMode[]> = {
 let total = 0;
 const found: string[] = [];
 afterAll(() => {
-  console.log(`seeded bugs: ${total} crash states explored in all\n${found.join('\n')}`);
+  console.log(`seeded bugs: ${total} crash states explored in all; every buggy variant found:\n${found.join('\n')}`);
 });
 
 function run(opts: ExploreOptions): ExploreReport {
@@ -57,7 +57,7 @@ for (const [structure, variants, scenario] of [
         expect(SEEN_BY[variant]).toContain(f.case.mode);
         found.push(`  ${structure}/${variant}: ${f.case.mode} at point ${f.case.point}, lines [${f.case.choice.survivors}], ` +
           `in flight: ${f.markers.at(-1)?.label ?? 'none'} — ${f.error.slice(0, 160)}\n    ${f.replay}`);
-        console.log(`${structure}/${variant}: ${formatReport(r)}`);
+        console.log(`${structure}/${variant} (a seeded bug, found as it should be): ${formatReport(r).replace(/\n/g, '\n  ')}`);
         // The printed command's spec explores exactly that case again, on the same image.
         const again = explore({ ...opts, file: FILE, replay: f.spec });
         total += again.states;
