@@ -32,6 +32,9 @@ function workload(pool: Pool): void {
     try { pool.tx(() => { throw new Error('inner'); }); } catch { /* swallowed: the outer commit must fail */ }
   })).toThrow(TxAbortedError);
   expect(() => pool.alloc(pool.size)).toThrow(OutOfSpaceError);
+  pool.beginTx(); pool.addRange(root + 20, 4); pool.writeU32(root + 20, 5); pool.commitTx();  // the step-by-step API
+  pool.beginTx(); pool.addRange(root + 20, 4); pool.writeU32(root + 20, 6); pool.abortTx();
+  expect(() => pool.commitTx()).toThrow();                                                     // no open transaction
   const c = pool.realloc(pool.readU32(root + 8), 5000, { into: root + 8 });
   pool.writeU32(c + 4000, 1);                      // stored, not flushed:
   pool.free(a, { from: root });
@@ -53,7 +56,8 @@ describe('operation log', () => {
   it('records every change as a JSON line, with results and errors', () => {
     const { log } = record();
     const ops = log.entries.map((e) => e.op);
-    for (const op of ['create', 'root', 'alloc', 'write', 'flush', 'drain', 'persist', 'txBegin', 'addRange', 'txCommit', 'txAbort', 'realloc', 'free', 'crash', 'close']) {
+    for (const op of ['create', 'root', 'alloc', 'write', 'flush', 'drain', 'persist', 'txBegin', 'addRange', 'txCommit', 'txAbort',
+      'beginTx', 'commitTx', 'abortTx', 'realloc', 'free', 'crash', 'close']) {
       expect(ops, op).toContain(op);
     }
     expect(log.entries[0]).toEqual({ op: 'create', format: 'pheap-oplog/1', size: 1 << 20, layout: 'replay-test', seed: 5 });

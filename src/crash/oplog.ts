@@ -16,8 +16,9 @@
 //   {"op":"crash","mode":"pending","seed":3}
 //
 // Logged: create, root, alloc, free, realloc, write (u8 u16 u32 i32 u64 f64
-// bytes), flush, drain, persist, txBegin, addRange, txCommit, txAbort,
-// crash, close. Values that JSON cannot hold exactly are strings: u64 in
+// bytes), flush, drain, persist, txBegin / txCommit / txAbort (around a
+// pool.tx(fn) call), beginTx / commitTx / abortTx (the step-by-step API),
+// addRange, crash, close. Values that JSON cannot hold exactly are strings: u64 in
 // decimal, f64 and bytes in hex (little-endian bytes).
 //
 // replayOps() applies a log to a fresh pool on any backend and checks that
@@ -49,6 +50,7 @@ export type OpEntry = (
   | { op: 'addRange'; off: number; len: number }
   | { op: 'txCommit' }
   | { op: 'txAbort' }
+  | { op: 'beginTx' | 'commitTx' | 'abortTx' }
   | { op: 'crash'; mode: CrashOptions['mode']; seed?: Seed }
   | { op: 'close' }
 ) & {
@@ -128,6 +130,9 @@ export function recordOps(opts: RecordOpsOptions): { pool: Pool; log: OpLog } {
     persist: (off: number, len: number) => logged({ op: 'persist', off, len }, () => current.persist(off, len)),
     drain: () => logged({ op: 'drain' }, () => current.drain()),
     addRange: (off: number, len: number) => logged({ op: 'addRange', off, len }, () => current.addRange(off, len)),
+    beginTx: () => logged({ op: 'beginTx' }, () => current.beginTx()),
+    commitTx: () => logged({ op: 'commitTx' }, () => current.commitTx()),
+    abortTx: () => logged({ op: 'abortTx' }, () => current.abortTx()),
     crash: (o: CrashOptions) => {
       logged({ op: 'crash', mode: o.mode, ...(o.seed !== undefined ? { seed: o.seed } : {}) }, () => { current = current.crash(o); });
       return proxy;
@@ -251,6 +256,9 @@ export function replayOps(log: OpEntry[] | string, opts: ReplayOptions = {}): Re
         case 'persist': expectOutcome(e, () => pool.persist(e.off, e.len)); break;
         case 'drain': expectOutcome(e, () => pool.drain()); break;
         case 'addRange': expectOutcome(e, () => pool.addRange(e.off, e.len)); break;
+        case 'beginTx': expectOutcome(e, () => pool.beginTx()); break;
+        case 'commitTx': expectOutcome(e, () => pool.commitTx()); break;
+        case 'abortTx': expectOutcome(e, () => pool.abortTx()); break;
         case 'crash': expectOutcome(e, () => { pool = pool.crash({ mode: e.mode, ...(e.seed !== undefined ? { seed: e.seed } : {}) }); }); break;
         case 'close': break; // the replay closes at the end
         case 'txBegin': {
