@@ -66,7 +66,7 @@ export interface ExploreOptions {
   modes?: CrashMode[];
   /** Sampled choices per point and mode when not exhaustive (default 4). */
   seeds?: number;
-  /** Enumerate every subset when a point has at most this many candidate lines (default 6). */
+  /** Enumerate every subset when a point has at most this many candidate lines (default 6, at most 24). */
   exhaustiveLines?: number;
   /** Which points: all (default), a seeded sample of n, or the range [from, to] (inclusive). */
   points?: 'all' | { sample: number; seed?: Seed } | { from: number; to: number };
@@ -336,7 +336,7 @@ class Explorer {
 
   constructor(readonly opts: ExploreOptions) {
     this.layout = opts.layout ?? 'explore';
-    this.tune = { seeds: opts.seeds ?? 4, exhaustiveLines: opts.exhaustiveLines ?? 6, seed: opts.seed ?? 0 };
+    this.tune = { seeds: opts.seeds ?? 4, exhaustiveLines: Math.min(opts.exhaustiveLines ?? 6, 24), seed: opts.seed ?? 0 };
   }
 
   get full(): boolean { return this.opts.limit !== undefined && this.report.states >= this.opts.limit; }
@@ -369,7 +369,7 @@ class Explorer {
     return { error, drains, openDrains };
   }
 
-  /** Explore one case (and, at depth 0, the crashes inside its recovery). False: stop. */
+  /** Explore one case (and, outside recovery, the crashes inside its recovery). */
   explore(c: CrashCase, overlay: Overlay, markers: Marker[], key: string): void {
     this.report.states++;
     if (c.recovery) this.report.recoveryStates++;
