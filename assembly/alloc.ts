@@ -58,7 +58,8 @@ export function headerValid(off: u32): bool {
 }
 
 // ─── locating an object from its payload offset ─────────────────────────────
-// locate() fills these for the caller.
+// locate() fills these for the caller; any later locate() (e.g. validating a
+// destination) overwrites them, so read them right after your own call.
 
 let locChunk: u32 = 0;
 let locKind: u32 = 0; // KIND_RUN or KIND_LARGE (a tx-reserved large has a FREE chunk word)
@@ -288,9 +289,9 @@ export function alloc(size: u32, type: u32, flags: u32, dest: u32): u32 {
 
 /** Free the object at `off`; with `dest`, clear that pointer atomically with the free. */
 export function free(off: u32, dest: u32): Code {
+  if (dest == H_ROOT || (dest != 0 && !destValid(dest))) return Code.BAD_OFFSET;
+  // Locate `off` after the destination: destValid() locates the destination's object too.
   if (!locate(off)) return off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET;
-  if (dest == H_ROOT) return Code.BAD_OFFSET;
-  if (dest != 0 && !destValid(dest)) return Code.BAD_OFFSET;
   if (inTx()) {
     const ready = txReady();
     if (ready != Code.OK) return ready;
@@ -335,12 +336,13 @@ function growInPlace(off: u32, size: u32): Code {
 
 function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
   if (size == 0 || size > poolSize) return fail(Code.BAD_SIZE);
-  if (!usable(off)) return fail(off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET);
   if (dest != 0 && !destValid(dest)) return fail(Code.BAD_OFFSET);
   if (inTx()) {
     const ready = txReady();
     if (ready != Code.OK) return fail(ready);
   }
+  // Locate `off` last: destValid() locates the destination's object too.
+  if (!usable(off)) return fail(off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET);
   const sameSpan = locKind == KIND_RUN || spanFor(off, locChunk, size) == largeSpan(off, locChunk);
   if (size <= usableSize(off) && sameSpan) {
     const code = growInPlace(off, size);

@@ -113,6 +113,31 @@ describe('alloc / free basics', () => {
     p.check();
   });
 
+  it('realloc with a destination in another object resizes the right object', () => {
+    const p = mem();
+    const r = p.root(16);
+    const big = p.alloc(70_000, { into: r });
+    p.writeBytes(big, new Uint8Array(100).fill(3));
+    const small = p.realloc(big, 100, { into: r }); // fewer chunks: moves, publishing the new offset
+    expect(small).not.toBe(big);
+    expect(p.readU32(r)).toBe(small);
+    expect(p.readBytes(small, 100).every((x) => x === 3)).toBe(true);
+    p.check();
+    const q = p.crash({ mode: 'strict' });
+    expect(q.readU32(r)).toBe(small);
+    q.check();
+  });
+
+  it('free with a destination frees the object, not the destination\'s', () => {
+    const p = mem();
+    const holder = p.alloc(64);
+    const a = p.alloc(64, { into: holder });
+    p.free(a, { from: holder });
+    expect(() => p.free(a, { from: holder })).toThrow(NotLiveError); // a double free is still caught
+    expect(p.isLive(holder)).toBe(true);
+    p.check();
+  });
+
   it('reports heap figures in stats()', () => {
     const p = mem();
     for (let i = 0; i < 10; i++) p.alloc(100, { type: 3 });
