@@ -15,7 +15,7 @@ import {
 } from '../src/index.js';
 import {
   useTempDir, sha256File, dirListing, resealHeader, headerChecksum, storedChecksum, setU32At, u32At, H,
-  sameBytes,
+  sameBytes, thrown,
 } from './helpers/pool-files.js';
 
 const tmp = useTempDir('pheap-badinput-');
@@ -44,14 +44,6 @@ function fileWith(bytes: Uint8Array, stem = 'bad'): string {
   return file;
 }
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 type ErrorClass = new (...args: never[]) => PheapError;
 

@@ -27,7 +27,7 @@ import {
   NotAPoolError, PoolLockedError, LayoutMismatchError, POOL_BASE, type Durability,
 } from '../src/index.js';
 import { DrainMode, NATIVE_ADDON_PATH, fallbackNotice, nativeStatus, type NativeMmap } from '../src/backends/native.js';
-import { useTempDir, sha256File, sameBytes } from './helpers/pool-files.js';
+import { useTempDir, sha256File, sameBytes, thrown } from './helpers/pool-files.js';
 import { applyTx, committed, stateProblems, WORKLOAD_LAYOUT } from './helpers/tx-workload.js';
 
 const tmp = useTempDir('pheap-mapped-');
@@ -43,14 +43,6 @@ function shim(): NativeMmap {
   return status.native;
 }
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 /** The file's bytes, read with a separate fd (read(2), not through our mapping). */
 function fileBytes(file: string): Uint8Array {

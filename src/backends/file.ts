@@ -10,10 +10,8 @@
 import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';
 import { forEachRange } from './backend.js';
-import { HEADER_SIZE } from '../layout.js';
-import { NotAPoolError, PoolExistsError, PoolNotFoundError, TruncatedPoolError } from '../errors.js';
-import { recordedPoolSize } from '../format.js';
-import { acquireLock } from './lock.js';
+import { TruncatedPoolError } from '../errors.js';
+import { createPoolFile, openPoolFile } from './poolfile.js';
 
 export class FileBackend implements Backend {
   readonly kind = 'file' as const;
@@ -26,40 +24,14 @@ export class FileBackend implements Backend {
 
   /** Create a new pool file of `size` bytes (zero-filled, sparse). Throws PoolExistsError if it exists. */
   static create(path: string, size: number, durability: Durability): FileBackend {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, 'wx+');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new PoolExistsError(path);
-      throw e;
-    }
-    let unlock: () => void;
-    try {
-      unlock = acquireLock(path);
-      fs.ftruncateSync(fd, size);
-    } catch (e) {
-      fs.closeSync(fd);
-      fs.rmSync(path, { force: true });
-      throw e;
-    }
-    return new FileBackend(path, fd, size, durability, unlock, true);
+    const f = createPoolFile(path, size);
+    return new FileBackend(path, f.fd, f.size, durability, f.unlock, true);
   }
 
   /** Open an existing pool file; validates what the host must know before the core runs. */
   static open(path: string, durability: Durability): FileBackend {
-    if (!fs.existsSync(path)) throw new PoolNotFoundError(path);
-    if (!fs.statSync(path).isFile()) throw new NotAPoolError(path, 'it is not a regular file');
-    const unlock = acquireLock(path);
-    let fd = -1;
-    try {
-      fd = fs.openSync(path, 'r+');
-      const size = poolSizeOf(fd, path);
-      return new FileBackend(path, fd, size, durability, unlock, false);
-    } catch (e) {
-      if (fd >= 0) fs.closeSync(fd);
-      unlock();
-      throw e;
-    }
+    const f = openPoolFile(path);
+    return new FileBackend(path, f.fd, f.size, durability, f.unlock, false);
   }
 
   attach(memory: WebAssembly.Memory, base: number): void {
@@ -100,11 +72,4 @@ export class FileBackend implements Backend {
     this.cache = null;
     this.unlock();
   }
-}
-
-/** Validate magic, recorded size and file length; returns the pool size. Reads only. */
-function poolSizeOf(fd: number, what: string): number {
-  const head = new Uint8Array(HEADER_SIZE);
-  const got = fs.readSync(fd, head, 0, HEADER_SIZE, 0);
-  return recordedPoolSize(head.subarray(0, got), fs.fstatSync(fd).size, what);
 }

@@ -43,10 +43,8 @@
 
 import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';
-import { HEADER_SIZE } from '../layout.js';
-import { NotAPoolError, PheapError, PoolExistsError, PoolNotFoundError, UnsupportedOperationError } from '../errors.js';
-import { recordedPoolSize } from '../format.js';
-import { acquireLock } from './lock.js';
+import { PheapError, UnsupportedOperationError } from '../errors.js';
+import { createPoolFile, openPoolFile } from './poolfile.js';
 import { DrainMode, nativeStatus, type NativeMmap } from './native.js';
 
 /**
@@ -88,40 +86,14 @@ export class MappedBackend implements Backend {
    * create, lock, ftruncate. Throws PoolExistsError if it exists.
    */
   static create(path: string, size: number, durability: Durability, native: NativeMmap = requireNative()): MappedBackend {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, 'wx+');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new PoolExistsError(path);
-      throw e;
-    }
-    let unlock: () => void;
-    try {
-      unlock = acquireLock(path);
-      fs.ftruncateSync(fd, size);
-    } catch (e) {
-      fs.closeSync(fd);
-      fs.rmSync(path, { force: true });
-      throw e;
-    }
-    return new MappedBackend(path, fd, size, durability, unlock, native, true);
+    const f = createPoolFile(path, size);
+    return new MappedBackend(path, f.fd, f.size, durability, f.unlock, native, true);
   }
 
   /** Open an existing pool file; validates magic, recorded size and file length before anything is mapped. */
   static open(path: string, durability: Durability, native: NativeMmap = requireNative()): MappedBackend {
-    if (!fs.existsSync(path)) throw new PoolNotFoundError(path);
-    if (!fs.statSync(path).isFile()) throw new NotAPoolError(path, 'it is not a regular file');
-    const unlock = acquireLock(path); // keyed by the real path: a symlink to an open pool is the same pool
-    let fd = -1;
-    try {
-      fd = fs.openSync(path, 'r+');
-      const size = poolSizeOf(fd, path);
-      return new MappedBackend(path, fd, size, durability, unlock, native, false);
-    } catch (e) {
-      if (fd >= 0) fs.closeSync(fd);
-      unlock();
-      throw e;
-    }
+    const f = openPoolFile(path);
+    return new MappedBackend(path, f.fd, f.size, durability, f.unlock, native, false);
   }
 
   attach(memory: WebAssembly.Memory, base: number): void {
@@ -229,11 +201,4 @@ export class MappedBackend implements Backend {
       this.unlock();
     }
   }
-}
-
-/** Validate magic, recorded size and file length; returns the pool size. Reads only. */
-function poolSizeOf(fd: number, what: string): number {
-  const head = new Uint8Array(HEADER_SIZE);
-  const got = fs.readSync(fd, head, 0, HEADER_SIZE, 0);
-  return recordedPoolSize(head.subarray(0, got), fs.fstatSync(fd).size, what);
 }

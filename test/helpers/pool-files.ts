@@ -160,3 +160,13 @@ export function differingLines(a: Uint8Array, b: Uint8Array): number[] {
   }
   return out;
 }
+
+/** What `fn` throws, or undefined. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
