@@ -22,7 +22,7 @@
 // the 1st, 16th, 256th ... state; a difference switches to full copies.
 
 import type { Backend } from '../backends/backend.js';
-import { LINE_SHIFT } from '../backends/backend.js';
+import { LINE_BYTES, LINE_SHIFT } from '../backends/backend.js';
 import { ImageHash, LINE } from './hash.js';
 import { dirtyLines, type LineSet } from './trace.js';
 
@@ -61,7 +61,7 @@ export class ImageLoader implements Backend {
   advance(set: LineSet): void {
     const { base, mem } = this;
     set.lines.forEach((line, i) => {
-      const at = line << LINE_SHIFT;
+      const at = line * LINE_BYTES;
       this.hash.replace(line, base, at, set.bytes, i << LINE_SHIFT);
       base.set(set.bytes.subarray(i << LINE_SHIFT, (i + 1) << LINE_SHIFT), at);
       mem?.set(set.bytes.subarray(i << LINE_SHIFT, (i + 1) << LINE_SHIFT), at);
@@ -72,14 +72,14 @@ export class ImageLoader implements Backend {
   keyOf(overlay: Overlay): string {
     if (overlay.size === 0) return this.hash.key();
     const h = this.hash.clone();
-    for (const [line, bytes] of overlay) h.replace(line, this.base, line << LINE_SHIFT, bytes, 0);
+    for (const [line, bytes] of overlay) h.replace(line, this.base, line * LINE_BYTES, bytes, 0);
     return h.key();
   }
 
   /** A full copy of base + overlay. */
   imageOf(overlay: Overlay): Uint8Array {
     const img = this.base.slice();
-    for (const [line, bytes] of overlay) img.set(bytes, line << LINE_SHIFT);
+    for (const [line, bytes] of overlay) img.set(bytes, line * LINE_BYTES);
     return img;
   }
 
@@ -110,7 +110,7 @@ export class ImageLoader implements Backend {
     }
     const mem = this.mem!;
     for (const [line, bytes] of this.overlay) {
-      mem.set(bytes, line << LINE_SHIFT);
+      mem.set(bytes, line * LINE_BYTES);
       this.touch(line);
     }
   }
@@ -121,7 +121,7 @@ export class ImageLoader implements Backend {
     for (let i = 0; i < count; i++) for (let l = 0; l < ranges[2 * i + 1]; l++) lines.push(ranges[2 * i] + l);
     const bytes = new Uint8Array(lines.length << LINE_SHIFT);
     lines.forEach((line, i) => {
-      bytes.set(mem.subarray(line << LINE_SHIFT, (line + 1) << LINE_SHIFT), i << LINE_SHIFT);
+      bytes.set(mem.subarray(line * LINE_BYTES, (line + 1) * LINE_BYTES), i << LINE_SHIFT);
       this.touch(line);
     });
     this.drains.push({ lines, bytes });
@@ -144,7 +144,7 @@ export class ImageLoader implements Backend {
       mem.set(this.base);
     } else {
       for (const line of this.touched) {
-        const at = line << LINE_SHIFT;
+        const at = line * LINE_BYTES;
         mem.set(this.base.subarray(at, at + LINE), at);
       }
     }

@@ -28,7 +28,7 @@
 //   const trace = recordTrace((pool, mark) => { ...; mark('op 1 returned'); },
 //     { size: 1 << 20, layout: 'demo', seed: 1, withDirty: true });
 
-import { LINE_SHIFT, type Backend, type Durability } from '../backends/backend.js';
+import { LINE_BYTES, LINE_SHIFT, type Backend, type Durability } from '../backends/backend.js';
 import { Pool } from '../pool.js';
 import type { Seed } from '../prng.js';
 import { interceptPool, WRITE_WIDTH } from './intercept.js';
@@ -100,7 +100,7 @@ export function dirtyLines(durable: Uint8Array, cache: Uint8Array): number[] {
 export function captureLines(source: Uint8Array, lines: number[]): LineSet {
   const bytes = new Uint8Array(lines.length << LINE_SHIFT);
   for (let i = 0; i < lines.length; i++) {
-    const at = lines[i] << LINE_SHIFT;
+    const at = lines[i] * LINE_BYTES;
     bytes.set(source.subarray(at, at + 64), i << LINE_SHIFT);
   }
   return { lines, bytes };
@@ -185,7 +185,7 @@ export class TracingBackend implements Backend {
     if (!trace) throw new Error('TracingBackend.stop() without start()');
     if (this.scan !== 'none' && this.cache) trace.finalDirty = captureLines(this.cache, this.dirtyNow());
     if (this.saved) {
-      for (const [line, bytes] of this.saved) this.image.set(bytes, line << LINE_SHIFT);
+      for (const [line, bytes] of this.saved) this.image.set(bytes, line * LINE_BYTES);
       trace.initial = this.image;
       this.image = new Uint8Array(0);
       this.cache = null;
@@ -209,7 +209,7 @@ export class TracingBackend implements Backend {
     }
     const { image, cache, saved } = this;
     for (const line of lines) {
-      const at = line << LINE_SHIFT;
+      const at = line * LINE_BYTES;
       if (saved && !saved.has(line)) saved.set(line, image.slice(at, at + 64));
       image.set(cache!.subarray(at, at + 64), at);
     }
@@ -303,7 +303,7 @@ export function changedWordsPerDrain(trace: Trace): number[] {
   for (const d of trace.drains) {
     let n = 0;
     d.drained.lines.forEach((line, i) => {
-      const at = line << LINE_SHIFT;
+      const at = line * LINE_BYTES;
       for (let w = 0; w < 64; w += 8) {
         for (let b = 0; b < 8; b++) {
           if (durable[at + w + b] !== d.drained.bytes[(i << LINE_SHIFT) + w + b]) { n++; break; }
