@@ -436,14 +436,7 @@ export function doctor(target: string): DoctorReport {
 }
 
 /** One sentence per finding that supports (or undermines) the verdict. */
-function explain(r: {
-  fileSystem: FileSystemInfo | null;
-  fileSystemError: string | null;
-  mapSync: MapSyncCheck;
-  nvdimm: NvdimmInfo;
-  iomem: IomemInfo;
-  pagemap: PagemapCheck;
-}): string[] {
+function explain(r: Pick<DoctorReport, 'fileSystem' | 'fileSystemError' | 'mapSync' | 'nvdimm' | 'iomem' | 'pagemap'>): string[] {
   const out: string[] = [];
   const fsi = r.fileSystem;
   if (!fsi) out.push(`The file system could not be identified: ${r.fileSystemError}.`);
