@@ -216,20 +216,6 @@ static void case_alloc_then_free(const char *aname, const char *fname,
 
 /* One transaction per call: keeping each TX_BEGIN in its own small function
  * with read-only locals avoids setjmp/longjmp clobbering issues. */
-static int tx_one_snapshot(uint64_t off, uint64_t stamp)
-{
-	volatile int err = 0;
-	TX_BEGIN(pop) {
-		pmemobj_tx_add_range(root_oid, off, 64);
-		uint64_t *p = (uint64_t *)((char *)root + off);
-		p[0] += 1;
-		p[7] = stamp;
-	} TX_ONABORT {
-		err = 1;
-	} TX_END
-	return err;
-}
-
 static int tx_one_snapshot_n(const uint64_t *offs, int k, uint64_t stamp)
 {
 	volatile int err = 0;
@@ -263,10 +249,11 @@ static int tx_one_alloc_publish(uint64_t slot)
 /* tx_snapshot_64: one 64 B range per tx, rotating over 1024 slots (64 KiB). */
 static int tx_snapshot_64(long n)
 {
-	for (long i = 0; i < n; i++)
-		if (tx_one_snapshot(area_off + (uint64_t)(i % TX_HOT_SLOTS) * 64,
-				    (uint64_t)i))
+	for (long i = 0; i < n; i++) {
+		const uint64_t off = area_off + (uint64_t)(i % TX_HOT_SLOTS) * 64;
+		if (tx_one_snapshot_n(&off, 1, (uint64_t)i))
 			return -1;
+	}
 	return 0;
 }
 
