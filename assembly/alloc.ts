@@ -252,12 +252,17 @@ function publishInTx(dest: u32, value: u32): Code {
 
 // ─── the public operations ──────────────────────────────────────────────────
 
+/** Checks shared by alloc and realloc: the size, the destination, a usable tx if one is open. */
+function checkRequest(size: u32, dest: u32): Code {
+  if (size == 0 || size > poolSize) return Code.BAD_SIZE;
+  if (dest != 0 && !destValid(dest)) return Code.BAD_OFFSET;
+  return inTx() ? txReady() : Code.OK;
+}
+
 function allocChecked(size: u32, type: u32, flags: u32, dest: u32): u32 {
-  if (size == 0 || size > poolSize) return fail(Code.BAD_SIZE);
-  if (dest != 0 && !destValid(dest)) return fail(Code.BAD_OFFSET);
+  const bad = checkRequest(size, dest);
+  if (bad != Code.OK) return fail(bad);
   if (inTx()) {
-    const ready = txReady();
-    if (ready != Code.OK) return fail(ready);
     const off = reserveObject(size, type, flags);
     if (off == 0) return fail(Code.OUT_OF_SPACE);
     if (!reserve(off) || !recordAlloc(off)) { unclaimObject(off); return fail(Code.TX_TOO_LARGE); }
@@ -335,12 +340,8 @@ function growInPlace(off: u32, size: u32): Code {
 }
 
 function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
-  if (size == 0 || size > poolSize) return fail(Code.BAD_SIZE);
-  if (dest != 0 && !destValid(dest)) return fail(Code.BAD_OFFSET);
-  if (inTx()) {
-    const ready = txReady();
-    if (ready != Code.OK) return fail(ready);
-  }
+  const bad = checkRequest(size, dest);
+  if (bad != Code.OK) return fail(bad);
   // Locate `off` last: destValid() locates the destination's object too.
   if (!usable(off)) return fail(off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET);
   const sameSpan = locKind == KIND_RUN || spanFor(off, locChunk, size) == largeSpan(off, locChunk);
