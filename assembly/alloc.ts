@@ -2,12 +2,13 @@
 //
 // Every object has a 16-byte header right before its payload:
 //
-//   payload-16: u32 type │ u32 size (bytes asked for) │ u32 OBJ_MAGIC │ u32 payload offset
-//
-// The header is written and flushed before the object becomes live, so a
-// live object always has a valid header; the self-offset catches a header
-// read from the wrong place. Small objects live in run slots, large ones in
-// whole chunks (payload at chunk+16, or chunk+64 when 64-byte aligned).
+// (object.ts draws it: size, check, type, own offset). The header is written
+// and flushed before the object becomes live, so a live object always has a
+// valid header; one that does not validate is damage: noted (errors.ts) and
+// refused with CORRUPT_HEAP, never trusted. Small objects live in run slots,
+// large ones in whole chunks (payload at chunk+16, or chunk+64 when 64-byte
+// aligned); a live large object's span is its chunk word's, and its header's
+// size must agree with it.
 //
 // Three ways an object becomes live (drains in brackets):
 //   atomic, no publish   header [1], bit/chunk word [2]
@@ -17,45 +18,26 @@
 //   in a transaction     reserved now; made live by the tx's commit (tx.ts)
 // Frees mirror this; `free` with a destination clears it atomically.
 
-import { Code, fail } from "./errors";
+import { Code, clearDamage, damageAt, fail, failOrDamage, noteDamage } from "./errors";
 import { abs } from "./layout";
 import { CHUNK_SHIFT, CHUNK_SIZE, H_ROOT, chunkCount, poolSize, rootOff, setRootOff } from "./format";
-import { NO_CLASS, OBJ_HEADER, RUN_DATA, classFor, classSlots, classStride } from "./classes";
+import { NO_CLASS, RUN_DATA, classFor, classSlots, classStride } from "./classes";
 import { drain, flush, persist } from "./flush";
 import {
+  FIRST_INTERNAL_TYPE, OBJ_HEADER, TYPE_ANY, TYPE_LOG_EXT, TYPE_ROOT, headerValid, headerWord0, headerWord0Off,
+  objectDataLen, objectType, writeObjectHeader,
+} from "./object";
+import {
   FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkOf, chunkStart, chunkWord, chunkWordOff, claimChunks,
-  claimSlot, flagsOf, isReserved, kindOf, makeChunkWord, ownerChunk, reserve, runBitmapWordOff, slotBitSet,
-  unclaimChunks, unclaimSlot, unreserve, writeSlotBit,
+  claimSlot, flagsOf, freeWord, isReserved, kindOf, makeChunkWord, ownerChunk, reserve, runBitmapWordOff,
+  setChunkWord, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit,
 } from "./heap";
-import { endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txBegin, txReady } from "./tx";
+import { beginLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
 
-export const OBJ_MAGIC: u32 = 0x4A424F50; // "POBJ"
-export const TYPE_ANY: u32 = 0xFFFF_FFFF;
-/** Types from here up are the pool's own; users get [0, FIRST_INTERNAL_TYPE). */
-export const FIRST_INTERNAL_TYPE: u32 = 0xFFFF_0000;
-export const TYPE_ROOT: u32 = 0xFFFF_0001;
-export const TYPE_LOG_EXT: u32 = 0xFFFF_0002;
+export { objectDataLen, objectType } from "./object";
 export const ALLOC_ZERO: u32 = 1;
 export const ALLOC_ALIGN64: u32 = 2;
 const ALIGNED_HEADER_POS: u32 = 48; // large + aligned: payload at chunk + 64
-
-// ─── headers ────────────────────────────────────────────────────────────────
-
-export function writeObjectHeader(payload: u32, type: u32, size: u32): void {
-  const h = abs(payload - OBJ_HEADER);
-  store<u32>(h, type);
-  store<u32>(h, size, 4);
-  store<u32>(h, OBJ_MAGIC, 8);
-  store<u32>(h, payload, 12);
-}
-
-export function objectType(off: u32): u32 { return load<u32>(abs(off - OBJ_HEADER)); }
-export function objectDataLen(off: u32): u32 { return load<u32>(abs(off - OBJ_HEADER), 4); }
-
-export function headerValid(off: u32): bool {
-  const h = abs(off - OBJ_HEADER);
-  return load<u32>(h, 8) == OBJ_MAGIC && load<u32>(h, 12) == off;
-}
 
 // ─── locating an object from its payload offset ─────────────────────────────
 // locate() fills these for the caller; any later locate() (e.g. validating a
@@ -72,12 +54,14 @@ function spanFor(off: u32, head: u32, size: u32): u32 {
 }
 
 /**
- * Chunks a large object spans. Invariant: always the minimum for its size
- * (realloc moves rather than shrink a span in place), so it can be derived
- * from the header even before the chunk word is written (tx reservations).
+ * Chunks a large object spans: its chunk word's count once it is live; the
+ * span its header's size needs while a tx only reserved it. Invariant: the
+ * two agree (a span is always the minimum for its size: realloc moves rather
+ * than shrink a span in place); locate() refuses a live object where not.
  */
 function largeSpan(off: u32, head: u32): u32 {
-  return spanFor(off, head, objectDataLen(off));
+  const w = chunkWord(head);
+  return kindOf(w) == KIND_LARGE ? argOf(w) : spanFor(off, head, objectDataLen(off));
 }
 
 /**
@@ -107,7 +91,9 @@ function locate(off: u32, trusted: bool = false): bool {
   }
   locKind = KIND_LARGE;
   if (kindOf(w) == KIND_LARGE) {
-    return off == start + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? ALIGNED_HEADER_POS : 0);
+    if (off != start + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? ALIGNED_HEADER_POS : 0)) return false;
+    if (!headerValid(off) || spanFor(off, c, objectDataLen(off)) != argOf(w)) { noteDamage(off - OBJ_HEADER); return false; }
+    return true;
   }
   return (trusted || isReserved(off)) && (off == start + OBJ_HEADER || off == start + OBJ_HEADER + ALIGNED_HEADER_POS);
 }
@@ -118,14 +104,31 @@ function liveAfterLocate(): bool {
   return kindOf(chunkWord(locChunk)) == KIND_LARGE;
 }
 
+/** Live with an intact header (a live slot whose header fails its check is noted as damage). */
+function liveAndIntact(off: u32): bool {
+  if (!liveAfterLocate()) return false;
+  if (locKind == KIND_RUN && (!headerValid(off) || objectDataLen(off) > classStride(locClass) - OBJ_HEADER)) {
+    noteDamage(off - OBJ_HEADER);
+    return false;
+  }
+  return true;
+}
+
 export function isLive(off: u32): bool {
-  return locate(off) && liveAfterLocate();
+  return locate(off) && liveAndIntact(off);
 }
 
 /** Live, or allocated by the open tx. */
 function usable(off: u32): bool {
-  return locate(off) && (liveAfterLocate() || isReserved(off));
+  return locate(off) && (isReserved(off) || liveAndIntact(off));
 }
+
+/** Why `off` is not a usable object: damage found on the way, or a plain bad offset. */
+function notUsableCode(off: u32): Code {
+  return damageAt != 0 ? Code.CORRUPT_HEAP : off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET;
+}
+
+function notUsable(off: u32): u32 { return fail(notUsableCode(off)); }
 
 /** Offset of the allocator word whose change makes `off` live or free. */
 export function metaWordOff(off: u32): u32 {
@@ -138,14 +141,14 @@ export function commitObject(off: u32): void {
   assert(locate(off, true), "commitObject: not an object place");
   if (locKind == KIND_RUN) { writeSlotBit(locChunk, locSlot, true); return; }
   const aligned = off - chunkStart(locChunk) != OBJ_HEADER;
-  store<u64>(abs(chunkWordOff(locChunk)), makeChunkWord(KIND_LARGE, aligned ? FLAG_ALIGN64 : 0, largeSpan(off, locChunk)));
+  setChunkWord(locChunk, makeChunkWord(KIND_LARGE, aligned ? FLAG_ALIGN64 : 0, spanFor(off, locChunk, objectDataLen(off)), locChunk));
 }
 
 /** Make the object durable-free (a store only). */
 export function releaseObject(off: u32): void {
   assert(locate(off, true), "releaseObject: not an object place");
   if (locKind == KIND_RUN) writeSlotBit(locChunk, locSlot, false);
-  else store<u64>(abs(chunkWordOff(locChunk)), 0);
+  else setChunkWord(locChunk, freeWord(locChunk));
 }
 
 /** Return the object's space to the volatile free state. */
@@ -155,8 +158,15 @@ export function unclaimObject(off: u32): void {
   else unclaimChunks(locChunk, largeSpan(off, locChunk));
 }
 
+/** Usable bytes of the object at `off`; 0 (with the reason in lastError) if it is not one. */
 export function usableSize(off: u32): u32 {
-  if (!usable(off)) return 0;
+  clearDamage();
+  if (!usable(off)) return notUsable(off);
+  return usableBytes(off);
+}
+
+/** Usable bytes of the object just located. */
+function usableBytes(off: u32): u32 {
   if (locKind == KIND_RUN) return classStride(locClass) - OBJ_HEADER;
   return (largeSpan(off, locChunk) << CHUNK_SHIFT) - (off - chunkStart(locChunk));
 }
@@ -179,7 +189,8 @@ export function rangeWritable(off: u32, len: u32): bool {
   } else {
     payload = start + OBJ_HEADER;
     if (kindOf(w) == KIND_LARGE ? (flagsOf(w) & FLAG_ALIGN64) != 0 : !isReserved(payload)) payload += ALIGNED_HEADER_POS;
-    end = payload + usableSize(payload);
+    if (!usable(payload)) return false;
+    end = payload + usableBytes(payload);
   }
   return off >= payload && <u64>off + len <= <u64>end && usable(payload);
 }
@@ -226,7 +237,7 @@ function destValid(dest: u32): bool {
  * make `freed` free (if any). One small undo-logged transaction.
  */
 function publishAtomically(dest: u32, value: u32, made: u32, freed: u32): Code {
-  txBegin();
+  beginLog();
   let code = Code.OK;
   if (dest != 0) code = logRange(dest, destLen(dest));
   if (code == Code.OK && made != 0) code = logRange(metaWordOff(made), 8);
@@ -264,7 +275,7 @@ function allocChecked(size: u32, type: u32, flags: u32, dest: u32): u32 {
   if (bad != Code.OK) return fail(bad);
   if (inTx()) {
     const off = reserveObject(size, type, flags);
-    if (off == 0) return fail(Code.OUT_OF_SPACE);
+    if (off == 0) return failOrDamage(Code.OUT_OF_SPACE);
     if (!reserve(off) || !recordAlloc(off)) { unclaimObject(off); return fail(Code.TX_TOO_LARGE); }
     if (dest != 0) {
       const code = publishInTx(dest, off);
@@ -273,7 +284,7 @@ function allocChecked(size: u32, type: u32, flags: u32, dest: u32): u32 {
     return off;
   }
   const off = reserveObject(size, type, flags);
-  if (off == 0) return fail(Code.OUT_OF_SPACE);
+  if (off == 0) return failOrDamage(Code.OUT_OF_SPACE);
   if (dest == 0) {
     drain();
     commitObject(off);
@@ -287,6 +298,7 @@ function allocChecked(size: u32, type: u32, flags: u32, dest: u32): u32 {
 
 /** Allocate `size` bytes of type `type`; with `dest`, publish the offset there atomically. 0 on failure. */
 export function alloc(size: u32, type: u32, flags: u32, dest: u32): u32 {
+  clearDamage();
   if (type >= FIRST_INTERNAL_TYPE) return fail(Code.BAD_TYPE);
   if (dest == H_ROOT) return fail(Code.BAD_OFFSET); // the root word is root()'s alone
   return allocChecked(size, type, flags, dest);
@@ -294,22 +306,27 @@ export function alloc(size: u32, type: u32, flags: u32, dest: u32): u32 {
 
 /** Free the object at `off`; with `dest`, clear that pointer atomically with the free. */
 export function free(off: u32, dest: u32): Code {
+  clearDamage();
   if (dest == H_ROOT || (dest != 0 && !destValid(dest))) return Code.BAD_OFFSET;
   // Locate `off` after the destination: destValid() locates the destination's object too.
-  if (!locate(off)) return off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET;
+  if (!locate(off)) return notUsableCode(off);
   if (inTx()) {
     const ready = txReady();
     if (ready != Code.OK) return ready;
     if (unreserve(off)) { // allocated by this very tx: it never became durable
       unclaimObject(off);
     } else {
-      if (!liveAfterLocate() || isReserved(off | 1)) return Code.NOT_LIVE;
+      if (!liveAndIntact(off)) return notUsableCode(off);
+      if (isReserved(off | 1)) return Code.NOT_LIVE;
+      // Count the run's live slots now, while its bitmap still holds this slot:
+      // a run first loaded at commit would miss every slot the commit frees.
+      if (locKind == KIND_RUN) runLive(locChunk);
       if (objectType(off) >= FIRST_INTERNAL_TYPE) return Code.BAD_TYPE;
       if (!reserve(off | 1) || !recordFree(off)) return Code.TX_TOO_LARGE;
     }
     return dest != 0 ? publishInTx(dest, 0) : Code.OK;
   }
-  if (!liveAfterLocate()) return Code.NOT_LIVE;
+  if (!liveAndIntact(off)) return notUsableCode(off);
   if (objectType(off) >= FIRST_INTERNAL_TYPE) return Code.BAD_TYPE;
   if (dest != 0) return publishAtomically(dest, 0, 0, off);
   releaseObject(off);
@@ -320,22 +337,23 @@ export function free(off: u32, dest: u32): Code {
 
 function growInPlace(off: u32, size: u32): Code {
   const old = objectDataLen(off);
-  const headerWord = off - OBJ_HEADER + 4; // the size field; aligned 4-byte store
+  const headerWord = headerWord0Off(off); // size + check: one aligned 8-byte store
+  const resized = headerWord0(off, objectType(off), size);
   if (inTx()) {
-    let code = logRange(headerWord, 4);
+    let code = logRange(headerWord, 8);
     if (code == Code.OK && size > old) code = logRange(off + old, size - old);
     drain();
     if (code != Code.OK) return code;
     if (size > old) memory.fill(abs(off + old), 0, size - old);
-    store<u32>(abs(headerWord), size);
+    store<u64>(abs(headerWord), resized);
     return Code.OK;
   }
   if (size > old) {
     memory.fill(abs(off + old), 0, size - old);
     persist(off + old, size - old);
   }
-  store<u32>(abs(headerWord), size);
-  persist(headerWord, 4);
+  store<u64>(abs(headerWord), resized);
+  persist(headerWord, 8);
   return Code.OK;
 }
 
@@ -343,10 +361,12 @@ function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
   const bad = checkRequest(size, dest);
   if (bad != Code.OK) return fail(bad);
   // Locate `off` last: destValid() locates the destination's object too.
-  if (!usable(off)) return fail(off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET);
+  if (!usable(off)) return notUsable(off);
   const sameSpan = locKind == KIND_RUN || spanFor(off, locChunk, size) == largeSpan(off, locChunk);
-  if (size <= usableSize(off) && sameSpan) {
-    const code = growInPlace(off, size);
+  if (size <= usableBytes(off) && sameSpan) {
+    let code = growInPlace(off, size);
+    // Resized in place: the destination is still told where the object is.
+    if (code == Code.OK && dest != 0 && dest != H_ROOT) code = inTx() ? publishInTx(dest, off) : publishAtomically(dest, off, 0, 0);
     return code == Code.OK ? off : fail(code);
   }
   const flags = (off & 63) == 0 ? ALLOC_ALIGN64 : 0;
@@ -359,7 +379,7 @@ function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
     return code == Code.OK ? moved : fail(code);
   }
   const moved = reserveObject(size, type, flags);
-  if (moved == 0) return fail(Code.OUT_OF_SPACE);
+  if (moved == 0) return failOrDamage(Code.OUT_OF_SPACE);
   memory.copy(abs(moved), abs(off), keep);
   memory.fill(abs(moved + keep), 0, size - keep);
   flush(moved, size);
@@ -370,7 +390,8 @@ function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
 
 /** Resize, keeping the old bytes and zeroing new ones; may move. 0 on failure. */
 export function realloc(off: u32, size: u32, dest: u32): u32 {
-  if (!usable(off)) return fail(off < poolSize ? Code.NOT_LIVE : Code.BAD_OFFSET);
+  clearDamage();
+  if (!usable(off)) return notUsable(off);
   if (dest == H_ROOT) return fail(Code.BAD_OFFSET);
   const type = objectType(off);
   if (type >= FIRST_INTERNAL_TYPE) return fail(Code.BAD_TYPE);
@@ -382,16 +403,18 @@ export function realloc(off: u32, size: u32, dest: u32): u32 {
  * new bytes zeroed) when asked for more. Not inside a transaction.
  */
 export function root(size: u32): u32 {
+  clearDamage();
   if (inTx()) return fail(Code.TX_STATE);
   const r = rootOff();
   if (r == 0) {
     if (size == 0 || size > poolSize) return fail(Code.BAD_SIZE);
     const off = reserveObject(size, TYPE_ROOT, ALLOC_ZERO);
-    if (off == 0) return fail(Code.OUT_OF_SPACE);
+    if (off == 0) return failOrDamage(Code.OUT_OF_SPACE);
     const code = publishAtomically(H_ROOT, off, off, 0);
     if (code != Code.OK) { unclaimObject(off); return fail(code); }
     return off;
   }
+  if (!usable(r) || objectType(r) != TYPE_ROOT) { noteDamage(r - OBJ_HEADER); return failOrDamage(Code.CORRUPT_HEAP); }
   if (size <= objectDataLen(r)) return r;
   return reallocChecked(r, size, H_ROOT, TYPE_ROOT);
 }
@@ -403,15 +426,36 @@ function matches(off: u32, type: u32): bool {
   return t != TYPE_LOG_EXT && (type == TYPE_ANY || t == type);
 }
 
-/** Next live object after `prev` (0 = from the start) of `type` (TYPE_ANY = all); 0 at the end. */
+/**
+ * Where iteration goes on after `prev`: its chunk and slot. Works from the
+ * position alone, so `prev` may have been freed in the meantime.
+ */
+function resumeAfter(prev: u32): void {
+  const ci = chunkOf(prev);
+  locChunk = ci < 0 ? chunkCount : <u32>ci;
+  locSlot = 0;
+  if (ci < 0) return;
+  const w = chunkWord(locChunk);
+  const start = chunkStart(locChunk);
+  if (kindOf(w) == KIND_RUN) {
+    if (prev >= start + RUN_DATA + OBJ_HEADER) locSlot = (prev - start - RUN_DATA - OBJ_HEADER) / classStride(argOf(w)) + 1;
+  } else {
+    locChunk += kindOf(w) == KIND_LARGE && prev >= start + OBJ_HEADER ? argOf(w) : 1;
+  }
+}
+
+/**
+ * Next live object after `prev` (0 = from the start) of `type` (TYPE_ANY =
+ * all); 0 at the end. `prev` need not be live any more (iteration while
+ * freeing). A bitmap word that fails its check is noted and yields nothing.
+ */
 export function nextObject(prev: u32, type: u32): u32 {
   let c: u32 = 0;
   let slot: u32 = 0;
   if (prev != 0) {
-    if (!locate(prev)) return 0;
+    resumeAfter(prev);
     c = locChunk;
-    if (locKind == KIND_RUN) slot = locSlot + 1;
-    else c += largeSpan(prev, c);
+    slot = locSlot;
   }
   while (c < chunkCount) {
     const w = chunkWord(c);
@@ -420,9 +464,10 @@ export function nextObject(prev: u32, type: u32): u32 {
       const cls = argOf(w);
       const slots = classSlots(cls);
       for (; slot < slots; slot++) {
-        const word = load<u64>(abs(runBitmapWordOff(c, slot))) >>> (slot & 63);
-        if (word == 0) { slot |= 63; continue; }
-        slot += <u32>ctz(word);
+        if (!bitmapWordValid(c, slot >>> 5)) { noteDamage(runBitmapWordOff(c, slot)); slot |= 31; continue; }
+        const bits = bitmapBits(c, slot >>> 5) >>> (slot & 31);
+        if (bits == 0) { slot |= 31; continue; }
+        slot += ctz<u32>(bits);
         if (slot >= slots) break;
         const off = chunkStart(c) + RUN_DATA + slot * classStride(cls) + OBJ_HEADER;
         if (matches(off, type)) return off;
@@ -439,4 +484,3 @@ export function nextObject(prev: u32, type: u32): u32 {
   }
   return 0;
 }
-

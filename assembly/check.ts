@@ -7,25 +7,32 @@
 //
 // Invariants verified (each is something the allocator relies on):
 //   P_HEADER     the header validates exactly as at open
-//   P_CHUNK      every chunk word is well formed; large spans stay in the heap
-//                and their tail chunks have zero words
-//   P_BITMAP     no run bit is set past the run's last slot
-//   P_OBJECT     every live object has a valid header at its exact place,
-//                its size fits its slot / span, and it is not a log block
-//                outside a transaction
+//   P_CHUNK      every chunk word passes its check (FREE words too); large
+//                spans stay in the heap and their tail chunks are FREE
+//   P_BITMAP     every run bitmap word passes its check, and no bit is set
+//                past the run's last slot
+//   P_OBJECT     every live object has a valid header (check, own offset) at
+//                its exact place, its size fits its slot, a large object's
+//                size needs exactly the span its chunk word gives, and it is
+//                not a log block outside a transaction
 //   P_ROOT       the root word is 0 or names a live TYPE_ROOT object
-//   P_LOG        outside a transaction the undo log holds no valid entry and
-//                no extension block
+//   P_LOG        the log's header words pass their checks; outside a
+//                transaction it holds no valid entry, count 0 and no
+//                extension block; inside one, exactly the entries written
 //   P_LIVECOUNT  a loaded run's volatile live count equals its bitmap
 //   P_EXTENTS    the free extents cover exactly the free chunks
 
 import { Code } from "./errors";
 import { abs } from "./layout";
 import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, logOff, poolSize, readHeaderAgain, rootOff } from "./format";
-import { OBJ_HEADER, RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
-import { KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordValid, flagsOf, freeChunkTotal, kindOf, runLive, FLAG_ALIGN64 } from "./heap";
-import { FIRST_INTERNAL_TYPE, TYPE_LOG_EXT, TYPE_ROOT, headerValid, isLive, objectDataLen, objectType } from "./alloc";
-import { inTx, logHasValidEntry } from "./tx";
+import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
+import {
+  FLAG_ALIGN64, KIND_FREE, KIND_LARGE, KIND_RUN, argOf, bitmapBits, bitmapWordValid, chunkStart, chunkWord, chunkWordValid,
+  flagsOf, freeChunkTotal, kindOf, runLive,
+} from "./heap";
+import { FIRST_INTERNAL_TYPE, OBJ_HEADER, TYPE_LOG_EXT, TYPE_ROOT, headerValid, objectDataLen, objectType } from "./object";
+import { isLive } from "./alloc";
+import { inTx, logProblem } from "./log";
 
 export const P_HEADER: u32 = 1;
 export const P_CHUNK: u32 = 2;
@@ -57,13 +64,14 @@ function checkRun(c: u32): Code {
   const stride = classStride(cls);
   let count: u32 = 0;
   for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) {
-    let word = load<u64>(abs(chunkStart(c) + (i << 3)));
+    if (!bitmapWordValid(c, i)) return report(P_BITMAP, chunkStart(c) + (i << 3));
+    let word = bitmapBits(c, i);
     while (word != 0) {
-      const slot = (i << 6) + <u32>ctz(word);
+      const slot = (i << 5) + ctz<u32>(word);
       word &= word - 1;
       if (slot >= slots) return report(P_BITMAP, chunkStart(c));
       const off = chunkStart(c) + RUN_DATA + slot * stride + OBJ_HEADER;
-      if (!objectOk(off, stride - OBJ_HEADER)) return report(P_OBJECT, off);
+      if (!objectOk(off, stride - OBJ_HEADER)) return report(P_OBJECT, off - OBJ_HEADER);
       count++;
     }
   }
@@ -74,10 +82,11 @@ function checkRun(c: u32): Code {
 function checkLarge(c: u32): Code {
   const w = chunkWord(c);
   const span = argOf(w);
-  for (let t = c + 1; t < c + span; t++) if (chunkWord(t) != 0) return report(P_CHUNK, chunkStart(t));
+  for (let t = c + 1; t < c + span; t++) if (!chunkWordValid(chunkWord(t), t) || kindOf(chunkWord(t)) != KIND_FREE) return report(P_CHUNK, chunkStart(t));
   const off = chunkStart(c) + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? 48 : 0);
   const room = (span << CHUNK_SHIFT) - (off - chunkStart(c));
-  if (!objectOk(off, room) || objectDataLen(off) + CHUNK_SIZE <= room) return report(P_OBJECT, off);
+  // The span must be exactly what the size needs: more would hide chunks, less overrun them.
+  if (!objectOk(off, room) || objectDataLen(off) + CHUNK_SIZE <= room) return report(P_OBJECT, off - OBJ_HEADER);
   return Code.OK;
 }
 
@@ -101,9 +110,8 @@ export function check(): Code {
   }
   const r = rootOff();
   if (r != 0 && (!isLive(r) || objectType(r) != TYPE_ROOT)) return report(P_ROOT, r);
-  if (!inTx()) {
-    if (logHasValidEntry() || load<u32>(abs(logOff + 8)) != 0) return report(P_LOG, logOff);
-    if (freeChunkTotal() != freeChunks) return report(P_EXTENTS, 0);
-  }
+  const logAt = logProblem();
+  if (logAt != 0) return report(P_LOG, logAt);
+  if (!inTx() && freeChunkTotal() != freeChunks) return report(P_EXTENTS, 0);
   return poolSize != 0 ? Code.OK : report(P_HEADER, 0);
 }

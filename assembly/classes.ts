@@ -14,14 +14,13 @@
 
 import { CLASS_SLOTS, CLASS_STRIDE, STRIDE_TO_CLASS, STRIDE_TO_CLASS64 } from "./layout";
 import { CHUNK_SIZE } from "./format";
+import { OBJ_HEADER } from "./object";
 
-/** Bytes of object header in front of every payload. */
-export const OBJ_HEADER: u32 = 16;
-/** Run layout: 256-byte bitmap, then slots from RUN_DATA (RUN_DATA + 16 is 64-aligned). */
-export const RUN_BITMAP_WORDS: u32 = 32;
-export const RUN_DATA: u32 = 304;
+/** Run layout: 64 checked bitmap words (512 B, 32 slots each; heap.ts), then slots from RUN_DATA (RUN_DATA + 16 is 64-aligned). */
+export const RUN_BITMAP_WORDS: u32 = 64;
+export const RUN_DATA: u32 = 560;
 export const RUN_CAPACITY: u32 = CHUNK_SIZE - RUN_DATA;
-export const MAX_SLOTS: u32 = RUN_BITMAP_WORDS << 6;
+export const MAX_SLOTS: u32 = RUN_BITMAP_WORDS << 5;
 const MAX_Q: u32 = 2048;
 export const NO_CLASS: u8 = 0xFF;
 

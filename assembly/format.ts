@@ -25,9 +25,10 @@ import { Code } from "./errors";
 import { hash64 } from "./hash";
 import { SCRATCH, abs } from "./layout";
 import { persist } from "./flush";
+import { complementValid, complementWord } from "./checked";
 
 export const MAGIC: u64 = 0x4C4F4F5041454850; // "PHEAPOOL" little-endian
-export const FORMAT_VERSION: u32 = 1;
+export const FORMAT_VERSION: u32 = 2;
 export const KNOWN_INCOMPAT: u32 = 0;
 
 export const HEADER_SIZE: u32 = 0x1000;
@@ -92,15 +93,10 @@ function headerChecksum(): u64 {
 }
 
 // @ts-ignore: decorator
-@inline function stateWord(value: u32): u64 {
-  return <u64>value | (<u64>(~value) << 32);
-}
+@inline function stateWord(value: u32): u64 { return complementWord(value); }
 
 /** Decode a state word; returns false if its halves disagree. */
-function stateWordValid(off: u32): bool {
-  const w = load<u64>(abs(off));
-  return <u32>(w >>> 32) == ~<u32>w;
-}
+function stateWordValid(off: u32): bool { return complementValid(load<u64>(abs(off))); }
 
 /** Write a fresh header for a pool of `size` bytes. The caller persists the metadata area. */
 export function writeHeader(size: u32, layoutLen: u32): void {

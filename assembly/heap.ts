@@ -3,14 +3,20 @@
 // The heap is an array of 64 KiB chunks starting at heapOff. The chunk table
 // (one u64 per chunk, at tableOff) is the only persistent index:
 //
-//   chunk word = kind | flags << 4 | arg << 8 | TAG << 48
-//     FREE  (word 0)          not in use (or the tail of a large object)
+//   chunk word  bits 0..3 kind │ 4..7 flags │ 8..31 arg │ 32..47 chunk index
+//               │ 48..63 check = fold16(bits 0..47) ^ TAG
+//     FREE  arg 0             not in use (or the tail of a large object)
 //     RUN   arg = size class  slots of one class, bitmap at the chunk start
 //     LARGE arg = chunk count one object spanning `arg` chunks
 //
-//   run chunk:  [bitmap 256 B][pad][slot 0][slot 1]...   slot = header + payload
-//               0             256  304
+//   run chunk:  [bitmap 64 words = 512 B][pad][slot 0][slot 1]...
+//               0                        512  560     slot = header + payload
+//   bitmap word i: u32 bits of slots 32i..32i+31 │ u32 bits ^ key(chunk, i)
 //
+// Every word carries its check (checked.ts): a damaged chunk word or bitmap
+// word is detected, never obeyed — an all-zero word is invalid too, which is
+// why a fresh pool's table holds FREE words, not zeroes. The chunk index in
+// a chunk word catches a word stored at the wrong place.
 // A slot is live iff its bitmap bit is set; a large object is live iff its
 // head chunk word says LARGE. Both change with single aligned 8-byte stores.
 //
@@ -33,12 +39,14 @@ import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, heapOff, tableOff } from "./format
 import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classCount, classSlots, classStride } from "./classes";
 import { flush, drain, persist } from "./flush";
+import { fold16 } from "./checked";
+import { noteDamage } from "./errors";
 
 export const KIND_FREE: u32 = 0;
 export const KIND_RUN: u32 = 1;
 export const KIND_LARGE: u32 = 2;
 export const FLAG_ALIGN64: u32 = 1;
-const CHUNK_TAG: u64 = 0x5048; // "PH"
+const CHUNK_TAG: u32 = 0x5048; // "PH"
 
 // ─── chunk table ────────────────────────────────────────────────────────────
 
@@ -55,18 +63,33 @@ const CHUNK_TAG: u64 = 0x5048; // "PH"
 // @ts-ignore: decorator
 @inline export function argOf(w: u64): u32 { return <u32>(w >>> 8) & 0xFF_FFFF; }
 
-export function makeChunkWord(kind: u32, flags: u32, arg: u32): u64 {
-  return <u64>kind | (<u64>flags << 4) | (<u64>arg << 8) | (CHUNK_TAG << 48);
+/** The chunk word of chunk `c` (its index and check included). */
+export function makeChunkWord(kind: u32, flags: u32, arg: u32, c: u32): u64 {
+  const v = <u64>kind | (<u64>flags << 4) | (<u64>arg << 8) | (<u64>(c & 0xFFFF) << 32);
+  return v | (<u64>(fold16(v) ^ CHUNK_TAG) << 48);
 }
 
-/** True if `w` is a well-formed chunk word (tag, kind, argument in range). */
+/** The word of a free chunk (never zero: a zeroed word is damage). */
+// @ts-ignore: decorator
+@inline export function freeWord(c: u32): u64 { return makeChunkWord(KIND_FREE, 0, 0, c); }
+
+/** Store chunk c's word (the caller persists or logs it). */
+// @ts-ignore: decorator
+@inline export function setChunkWord(c: u32, w: u64): void { store<u64>(abs(chunkWordOff(c)), w); }
+
+/** True if `w` is a well-formed word for chunk `c` (check, index, kind, argument in range). */
 export function chunkWordValid(w: u64, c: u32): bool {
-  if (w == 0) return true;
-  if ((w >>> 48) != CHUNK_TAG || ((w >>> 32) & 0xFFFF) != 0) return false;
+  if (<u32>(w >>> 48) != (fold16(w) ^ CHUNK_TAG) || <u32>((w >>> 32) & 0xFFFF) != (c & 0xFFFF)) return false;
   const kind = kindOf(w);
+  if (kind == KIND_FREE) return flagsOf(w) == 0 && argOf(w) == 0;
   if (kind == KIND_RUN) return flagsOf(w) == 0 && argOf(w) < classCount;
   if (kind == KIND_LARGE) return flagsOf(w) <= FLAG_ALIGN64 && argOf(w) >= 1 && c + argOf(w) <= chunkCount;
   return false;
+}
+
+/** Fill the chunk table of a fresh pool with FREE words (the caller persists). */
+export function formatChunkTable(): void {
+  for (let c: u32 = 0; c < chunkCount; c++) setChunkWord(c, freeWord(c));
 }
 
 /** Chunk holding pool offset `off`, or -1 if `off` is outside the heap. */
@@ -165,8 +188,11 @@ export function freeChunkTotal(): u32 {
 
 // ─── runs ───────────────────────────────────────────────────────────────────
 
+/** Offset of bitmap word i of run c. */
 // @ts-ignore: decorator
-@inline export function runBitmapWordOff(c: u32, slot: u32): u32 { return chunkStart(c) + ((slot >>> 6) << 3); }
+@inline function bitmapWordOff(c: u32, i: u32): u32 { return chunkStart(c) + (i << 3); }
+// @ts-ignore: decorator
+@inline export function runBitmapWordOff(c: u32, slot: u32): u32 { return bitmapWordOff(c, slot >>> 5); }
 // @ts-ignore: decorator
 @inline export function slotOff(c: u32, cls: u32, slot: u32): u32 { return chunkStart(c) + RUN_DATA + slot * classStride(cls); }
 // @ts-ignore: decorator
@@ -178,15 +204,36 @@ export function freeChunkTotal(): u32 {
 // @ts-ignore: decorator
 @inline function setHint(c: u32, v: u32): void { store<u16>(CHUNK_HINT + (<usize>c << 1), <u16>v); }
 
+/** The check half of bitmap word i of run c: never zero, different for every word of the heap. */
+// @ts-ignore: decorator
+@inline function bitmapKey(c: u32, i: u32): u32 { return 0xB100_0000 | (c << 6) | i; }
+
+/** A bitmap word holding `bits`. */
+// @ts-ignore: decorator
+@inline function bitmapWord(c: u32, i: u32, bits: u32): u64 { return <u64>bits | (<u64>(bits ^ bitmapKey(c, i)) << 32); }
+
+/** Do the bits and the check of bitmap word i of run c agree? */
+export function bitmapWordValid(c: u32, i: u32): bool {
+  const a = abs(bitmapWordOff(c, i));
+  return load<u32>(a, 4) == (load<u32>(a) ^ bitmapKey(c, i));
+}
+
+/** The slot bits of bitmap word i of run c (trusted: validated when the run was loaded or by the caller). */
+// @ts-ignore: decorator
+@inline export function bitmapBits(c: u32, i: u32): u32 { return load<u32>(abs(bitmapWordOff(c, i))); }
+
+/** Is the slot's bit set? A damaged bitmap word is noted and reads as "not live". */
 export function slotBitSet(c: u32, slot: u32): bool {
-  return ((load<u64>(abs(runBitmapWordOff(c, slot))) >>> (slot & 63)) & 1) != 0;
+  if (!bitmapWordValid(c, slot >>> 5)) { noteDamage(runBitmapWordOff(c, slot)); return false; }
+  return ((bitmapBits(c, slot >>> 5) >>> (slot & 31)) & 1) != 0;
 }
 
 /** Set or clear a slot's persistent bit (a single 8-byte store; the caller persists or logs it). */
 export function writeSlotBit(c: u32, slot: u32, on: bool): void {
-  const a = abs(runBitmapWordOff(c, slot));
-  const bit = <u64>1 << (slot & 63);
-  store<u64>(a, on ? load<u64>(a) | bit : load<u64>(a) & ~bit);
+  const i = slot >>> 5;
+  const bit: u32 = 1 << (slot & 31);
+  const bits = on ? bitmapBits(c, i) | bit : bitmapBits(c, i) & ~bit;
+  store<u64>(abs(bitmapWordOff(c, i)), bitmapWord(c, i, bits));
 }
 
 function loaded(c: u32): bool {
@@ -225,10 +272,17 @@ function firstNonfull(cls: u32): i32 {
   return -1;
 }
 
-/** Count a run's live slots from its bitmap (first touch after open). */
+/**
+ * Count a run's live slots from its bitmap (first touch after open),
+ * validating every word. A damaged run is noted and counted full, so
+ * nothing is ever allocated from it.
+ */
 function loadRun(c: u32): void {
   let n: u32 = 0;
-  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) n += <u32>popcnt(load<u64>(abs(chunkStart(c) + (i << 3))));
+  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) {
+    if (!bitmapWordValid(c, i)) { noteDamage(bitmapWordOff(c, i)); n = 0xFFFF; break; }
+    n += <u32>popcnt(bitmapBits(c, i));
+  }
   setLive(c, n);
   setHint(c, 0);
   setLoaded(c, true);
@@ -243,10 +297,10 @@ function newRun(cls: u32): i32 {
     if (c < 0) return -1;
   }
   const cc = <u32>c;
-  memory.fill(abs(chunkStart(cc)), 0, RUN_BITMAP_WORDS << 3);
+  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) store<u64>(abs(bitmapWordOff(cc, i)), bitmapWord(cc, i, 0));
   flush(chunkStart(cc), RUN_BITMAP_WORDS << 3);
   drain();
-  store<u64>(abs(chunkWordOff(cc)), makeChunkWord(KIND_RUN, 0, cls));
+  setChunkWord(cc, makeChunkWord(KIND_RUN, 0, cls, cc));
   persist(chunkWordOff(cc), 8);
   setLive(cc, 0);
   setHint(cc, 0);
@@ -262,7 +316,7 @@ export function reclaimEmptyRuns(): void {
     if (kindOf(w) != KIND_RUN) continue;
     if (!loaded(c)) loadRun(c);
     if (live(c) != 0) continue;
-    store<u64>(abs(chunkWordOff(c)), 0);
+    setChunkWord(c, freeWord(c));
     persist(chunkWordOff(c), 8);
     setNonfull(argOf(w), c, false);
     setLoaded(c, false);
@@ -343,12 +397,11 @@ export function claimSlot(cls: u32): u32 {
     const cc = <u32>c;
     if (!loaded(cc)) loadRun(cc);
     const slots = classSlots(cls);
-    let slot = hint(cc);
+    let slot = live(cc) >= slots ? slots : hint(cc); // full, or damaged (loadRun): skip it
     while (slot < slots) {
-      const word = load<u64>(abs(runBitmapWordOff(cc, slot)));
-      const free = ~word & (<u64>-1 << (slot & 63)); // zero bits at or after `slot` in its word
-      if (free == 0) { slot = (slot | 63) + 1; continue; }
-      slot = (slot & ~63) + <u32>ctz(free);
+      const free = ~bitmapBits(cc, slot >>> 5) & (<u32>-1 << (slot & 31)); // zero bits at or after `slot` in its word
+      if (free == 0) { slot = (slot | 31) + 1; continue; }
+      slot = (slot & ~31) + ctz<u32>(free);
       if (slot >= slots) break;
       const off = slotOff(cc, cls, slot);
       if (!isReserved(off)) {
@@ -403,7 +456,9 @@ export function unclaimChunks(head: u32, n: u32): void {
 
 /** Read-only pre-flight: is every chunk word well formed? (before recovery writes anything) */
 export function chunkTableValid(): bool {
-  for (let c: u32 = 0; c < chunkCount; c++) if (!chunkWordValid(chunkWord(c), c)) return false;
+  for (let c: u32 = 0; c < chunkCount; c++) {
+    if (!chunkWordValid(chunkWord(c), c)) { noteDamage(chunkWordOff(c)); return false; }
+  }
   return true;
 }
 
@@ -430,7 +485,7 @@ export function rebuildHeap(): bool {
     const kind = kindOf(w);
     if (kind == KIND_FREE) {
       let e = c + 1;
-      while (e < n && chunkWord(e) == 0) e++;
+      while (e < n && kindOf(chunkWord(e)) == KIND_FREE) e++;
       linkExtent(c, e - c);
       c = e;
     } else if (kind == KIND_RUN) {

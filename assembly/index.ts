@@ -7,7 +7,7 @@
 import { POOL_BASE, SCRATCH, DRAIN_RANGES, MAX_POOL_SIZE, MIN_POOL_SIZE } from "./layout";
 import * as flushModel from "./flush";
 import * as format from "./format";
-import * as tx from "./tx";
+import * as log from "./log";
 import * as errors from "./errors";
 import * as checker from "./check";
 
@@ -15,7 +15,8 @@ export { runtimeHeapEnd } from "./runtime/capped";
 export { flush, drain, persist, pendingLineCount, collectPending, discardPending } from "./flush";
 export { createPool, openPool } from "./pool";
 export { alloc, free, realloc, root, usableSize, nextObject, rangeWritable, isLive, objectType, objectDataLen } from "./alloc";
-export { txBegin, txAddRange, txCommit, txAbort, txDepth } from "./tx";
+export { txBegin, txAddRange, txCommit, txAbort } from "./tx";
+export { txDepth } from "./log";
 export { check } from "./check";
 export { validateHeaderPage } from "./format";
 export { heapStats } from "./stats";
@@ -31,10 +32,12 @@ export function checkProblemAt(): u32 { return checker.problemAt; }
 export function flushCount(): f64 { return <f64>flushModel.flushCalls; }
 export function drainCount(): f64 { return <f64>flushModel.drainCalls; }
 export function linesPersisted(): f64 { return <f64>flushModel.linesPersisted; }
-export function recoveredEntries(): u32 { return tx.recoveredEntries; }
+export function recoveredEntries(): u32 { return log.recoveredEntries; }
 export function openCount(): u32 { return format.openCount(); }
 export function heapOffset(): u32 { return format.heapOff; }
 export function logOffset(): u32 { return format.logOff; }
 export function logBytes(): u32 { return format.logSize; }
 export function chunks(): u32 { return format.chunkCount; }
-export function logSequence(): f64 { return <f64>tx.logSeq(); }
+export function logSequence(): f64 { return <f64>log.logSeq(); }
+/** Offset of the damaged metadata word behind the last CORRUPT_HEAP / CORRUPT_LOG (0 = not known). */
+export function damageOffset(): u32 { return errors.damageAt; }

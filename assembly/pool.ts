@@ -1,21 +1,23 @@
 // pool.ts — create and open: the order in which the other modules start.
 //
 // open:   validate header (read-only) → validate chunk words (read-only)
-//         → recover the undo log → rebuild volatile heap indexes → count the open
-// create: write header + empty chunk table + empty log, persist them all.
+//         → validate the undo log (read-only) and recover it
+//         → rebuild volatile heap indexes → count the open
+// create: write header + chunk table of FREE words + empty log, persist them all.
 // Nothing is written to a pool that fails validation: a bad file stays
-// byte-identical.
+// byte-identical, and the damaged word's offset is in errors.damageAt.
 
-import { Code } from "./errors";
+import { Code, clearDamage } from "./errors";
 import { heapOff, bumpOpenCount, readHeader, writeHeader } from "./format";
 import { discardPending, persist, resetFlushCounters } from "./flush";
 import { initClasses } from "./classes";
-import { chunkTableValid, rebuildHeap } from "./heap";
-import { formatLog, loadLog, recoverLog } from "./tx";
+import { chunkTableValid, formatChunkTable, rebuildHeap } from "./heap";
+import { formatLog, loadLog, recoverLog } from "./log";
 
 export function createPool(size: u32, layoutLen: u32): Code {
   initClasses();
   writeHeader(size, layoutLen);
+  formatChunkTable();
   formatLog();
   persist(0, heapOff);
   loadLog();
@@ -27,11 +29,13 @@ export function openPool(size: u32, layoutLen: u32): Code {
   // everything volatile from the previous one first.
   discardPending();
   resetFlushCounters();
+  clearDamage();
   initClasses();
   const code = readHeader(size, layoutLen);
   if (code != Code.OK) return code;
   if (!chunkTableValid()) return Code.CORRUPT_HEAP;
-  recoverLog();
+  const recovered = recoverLog();
+  if (recovered != Code.OK) return recovered;
   if (!rebuildHeap()) return Code.CORRUPT_HEAP;
   bumpOpenCount();
   loadLog();

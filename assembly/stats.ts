@@ -8,9 +8,10 @@
 
 import { SCRATCH, abs } from "./layout";
 import { CHUNK_SIZE, HEADER_SIZE, chunkCount, heapOff, tableOff } from "./format";
-import { OBJ_HEADER, RUN_DATA, classSlots, classStride } from "./classes";
+import { RUN_DATA, classSlots, classStride } from "./classes";
 import { FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, flagsOf, kindOf, largestExtent, runLive } from "./heap";
-import { objectDataLen, nextObject, TYPE_ANY } from "./alloc";
+import { OBJ_HEADER, TYPE_ANY, objectDataLen } from "./object";
+import { nextObject } from "./alloc";
 
 export function heapStats(): void {
   let objects: f64 = 0, liveBytes: f64 = 0, usableBytes: f64 = 0, freeBytes: f64 = 0;

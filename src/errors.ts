@@ -95,6 +95,20 @@ export class TxTooLargeError extends PheapError {
 export class CorruptHeapError extends PheapError {
   constructor(message: string) { super('ERR_HEAP_CORRUPT', message); }
 }
+/**
+ * The undo log is damaged: a header word fails its check, an extension link
+ * names something that is not a log block, or an entry the log counts as
+ * durable does not validate. Recovery refuses rather than roll back part of
+ * a transaction; the pool was not modified.
+ */
+export class CorruptLogError extends PheapError {
+  /** Pool offset of the damaged log word or entry. */
+  readonly offset: number;
+  constructor(what: string, offset: number) {
+    super('ERR_LOG_CORRUPT', `${what}: the undo log is damaged at offset ${offset} (recovery refused: rolling back part of a transaction would lose data); the pool was not modified`);
+    this.offset = offset;
+  }
+}
 /** The backend cannot do what was asked (e.g. crash simulation on a live mapping). */
 export class UnsupportedOperationError extends PheapError {
   constructor(message: string) { super('ERR_UNSUPPORTED', message); }
@@ -104,11 +118,11 @@ export class UnsupportedOperationError extends PheapError {
 export const enum Code {
   OK = 0, NOT_A_POOL = 1, CORRUPT_HEADER = 2, UNSUPPORTED_VERSION = 3, LAYOUT_MISMATCH = 4, BAD_SIZE = 5,
   OUT_OF_SPACE = 6, BAD_OFFSET = 7, NOT_LIVE = 8, BAD_TYPE = 9, TX_STATE = 10, TX_ABORTED = 11,
-  LOG_FULL = 12, TX_TOO_LARGE = 13, CORRUPT_HEAP = 14,
+  LOG_FULL = 12, TX_TOO_LARGE = 13, CORRUPT_HEAP = 14, CORRUPT_LOG = 15,
 }
 
 /** Error for a failed core call; `subject` names the pool or the offset in messages. */
-export function errorForCode(code: number, ctx: { what?: string; layout?: string; off?: number } = {}): PheapError {
+export function errorForCode(code: number, ctx: { what?: string; layout?: string; off?: number; damage?: number } = {}): PheapError {
   const what = ctx.what ?? 'the pool';
   switch (code) {
     case Code.NOT_A_POOL: return new NotAPoolError(what);
@@ -124,7 +138,8 @@ export function errorForCode(code: number, ctx: { what?: string; layout?: string
     case Code.TX_ABORTED: return new TxAbortedError();
     case Code.LOG_FULL: return new LogFullError();
     case Code.TX_TOO_LARGE: return new TxTooLargeError();
-    case Code.CORRUPT_HEAP: return new CorruptHeapError(`${what}: the heap metadata is corrupt (chunk table or run bitmaps)`);
+    case Code.CORRUPT_HEAP: return new CorruptHeapError(`${what}: the heap metadata is damaged ${ctx.damage ? `at offset ${ctx.damage}` : '(chunk table, run bitmaps or object headers)'}: a word fails its check, so it was not trusted`);
+    case Code.CORRUPT_LOG: return new CorruptLogError(what, ctx.damage ?? 0);
     default: return new PheapError('ERR_INTERNAL', `core returned unknown code ${code}`);
   }
 }
@@ -132,11 +147,11 @@ export function errorForCode(code: number, ctx: { what?: string; layout?: string
 /** Texts for check() problems (assembly/check.ts). */
 export const CHECK_PROBLEMS: Record<number, string> = {
   1: 'the header does not validate',
-  2: 'a chunk word is malformed or a large object overlaps another chunk',
-  3: 'a run has a bit set past its last slot',
-  4: 'a live object has a bad header, size or type',
+  2: 'a chunk word fails its check, or a large object overlaps another chunk',
+  3: 'a run bitmap word fails its check, or has a bit set past the last slot',
+  4: 'a live object has a damaged header, or a size that disagrees with its slot or span, or a bad type',
   5: 'the root word does not name a live root object',
-  6: 'the undo log holds a valid entry or an extension outside a transaction',
+  6: 'the undo log is damaged, or holds entries or an extension it should not',
   7: "a run's volatile live count disagrees with its bitmap",
   8: 'the free extents do not cover exactly the free chunks',
 };

@@ -211,7 +211,7 @@ export class Pool {
   // ─── guards ──────────────────────────────────────────────────────────────
 
   private check0(code: number, off?: number): void {
-    if (code !== 0) throw errorForCode(code, { what: this.path ?? 'the memory pool', layout: this.layout, off });
+    if (code !== 0) throw errorForCode(code, { what: this.path ?? 'the memory pool', layout: this.layout, off, damage: this.core.damageOffset() });
   }
 
   private live(): CoreExports {

@@ -1,17 +1,24 @@
 // undolog.ts — read the undo log out of a pool image (for the playground).
 //
-// Mirrors assembly/tx.ts and assembly/hash.ts: the log area starts with a
-// 64-byte header whose first u64 is the sequence number; entries follow,
-// each a 16-byte header (u32 off, u32 len, u64 check) and the old bytes
-// padded to 16. An entry is valid iff check = hash64(old bytes; seq, off,
-// len) for the current seq; bumping seq invalidates all entries at once.
-// Only the fixed log area is decoded (extension blocks are not followed).
+// Mirrors assembly/log.ts and assembly/hash.ts: the log area starts with a
+// 64-byte header whose first u64 is the seq word (bits 0..39 the sequence
+// number, 40..55 the count of durable entries, 56..63 a check); entries
+// follow, each a 16-byte header (u32 off, u32 len, u64 check) and the old
+// bytes padded to 16. Entry i is valid iff check = hash64(old bytes; seq,
+// off, len, i) for the current seq; bumping seq invalidates all entries at
+// once. Only the fixed log area is decoded (extension blocks are not followed).
 
 const M64 = (1n << 64n) - 1n;
 const K = 0x9E3779B97F4A7C15n;
 const LOG_HEADER = 64;
 const ENTRY_HEADER = 16;
 const MAX_ENTRY = 16 << 10;
+const SEQ_MASK = (1n << 40n) - 1n;
+
+/** rotr of a u64 by `n` bits. */
+function rotr(v: bigint, n: bigint): bigint {
+  return ((v >> n) | (v << (64n - n))) & M64;
+}
 
 function mix(h: bigint): bigint {
   h ^= h >> 32n;
@@ -52,7 +59,7 @@ export interface DecodedLog {
 /** Decode the fixed log area [logOffset, logOffset + logBytes) of `image`. */
 export function decodeLog(image: Uint8Array, logOffset: number, logBytes: number): DecodedLog {
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const seq = view.getBigUint64(logOffset, true);
+  const seq = view.getBigUint64(logOffset, true) & SEQ_MASK;
   const end = logOffset + logBytes;
   const entries: LogEntry[] = [];
   let pos = logOffset + LOG_HEADER;
@@ -64,7 +71,8 @@ export function decodeLog(image: Uint8Array, logOffset: number, logBytes: number
     if (pos + ENTRY_HEADER + padded > end) break;
     const check = view.getBigUint64(pos + 8, true);
     const old = image.slice(pos + ENTRY_HEADER, pos + ENTRY_HEADER + len);
-    const seed = ((seq * K) & M64) ^ ((BigInt(off) << 32n) | BigInt(len));
+    const index = BigInt(entries.length);
+    const seed = ((seq * K) & M64) ^ ((BigInt(off) << 32n) | BigInt(len)) ^ rotr((index * K) & M64, 23n);
     entries.push({ at: pos, off, len, check, valid: hash64(old, seed) === check, old });
     pos += ENTRY_HEADER + padded;
   }

@@ -1,0 +1,505 @@
+// log.ts — the undo log, and the record of the open transaction.
+//
+// The log lives in the fixed area [logOff, heapOff) and grows into extension
+// blocks (one heap chunk each, object type TYPE_LOG_EXT) when a transaction
+// needs more:
+//
+//   logOff ┌ seq word  bits 0..39 seq │ 40..55 count │ 56..63 fold8 ┐ 64 B
+//          │ link word u32 first extension │ u32 its complement     │
+//          │ zero ────────────────────────────────────────────────────┤
+//          ├ entry ─┬ u32 off │ u32 len │ u64 check ────────────────┤ 16 B
+//          │        └ old bytes, padded to 16 ──────────────────────┤
+//          ├ entry ... ───────────────────────────────────────────────┤
+//   ext    ┌ next word u32 next extension │ u32 complement │ zero ┐ 16 B
+//          └ entries ...
+//
+// Entries are numbered 0, 1, 2 … across the fixed area and the blocks in
+// chain order. Entry i is valid iff check = hash(old bytes; seq, off, len, i)
+// for the current seq: a stale entry (older seq), a torn one, or one read at
+// the wrong place or out of order never validates.
+//
+// Every header word is self-checking (checked.ts): damage is refused as
+// CORRUPT_LOG, never obeyed. `count` says how many entries are known durable:
+// it is raised (in the same drain as the next batch of entries) to the
+// entries made durable by earlier drains, and to all of them at commit.
+// Recovery therefore accepts a torn tail — the last batch, whose drain may
+// have kept any subset of its lines, and whose ranges the caller had not yet
+// modified — but refuses a log in which any entry below `count` fails: a
+// damaged entry never causes a partial rollback.
+//
+// Invariants:
+// - Committing, aborting and every open move seq on (one aligned 8-byte
+//   store + persist, which also sets count to 0): all entries become stale
+//   at once, and no entry can ever validate under a later transaction.
+// - A rollback never reads past what the current transaction wrote: abort
+//   stops at the entries this session appended; recovery at the first
+//   invalid entry (and only after checking it is not below `count`).
+// - Extension blocks are linked before they become live (a link may name a
+//   free chunk: the end of the chain) and released last-first, so a crash
+//   never leaves a live block that no chain names.
+//
+// Ranges already logged in this tx (even partly) are not logged again:
+// TX_RANGES keeps the sorted, merged set, so each byte's entry is its
+// pre-tx value. Allocation in a tx only reserves; frees are only recorded
+// (TX_ALLOCS / TX_FREES); tx.ts applies both at commit under this log.
+
+import { Code, noteDamage } from "./errors";
+import {
+  LOG_BLOCKS, LOG_BLOCKS_CAP, LOG_BLOCK_FIRST, LOG_POSITIONS, LOG_POSITIONS_CAP, TX_ALLOCS, TX_FREES, TX_LIST_CAP,
+  TX_RANGES, TX_RANGES_CAP, abs,
+} from "./layout";
+import { CHUNK_SIZE, logOff, logSize, poolSize } from "./format";
+import { hash64 } from "./hash";
+import { complementValid, complementWord, fold8 } from "./checked";
+import { drain, drainCalls, flush, persist } from "./flush";
+import { OBJ_HEADER, TYPE_LOG_EXT, headerValid, objectType, writeObjectHeader } from "./object";
+import {
+  FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkOf, chunkStart, chunkWord, claimChunks, flagsOf, freeWord, kindOf,
+  makeChunkWord, setChunkWord, chunkWordOff, unclaimChunks,
+} from "./heap";
+
+const LOG_HEADER: u32 = 64;
+const LINK_OFF: u32 = 8; // link word inside the log header
+const ENTRY_HEADER: u32 = 16;
+/** Longest single entry; longer ranges are split. */
+const MAX_ENTRY: u32 = 16 << 10;
+/** Payload of an extension block: one chunk minus the object header. */
+const EXT_PAYLOAD: u32 = CHUNK_SIZE - OBJ_HEADER;
+const EXT_HEADER: u32 = 16;
+const K: u64 = 0x9E3779B97F4A7C15;
+const SEQ_MASK: u64 = (<u64>1 << 40) - 1;
+const COUNT_MAX: u32 = 0xFFFF;
+
+let seq: u64 = 0;
+let depth: u32 = 0;
+let aborted = false;
+let writePos: u32 = 0;
+let blockEnd: u32 = 0;
+let linkOff: u32 = 0; // where the next extension block gets linked
+let extCount: u32 = 0;
+let appended: u32 = 0; // entries written by the open log session
+let drainsAtLastAppend: u64 = 0;
+let rangeCount: u32 = 0;
+let allocCount: u32 = 0;
+let freeCount: u32 = 0;
+export let recoveredEntries: u32 = 0;
+
+// @ts-ignore: decorator
+@inline function align16(v: u32): u32 { return (v + 15) & ~15; }
+
+// ─── the header words ───────────────────────────────────────────────────────
+
+function seqWord(s: u64, count: u32): u64 {
+  const v = (s & SEQ_MASK) | (<u64>(count < COUNT_MAX ? count : COUNT_MAX) << 40);
+  return v | (<u64>fold8(v) << 56);
+}
+
+// @ts-ignore: decorator
+@inline function seqWordValid(w: u64): bool { return <u32>(w >>> 56) == fold8(w & 0x00FF_FFFF_FFFF_FFFF); }
+
+/** Durably set the log's seq and count (one aligned 8-byte store; the caller drains). */
+function writeSeqWord(count: u32): void {
+  store<u64>(abs(logOff), seqWord(seq, count));
+  flush(logOff, 8);
+}
+
+function entryCheck(dataAddr: usize, off: u32, len: u32, index: u32): u64 {
+  return hash64(dataAddr, len, seq * K ^ ((<u64>off << 32) | <u64>len) ^ rotr<u64>(<u64>index * K, 23));
+}
+
+export function inTx(): bool { return depth > 0; }
+export function txAborted(): bool { return aborted; }
+export function txDepth(): u32 { return depth; }
+export function logSeq(): u64 { return seq; }
+
+/** Load the log's sequence number (open/create; the seq word was validated or just written). */
+export function loadLog(): void {
+  seq = load<u64>(abs(logOff)) & SEQ_MASK;
+  depth = 0;
+  aborted = false;
+}
+
+/** Initialise the log of a fresh pool (seq 1, no extensions); the caller persists. */
+export function formatLog(): void {
+  seq = 1;
+  store<u64>(abs(logOff), seqWord(seq, 0));
+  store<u64>(abs(logOff + LINK_OFF), complementWord(0));
+}
+
+// ─── the record of the open transaction ─────────────────────────────────────
+
+/** Enter a transaction level; at depth 0 a fresh log session starts. */
+export function enterTx(): Code {
+  if (depth == 0) {
+    beginLog();
+    allocCount = 0;
+    freeCount = 0;
+    aborted = false;
+  } else if (aborted) {
+    return Code.TX_ABORTED;
+  }
+  depth++;
+  return Code.OK;
+}
+
+/** Leave one level; returns the depth left. */
+export function leaveTx(): u32 { return --depth; }
+
+export function markAborted(levels: u32): void { depth = levels; aborted = true; }
+export function clearAborted(): void { aborted = false; }
+
+/** Usable by every tx operation: is there a live, non-aborted tx? */
+export function txReady(): Code {
+  if (depth == 0) return Code.TX_STATE;
+  if (aborted) return Code.TX_ABORTED;
+  return Code.OK;
+}
+
+export function recordAlloc(off: u32): bool {
+  if (allocCount == TX_LIST_CAP) return false;
+  store<u32>(TX_ALLOCS + (<usize>allocCount << 2), off);
+  allocCount++;
+  return true;
+}
+
+export function recordFree(off: u32): bool {
+  if (freeCount == TX_LIST_CAP) return false;
+  store<u32>(TX_FREES + (<usize>freeCount << 2), off);
+  freeCount++;
+  return true;
+}
+
+export function allocsRecorded(): u32 { return allocCount; }
+export function freesRecorded(): u32 { return freeCount; }
+// @ts-ignore: decorator
+@inline export function allocAt(i: u32): u32 { return load<u32>(TX_ALLOCS + (<usize>i << 2)); }
+// @ts-ignore: decorator
+@inline export function freeAt(i: u32): u32 { return load<u32>(TX_FREES + (<usize>i << 2)); }
+
+/** Forget the open transaction's record (after commit or abort). */
+export function endTx(): void {
+  depth = 0;
+  rangeCount = 0;
+  allocCount = 0;
+  freeCount = 0;
+}
+
+// ─── writing entries ────────────────────────────────────────────────────────
+
+/** Start writing a fresh log (a transaction, or one atomic publish). */
+export function beginLog(): void {
+  writePos = logOff + LOG_HEADER;
+  blockEnd = logOff + logSize;
+  linkOff = logOff + LINK_OFF;
+  extCount = 0;
+  appended = 0;
+  rangeCount = 0;
+  drainsAtLastAppend = drainCalls;
+  store<u32>(LOG_BLOCK_FIRST, 0);
+}
+
+/** Grow the log by one extension block; false if the heap has no chunk for it. */
+function nextBlock(): bool {
+  if (extCount == LOG_BLOCKS_CAP) return false;
+  const c = claimChunks(1);
+  if (c < 0) return false;
+  const cc = <u32>c;
+  const payload = chunkStart(cc) + OBJ_HEADER;
+  writeObjectHeader(payload, TYPE_LOG_EXT, EXT_PAYLOAD);
+  store<u64>(abs(payload), complementWord(0));
+  flush(payload - OBJ_HEADER, OBJ_HEADER + 8);
+  drain();
+  // Link first, then make the chunk live: a crash in between leaves a link
+  // to a free chunk, which readers treat as the end of the chain.
+  store<u64>(abs(linkOff), complementWord(payload));
+  persist(linkOff, 8);
+  setChunkWord(cc, makeChunkWord(KIND_LARGE, 0, 1, cc));
+  persist(chunkWordOff(cc), 8);
+  store<u32>(LOG_BLOCKS + (<usize>extCount << 2), payload);
+  extCount++;
+  store<u32>(LOG_BLOCK_FIRST + (<usize>extCount << 2), appended);
+  linkOff = payload;
+  writePos = payload + EXT_HEADER;
+  blockEnd = payload + EXT_PAYLOAD;
+  return true;
+}
+
+function appendEntry(off: u32, len: u32): bool {
+  const need = ENTRY_HEADER + align16(len);
+  if (writePos + need > blockEnd && !nextBlock()) return false;
+  // Entries appended before the last drain are durable: let the count say so
+  // (this store rides along with the drain that makes the new entry durable).
+  if (drainCalls != drainsAtLastAppend) writeSeqWord(appended);
+  const data = abs(writePos + ENTRY_HEADER);
+  memory.copy(data, abs(off), len);
+  store<u32>(abs(writePos), off);
+  store<u32>(abs(writePos), len, 4);
+  store<u64>(abs(writePos), entryCheck(data, off, len, appended), 8);
+  flush(writePos, ENTRY_HEADER + len);
+  writePos += need;
+  appended++;
+  drainsAtLastAppend = drainCalls;
+  return true;
+}
+
+// ─── the set of ranges logged in this tx ────────────────────────────────────
+
+// @ts-ignore: decorator
+@inline function rStart(i: u32): u32 { return load<u32>(TX_RANGES + (<usize>i << 3)); }
+// @ts-ignore: decorator
+@inline function rEnd(i: u32): u32 { return load<u32>(TX_RANGES + (<usize>i << 3), 4); }
+
+/** First range whose end is >= v (ranges are sorted and disjoint). */
+function firstEndingAtOrAfter(v: u32): u32 {
+  let lo: u32 = 0, hi = rangeCount;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rEnd(mid) < v) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+/** Add [s, e) to the set, merging with every range it touches. */
+function insertRange(s: u32, e: u32): void {
+  const i = firstEndingAtOrAfter(s);
+  let j = i;
+  while (j < rangeCount && rStart(j) <= e) j++;
+  const ns = i < j && rStart(i) < s ? rStart(i) : s;
+  const ne = i < j && rEnd(j - 1) > e ? rEnd(j - 1) : e;
+  const removed = j - i;
+  if (removed != 1) {
+    memory.copy(TX_RANGES + (<usize>(i + 1) << 3), TX_RANGES + (<usize>j << 3), <usize>(rangeCount - j) << 3);
+    rangeCount = rangeCount + 1 - removed;
+  }
+  store<u32>(TX_RANGES + (<usize>i << 3), ns);
+  store<u32>(TX_RANGES + (<usize>i << 3), ne, 4);
+}
+
+/**
+ * Log the parts of [off, off+len) not yet logged in this log session (no
+ * drain: the caller drains once for everything it logged).
+ */
+export function logRange(off: u32, len: u32): Code {
+  if (len == 0) return Code.OK;
+  assert(<u64>off + len <= <u64>poolSize, "logRange: range outside the pool");
+  if (rangeCount >= TX_RANGES_CAP - 1) return Code.TX_TOO_LARGE;
+  const end = off + len;
+  let cur = off;
+  let i = firstEndingAtOrAfter(off + 1);
+  while (cur < end) {
+    if (i < rangeCount && rStart(i) <= cur) {
+      if (rEnd(i) > cur) cur = rEnd(i);
+      i++;
+      continue;
+    }
+    const gapEnd = i < rangeCount && rStart(i) < end ? rStart(i) : end;
+    while (cur < gapEnd) {
+      const piece = gapEnd - cur < MAX_ENTRY ? gapEnd - cur : MAX_ENTRY;
+      if (!appendEntry(cur, piece)) return Code.LOG_FULL;
+      cur += piece;
+    }
+  }
+  insertRange(off, end);
+  return Code.OK;
+}
+
+/** Has the open log session written anything? (If not, there is nothing to undo or invalidate.) */
+export function logTouched(): bool { return appended != 0 || extCount != 0; }
+
+// ─── commit and invalidation ────────────────────────────────────────────────
+
+/** Flush what the session logged (and the full count), drain, invalidate the log: it is durable. */
+export function finishCommit(): void {
+  if (drainCalls != drainsAtLastAppend) writeSeqWord(appended);
+  for (let i: u32 = 0; i < rangeCount; i++) flush(rStart(i), rEnd(i) - rStart(i));
+  drain();
+  invalidateLog();
+}
+
+/** Invalidate every entry with one 8-byte store, then drop the extension blocks. */
+export function invalidateLog(): void {
+  seq = (seq + 1) & SEQ_MASK;
+  store<u64>(abs(logOff), seqWord(seq, 0));
+  persist(logOff, 8);
+  releaseExtensions(true);
+  appended = 0;
+}
+
+/**
+ * Free the extension chain, last block first, then clear the link. The log
+ * is already invalid, so a crash here leaves a chain whose live part is a
+ * prefix (recovery releases it) — never a live block no chain names.
+ */
+function releaseExtensions(volatileToo: bool): void {
+  for (let i = extCount; i > 0; i--) {
+    const c = <u32>chunkOf(load<u32>(LOG_BLOCKS + (<usize>(i - 1) << 2)));
+    setChunkWord(c, freeWord(c));
+    persist(chunkWordOff(c), 8);
+    if (volatileToo) unclaimChunks(c, 1);
+  }
+  extCount = 0;
+  if (load<u64>(abs(logOff + LINK_OFF)) != complementWord(0)) {
+    store<u64>(abs(logOff + LINK_OFF), complementWord(0));
+    persist(logOff + LINK_OFF, 8);
+  }
+}
+
+// ─── reading the log (abort, recovery, check) ───────────────────────────────
+
+// @ts-ignore: decorator
+@inline function blockPayload(b: u32): u32 { return load<u32>(LOG_BLOCKS + (<usize>(b - 1) << 2)); }
+/** Block 0 is the fixed area, block b ≥ 1 the b-th extension. */
+function blockStart(b: u32): u32 { return b == 0 ? logOff + LOG_HEADER : blockPayload(b) + EXT_HEADER; }
+function blockLimit(b: u32): u32 { return b == 0 ? logOff + logSize : blockPayload(b) + EXT_PAYLOAD; }
+// @ts-ignore: decorator
+@inline function blockFirst(b: u32): u32 { return load<u32>(LOG_BLOCK_FIRST + (<usize>b << 2)); }
+
+/** Length of the valid entry `index` at `pos` (within a block ending at `end`), or 0. */
+function validEntryLen(pos: u32, end: u32, index: u32): u32 {
+  if (pos + ENTRY_HEADER > end) return 0;
+  const off = load<u32>(abs(pos));
+  const len = load<u32>(abs(pos), 4);
+  if (len == 0 || len > MAX_ENTRY || <u64>off + len > <u64>poolSize) return 0;
+  if (pos + ENTRY_HEADER + align16(len) > end) return 0;
+  return load<u64>(abs(pos), 8) == entryCheck(abs(pos + ENTRY_HEADER), off, len, index) ? len : 0;
+}
+
+let scanStop: u32 = 0; // where scanEntries stopped: the first entry it could not validate
+
+/**
+ * Count the valid entries in order, across the fixed area and the
+ * extension blocks in LOG_BLOCKS (extCount of them), up to `limit`; fills
+ * LOG_BLOCK_FIRST. A block ends at its first invalid entry; the next block
+ * must go on with the next index.
+ */
+function scanEntries(limit: u32): u32 {
+  let n: u32 = 0;
+  for (let b: u32 = 0; b <= extCount; b++) {
+    store<u32>(LOG_BLOCK_FIRST + (<usize>b << 2), n);
+    let pos = blockStart(b);
+    const end = blockLimit(b);
+    scanStop = pos;
+    while (n < limit) {
+      const len = validEntryLen(pos, end, n);
+      if (len == 0) break;
+      n++;
+      pos += ENTRY_HEADER + align16(len);
+      scanStop = pos;
+    }
+  }
+  return n;
+}
+
+/** Restore the first `n` entries (their blocks' first indexes in LOG_BLOCK_FIRST), newest first, and drain. */
+function rollbackEntries(n: u32): void {
+  for (let b = extCount + 1; b > 0; b--) {
+    const first = blockFirst(b - 1);
+    const next = b - 1 < extCount ? blockFirst(b) : n;
+    const count = (next < n ? next : n) - (first < n ? first : n);
+    let pos = blockStart(b - 1);
+    assert(count <= LOG_POSITIONS_CAP, "rollbackEntries: block holds too many entries");
+    for (let i: u32 = 0; i < count; i++) {
+      store<u32>(LOG_POSITIONS + (<usize>i << 2), pos);
+      pos += ENTRY_HEADER + align16(load<u32>(abs(pos), 4));
+    }
+    for (let i = count; i > 0; i--) {
+      const at = load<u32>(LOG_POSITIONS + (<usize>(i - 1) << 2));
+      const off = load<u32>(abs(at));
+      const len = load<u32>(abs(at), 4);
+      memory.copy(abs(off), abs(at + ENTRY_HEADER), len);
+      flush(off, len);
+    }
+  }
+  drain();
+}
+
+/** Abort: restore exactly what this session logged, then invalidate the log. */
+export function rollbackLog(): void {
+  if (!logTouched()) return;
+  rollbackEntries(appended);
+  invalidateLog();
+}
+
+/** 1: a live extension block at `payload`; 0: a linked block not yet live (end of chain); -1: damage. */
+function extensionKind(payload: u32): i32 {
+  const c = chunkOf(payload);
+  if (c < 0 || payload != chunkStart(<u32>c) + OBJ_HEADER) return -1;
+  if (!headerValid(payload) || objectType(payload) != TYPE_LOG_EXT) return -1;
+  const w = chunkWord(<u32>c);
+  if (kindOf(w) == KIND_FREE) return 0;
+  return kindOf(w) == KIND_LARGE && argOf(w) == 1 && (flagsOf(w) & FLAG_ALIGN64) == 0 ? 1 : -1;
+}
+
+function logDamage(off: u32): Code {
+  noteDamage(off);
+  return Code.CORRUPT_LOG;
+}
+
+/**
+ * Read and validate the persistent log: header words, the extension chain
+ * (into LOG_BLOCKS / extCount), the entries (count returned in `validEntries`).
+ * Writes nothing to the pool; CORRUPT_LOG (offset noted) if anything is damaged.
+ */
+let validEntries: u32 = 0;
+function readLog(): Code {
+  const w = load<u64>(abs(logOff));
+  if (!seqWordValid(w)) return logDamage(logOff);
+  seq = w & SEQ_MASK;
+  const durable = <u32>(w >>> 40) & COUNT_MAX;
+  extCount = 0;
+  let at = logOff + LINK_OFF;
+  let link = load<u64>(abs(at));
+  while (true) {
+    if (!complementValid(link)) return logDamage(at);
+    const p = <u32>link;
+    if (p == 0) break;
+    const kind = extensionKind(p);
+    if (kind < 0 || (kind > 0 && extCount == LOG_BLOCKS_CAP)) return logDamage(at);
+    if (kind == 0) break;
+    store<u32>(LOG_BLOCKS + (<usize>extCount << 2), p);
+    extCount++;
+    at = p;
+    link = load<u64>(abs(p));
+  }
+  validEntries = scanEntries(0xFFFF_FFFF);
+  if (validEntries < durable) return logDamage(scanStop);
+  return Code.OK;
+}
+
+/**
+ * Open-time recovery: validate the whole log (read-only; CORRUPT_LOG leaves
+ * the pool untouched), roll back its valid entries, move seq on and count
+ * to 0 (always: stale entries of a torn transaction never validate again),
+ * free the extension blocks and clear the link. Idempotent: a crash anywhere
+ * in here leaves either the same valid log (rolled back again next time:
+ * restoring old bytes twice is harmless) or an invalid one.
+ * Runs before the heap's volatile state exists, so it only writes words.
+ */
+export function recoverLog(): Code {
+  depth = 0;
+  aborted = false;
+  const code = readLog();
+  if (code != Code.OK) return code;
+  recoveredEntries = validEntries;
+  if (validEntries != 0) rollbackEntries(validEntries);
+  seq = (seq + 1) & SEQ_MASK;
+  store<u64>(abs(logOff), seqWord(seq, 0));
+  persist(logOff, 8);
+  releaseExtensions(false);
+  return Code.OK;
+}
+
+/**
+ * The log's part of the consistency check: its words validate, and it holds
+ * exactly the entries this session appended (none outside a transaction,
+ * and no extension block). Returns the offset of a problem, or 0.
+ */
+export function logProblem(): u32 {
+  const w = load<u64>(abs(logOff));
+  if (!seqWordValid(w) || (w & SEQ_MASK) != seq) return logOff;
+  if (depth == 0) {
+    if ((w >>> 40 & COUNT_MAX) != 0 || load<u64>(abs(logOff + LINK_OFF)) != complementWord(0)) return logOff;
+    return validEntryLen(logOff + LOG_HEADER, logOff + logSize, 0) != 0 ? logOff + LOG_HEADER : 0;
+  }
+  return scanEntries(appended) == appended ? 0 : scanStop;
+}
