@@ -331,7 +331,7 @@ describe('SIGKILL during Pool.create', () => {
       const dir = fs.mkdtempSync(path.join(tmp.dir, 'loop-'));
       const racer = startRacer();
       await racer.ask({ op: 'createLoop', id: nextId++, layout: LAYOUT, native, dir, size: SIZE });
-      const delay = 5 + prng.below(60);
+      const delay = 5 + prng.below(150);
       await new Promise((res) => setTimeout(res, delay));
       racer.child.kill('SIGKILL');
       await racer.exited;
