@@ -6,6 +6,8 @@
 // of linear memory, then fdatasync when durability is 'fsync'; 'os' stops at
 // the page cache; 'none' writes nothing until close. The file is exactly the
 // pool: the same bytes as the memory backend's image for the same workload.
+// A new pool is built under a temp name beside its path and appears there,
+// complete, only at `finishCreate` (poolfile.ts).
 
 import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';

@@ -67,9 +67,8 @@ export const LOCK_DIR = join(os.tmpdir(), 'pheap-locks');
 /** Keys of the pool files this thread holds open, with the path each was opened by. */
 const held = new Map<string, string>();
 
-/** The lock key of the file open at `fd`: `<dev>-<ino>`, the same for every link to it. */
-export function lockKey(fd: number): string {
-  const st = fs.fstatSync(fd, { bigint: true });
+/** A file's lock key: `<dev>-<ino>`, the same for every link to it. */
+function keyOf(st: fs.BigIntStats): string {
   return `${st.dev}-${st.ino}`;
 }
 
@@ -219,8 +218,7 @@ function osLock(fd: number, key: string, path: string): void {
 /** The lock key of the file at `path`, or null when there is none. */
 function keyOfPath(path: string): string | null {
   try {
-    const st = fs.statSync(path, { bigint: true });
-    return `${st.dev}-${st.ino}`;
+    return keyOf(fs.statSync(path, { bigint: true }));
   } catch {
     return null;
   }
@@ -250,8 +248,9 @@ function holderOf(key: string | null): number | null {
  * released by closing `fd`, which the caller does (before or after).
  */
 export function lockPoolFile(fd: number, path: string): () => void {
-  const key = lockKey(fd);
-  if (held.has(key)) throw new PoolLockedError(path, 'already open in this process');
+  const key = keyOf(fs.fstatSync(fd, { bigint: true }));
+  const openAs = held.get(key);
+  if (openAs !== undefined) throw new PoolLockedError(path, `already open in this process, as ${openAs}`);
   osLock(fd, key, path);
   let release: () => void;
   try {

@@ -74,9 +74,7 @@ function publish(temp: string, path: string): void {
     if (errno(e) !== 'EPERM' && errno(e) !== 'ENOTSUP' && errno(e) !== 'EOPNOTSUPP') throw e;
     if (exists(path)) throw new PoolExistsError(path);
     fs.renameSync(temp, path);
-    return;
   }
-  fs.unlinkSync(temp);
 }
 
 /**
@@ -109,6 +107,7 @@ export function createPoolFile(path: string, size: number): PoolFile {
       if (durable) fs.fdatasyncSync(fd);
       publish(temp, path);
       published = true;
+      fs.rmSync(temp, { force: true }); // the pool lives on under `path`
       if (durable) fsyncDir(dirname(path));
     },
   };
