@@ -12,6 +12,9 @@
 //   - a raw ENOENT escaped Pool.open mid-race → every race asserts that only
 //     PoolLockedError (PoolExistsError for create races) comes back;
 //   - a kill during Pool.create left a zero-filled file → the SIGKILL tests.
+// Besides: the portable protocol's rules on planted claims (a live claim
+// below a dead one refuses; a reused pid, garbage and a dead opener's temp
+// file are taken over and swept), and the OS lock's per-open-file semantics.
 // Invariants checked: never two holders at once (each winner creates an
 // overlap marker exclusively while it holds), the lock is free after every
 // race, a killed create leaves no file at its path or a pool that passes
@@ -76,10 +79,11 @@ beforeAll(async () => {
   console.log(REPRODUCE);
 });
 
-/** The pid of a process that has exited (a dead lock owner). */
+let dead: number | undefined;
+
+/** The pid of a process that has exited (a dead lock owner); one for the whole file. */
 function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  return r.pid!;
+  return (dead ??= spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' }).pid!);
 }
 
 /** Write a claim for `file` the way a lock owner would have: generation 0 in LOCK_DIR. */
@@ -256,6 +260,42 @@ describe('one process, many names for one file', () => {
         }
         expect(claimFiles(file)).toEqual([]);
         Pool.open({ path: sym, layout: LAYOUT, durability: 'os' }).close();
+      });
+    });
+  }
+
+  for (const native of [true, false]) {
+    it(`${native ? 'native lock' : 'fallback'}: portable claims — a live one anywhere refuses; dead, reused-pid and garbled ones are taken over and swept`, () => {
+      withNative(native, () => {
+        const file = tmp.file('claims');
+        fs.writeFileSync(file, template);
+        const { dev, ino } = fs.statSync(file, { bigint: true });
+        const claim = (gen: number) => path.join(LOCK_DIR, `${dev}-${ino}.${gen}`);
+        fs.mkdirSync(LOCK_DIR, { recursive: true });
+        const open = () => Pool.open({ path: file, layout: LAYOUT, backend: 'file', durability: 'os' });
+        // a live owner (the test runner's parent) below a dead one still holds the pool
+        fs.writeFileSync(claim(3), `${process.ppid} - 0a\n`);
+        fs.writeFileSync(claim(7), `${deadPid()} - 0b\n`);
+        const before = sha256File(file);
+        const e = thrown(() => open().close());
+        expect(e).toBeInstanceOf(PoolLockedError);
+        expect((e as Error).message).toMatch(new RegExp(`held by process ${process.ppid}\\b`));
+        expect(sha256File(file)).toBe(before);
+        expect(claimFiles(file)).toEqual([claim(3), claim(7)]);
+        // the same live pid with another start time is a dead owner whose pid was reused
+        fs.writeFileSync(claim(3), `${process.ppid} 1 0a\n`);
+        const tempOfDead = path.join(LOCK_DIR, `${dev}-${ino}.tmp-${deadPid()}-0c`);
+        fs.writeFileSync(tempOfDead, 'left by a killed opener');
+        fs.writeFileSync(claim(8), 'garbled');
+        const p = open();
+        try {
+          expect(claimFiles(file)).toEqual([claim(9)]); // generation max + 1; the dead ones swept
+          expect(fs.readFileSync(claim(9), 'utf8')).toMatch(new RegExp(`^${process.pid} (\\d+|-) [0-9a-f]+\\n$`));
+          expect(fs.existsSync(tempOfDead)).toBe(false);
+        } finally {
+          p.close();
+        }
+        expect(claimFiles(file)).toEqual([]);
       });
     });
   }

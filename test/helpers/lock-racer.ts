@@ -65,14 +65,18 @@ function failure(id: number, e: unknown): RacerReply {
   return { id, won: false, error: { name: err?.name ?? String(e), typed: e instanceof PheapError, message: String(err?.message ?? e) } };
 }
 
+/** The last pool this racer closed: its memory and core are reused by the next open (as crash exploration does). */
+let recycle: Pool | undefined;
+
 function openRace(m: Extract<RacerRequest, { op: 'open' }>): RacerReply {
   waitUntil(BigInt(m.startAt));
   let pool: Pool;
   try {
-    pool = Pool.open({ path: m.file, layout: m.layout, backend: m.native ? 'mapped' : 'file', durability: 'os' });
+    pool = Pool.open({ path: m.file, layout: m.layout, backend: m.native ? 'mapped' : 'file', durability: 'os', recycle });
   } catch (e) {
     return failure(m.id, e);
   }
+  recycle = pool;
   let overlap = false;
   try {
     fs.writeFileSync(m.marker, String(process.pid), { flag: 'wx' });
