@@ -3,7 +3,8 @@
  *
  * Owns: file mappings placed with MAP_FIXED over page-aligned ranges of a
  * WebAssembly.Memory backing store, a per-environment table that records
- * them, and the cache-line flush instruction chosen once by CPUID.
+ * them, the cache-line flush instruction chosen once by CPUID, and the
+ * pool's OS lock (an exclusive, non-blocking lock on the pool file's own fd).
  *
  * Invariants:
  *  1. A range is replaced only after it is checked to lie inside the live
@@ -16,6 +17,11 @@
  *     anonymous mapping is the one way out; it is reported, not hidden.)
  *  3. unmap and drain act only on what map recorded: unmap on exactly that
  *     range, drain on lines inside it.
+ *  4. The lock belongs to the open file description, never to the process:
+ *     F_OFD_SETLK, or flock() where OFD locks are missing. So two opens of one
+ *     file conflict even inside one process, and the kernel drops the lock
+ *     when the description's last fd is closed or the process dies: there is
+ *     no stale lock to clean up.
  * The JS-facing contract is documented in src/backends/native.ts and the
  * design in docs/mapped.md.
  */
@@ -30,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -452,6 +459,44 @@ static napi_value probe_map_sync_fn(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* lock(fd) -> 'ofd' | 'flock' (taken, by that kind of lock) | 'busy' (another
+ * open file description holds it). Whole file, write lock, never blocks. Any
+ * other failure throws; the fd is then left unlocked. */
+static napi_value lock_fn(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  int32_t fd;
+  const char *outcome = "ofd";
+  struct flock fl;
+
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_fd(env, argv[0], &fd)) return NULL;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file, however long */
+#ifdef F_OFD_SETLK
+  if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    if (errno == EAGAIN || errno == EACCES) {
+      outcome = "busy";
+    } else if (errno != EINVAL) {
+      return fail(env, "pheap_mmap: F_OFD_SETLK on fd %d failed: %s", fd, strerror(errno));
+    } else {
+      outcome = NULL; /* kernel older than 3.15: no OFD locks */
+    }
+  }
+#else
+  outcome = NULL;
+#endif
+  if (outcome == NULL) {
+    outcome = "flock";
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) return fail(env, "pheap_mmap: flock on fd %d failed: %s", fd, strerror(errno));
+      outcome = "busy";
+    }
+  }
+  NAPI_OK(napi_create_string_utf8(env, outcome, NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
 static void free_state(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -467,6 +512,7 @@ NAPI_MODULE_INIT() {
       {"drain", NULL, drain_fn, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flushInstruction", NULL, flush_instruction_fn, NULL, NULL, NULL, napi_enumerable, NULL},
       {"probeMapSync", NULL, probe_map_sync_fn, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"lock", NULL, lock_fn, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pageSize", NULL, NULL, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   state *st = calloc(1, sizeof *st);
@@ -478,7 +524,7 @@ NAPI_MODULE_INIT() {
   st->page = (size_t)sysconf(_SC_PAGESIZE);
   st->insn = pick_flush();
   if (napi_create_uint32(env, (uint32_t)st->page, &page) != napi_ok) return NULL;
-  props[6].value = page;
+  props[7].value = page;
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
 }

@@ -173,6 +173,7 @@ export class Pool {
       if (opts.seed !== undefined) new Prng(opts.seed).bytes(uuid);
       else globalThis.crypto.getRandomValues(uuid);
       pool.check0(pool.core.createPool(opts.size, layout.length));
+      backend.finishCreate?.();
     } catch (e) {
       backend.close(false);
       throw e;

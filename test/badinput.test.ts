@@ -17,6 +17,7 @@ import {
   useTempDir, sha256File, dirListing, resealHeader, headerChecksum, storedChecksum, setU32At, u32At, H,
   sameBytes, thrown,
 } from './helpers/pool-files.js';
+import { claimFiles, lockHolder, LOCK_DIR } from '../src/backends/lock.js';
 
 const tmp = useTempDir('pheap-badinput-');
 const LAYOUT = 'badinput';
@@ -135,7 +136,7 @@ describe('opening what is not a good pool', () => {
         if (!(e instanceof want)) wrong.push(`${label}: ${e === undefined ? 'opened' : (e as Error).name}`);
         // whatever it says, the file is untouched and no lock is left
         expect(sha256File(file), label).toBe(before);
-        expect(fs.existsSync(`${file}.lock`), label).toBe(false);
+        expect(claimFiles(file), label).toEqual([]);
         checked++;
       }
     }
@@ -463,8 +464,8 @@ describe('the advisory lock', () => {
     const file = fileWith(template, 'locked');
     const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     try {
-      const lock = `${file}.lock`;
-      expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
+      expect(lockHolder(file)).toBe(process.pid);
+      const [lock] = claimFiles(file);
       const lockBefore = sha256File(lock);
       const err = expectRejected(file, open(file), PoolLockedError, /already open in this process/);
       expect(err.message).toContain(file);
@@ -472,6 +473,7 @@ describe('the advisory lock', () => {
       expectRejected(file, () => Pool.open({ path: file, layout: 'whatever' }), PoolLockedError, /open elsewhere/);
       expectRejected(file, () => Pool.open({ backend: 'file', path: `${path.dirname(file)}/./${path.basename(file)}`, layout: LAYOUT }),
         PoolLockedError, /already open/, 'same file, other spelling');
+      expect(claimFiles(file)).toEqual([lock]);
       expect(sha256File(lock)).toBe(lockBefore);
       // the first opener is unaffected
       const r = p.root(64);
@@ -481,7 +483,7 @@ describe('the advisory lock', () => {
     } finally {
       p.close();
     }
-    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+    expect(claimFiles(file)).toEqual([]);
     const q = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
     expect(q.readU64(q.root(64))).toBe(7n);
     q.close();
@@ -567,7 +569,7 @@ describe('the advisory lock', () => {
       const h = await holder(file);
       try {
         expect(h.pid).toBe(h.child.pid);
-        expect(fs.readFileSync(`${file}.lock`, 'utf8').trim()).toBe(String(h.pid));
+        expect(lockHolder(file)).toBe(h.pid);
         const err = expectRejected(file, open(file), PoolLockedError, new RegExp(`held by process ${h.pid}`));
         expect(err.message).toContain(file);
         expectRejected(file, () => Pool.create({ backend: 'file', path: file, size: SIZE, layout: LAYOUT }), PoolExistsError, /already exists/);
@@ -577,7 +579,7 @@ describe('the advisory lock', () => {
       } finally {
         h.child.kill('SIGKILL');
       }
-      expect(fs.existsSync(`${file}.lock`)).toBe(false);
+      expect(claimFiles(file)).toEqual([]);
       const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
       expect(p.readU64(p.root(64))).toBe(ROOT_VALUE);
       expect(p.stats().openCount).toBe(2); // created (0), opened by the child (1), by us (2)
@@ -589,27 +591,37 @@ describe('the advisory lock', () => {
       const h = await holder(file);
       h.child.kill('SIGKILL');
       await h.exited;
-      const lock = `${file}.lock`;
-      expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(h.pid)); // left behind by the dead holder
+      const left = claimFiles(file);
+      expect(left).toHaveLength(1); // left behind by the dead holder
+      expect(fs.readFileSync(left[0], 'utf8')).toMatch(new RegExp(`^${h.pid} `));
+      expect(lockHolder(file)).toBeNull();
       const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
       try {
-        expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
+        expect(lockHolder(file)).toBe(process.pid);
+        expect(claimFiles(file)).toHaveLength(1); // the dead claim was swept
+        expect(claimFiles(file)).not.toEqual(left);
         expect(p.readU64(p.root(64))).toBe(ROOT_VALUE);
         p.check();
       } finally {
         p.close();
       }
-      expect(fs.existsSync(lock)).toBe(false);
+      expect(claimFiles(file)).toEqual([]);
     });
 
-    it('an empty or garbled lock file (its owner died before writing its pid) is taken over', () => {
-      for (const content of ['', 'garbage', '0', '-5']) {
+    it('an empty or garbled lock file (its owner died before writing its pid, or an older version) is taken over', () => {
+      for (const content of ['', 'garbage', '0', '-5', '999999999 - 0\n']) {
         const file = fileWith(template, 'garbled');
-        fs.writeFileSync(`${file}.lock`, content);
+        const { dev, ino } = fs.statSync(file, { bigint: true });
+        fs.mkdirSync(LOCK_DIR, { recursive: true });
+        const planted = path.join(LOCK_DIR, `${dev}-${ino}.0`);
+        fs.writeFileSync(planted, content);
+        fs.writeFileSync(`${file}.lock`, content); // where an older version kept its lock: ignored now
         const p = Pool.open({ backend: 'file', path: file, layout: LAYOUT, durability: 'os' });
-        expect(fs.readFileSync(`${file}.lock`, 'utf8').trim()).toBe(String(process.pid));
+        expect(lockHolder(file), JSON.stringify(content)).toBe(process.pid);
+        expect(fs.existsSync(planted)).toBe(false);
         p.close();
-        expect(fs.existsSync(`${file}.lock`)).toBe(false);
+        expect(claimFiles(file)).toEqual([]);
+        expect(fs.readFileSync(`${file}.lock`, 'utf8')).toBe(content);
       }
     });
   });

@@ -10,6 +10,7 @@ import { describe, it, expect } from 'vitest';
 import * as fs from 'node:fs';
 import { Pool, PoolClosedError, CRASH_MODES, type CrashMode } from '../src/index.js';
 import { useTempDir, sameBytes, differingLines, u64At, H, stateWord } from './helpers/pool-files.js';
+import { claimFiles, lockHolder } from '../src/backends/lock.js';
 
 const tmp = useTempDir('pheap-crash-');
 const LAYOUT = 'crash-test';
@@ -247,14 +248,14 @@ describe('pool.crash()', () => {
           expect(differingLines(q.durableImage(), expected)).toEqual(changed);
           if (path) {
             expect(differingLines(new Uint8Array(fs.readFileSync(path)), expected)).toEqual(changed);
-            expect(fs.readFileSync(`${path}.lock`, 'utf8').trim()).toBe(String(process.pid));
+            expect(lockHolder(path)).toBe(process.pid);
           }
           q.check();
         } finally {
           q.close();
         }
         if (path) {
-          expect(fs.existsSync(`${path}.lock`)).toBe(false);
+          expect(claimFiles(path)).toEqual([]);
           const z = Pool.open({ backend: 'file', path, layout: LAYOUT, durability: 'os' });
           expect(sameBytes(z.readBytes(A, 64), expected.subarray(A, A + 64))).toBe(true);
           z.close();

@@ -28,6 +28,7 @@ import {
 } from '../src/index.js';
 import { DrainMode, NATIVE_ADDON_PATH, fallbackNotice, nativeStatus, type NativeMmap } from '../src/backends/native.js';
 import { useTempDir, sha256File, sameBytes, thrown } from './helpers/pool-files.js';
+import { claimFiles } from '../src/backends/lock.js';
 import { applyTx, committed, stateProblems, WORKLOAD_LAYOUT } from './helpers/tx-workload.js';
 
 const tmp = useTempDir('pheap-mapped-');
@@ -70,6 +71,7 @@ function spyNative(real: NativeMmap) {
     },
     flushInstruction: () => real.flushInstruction(),
     probeMapSync: (fd, length) => real.probeMapSync(fd, length),
+    lock: (fd) => real.lock(fd),
   };
   return { native, calls, ctl, count: (fn: string) => calls.filter((c) => c.fn === fn).length };
 }
@@ -152,7 +154,7 @@ describe('mapped pools', () => {
     } finally {
       q.close();
     }
-    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+    expect(claimFiles(file)).toEqual([]);
   });
 
   it("at 'fsync', the core's stores are in the file (read with fs) right after each drain, one msync-mode native call per drain", () => {
@@ -244,6 +246,7 @@ describe('mapped pools', () => {
     const pages = (POOL_BASE + SIZE) / 65536;
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     backend.attach(memory, POOL_BASE);
+    backend.finishCreate(); // a new pool appears at its path once published
     const view = new Uint8Array(memory.buffer, POOL_BASE, SIZE);
     view.fill(0xa5, 4096, 4096 + 200);
     backend.drain(new Uint32Array([64, 4]), 1, true);
@@ -251,7 +254,7 @@ describe('mapped pools', () => {
     backend.close(true);
     expect(view.subarray(4096, 4096 + 200).every((b) => b === 0)).toBe(true);
     expect(fileBytes(file)[4096]).toBe(0xa5);
-    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+    expect(claimFiles(file)).toEqual([]);
     backend.close(true); // twice is fine
   });
 
@@ -262,6 +265,7 @@ describe('mapped pools', () => {
     const pages = (POOL_BASE + SIZE) / 65536;
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages + 16 });
     backend.attach(memory, POOL_BASE);
+    backend.finishCreate(); // a new pool appears at its path once published
     const oldBuffer = memory.buffer;
     const addr = shim().address(oldBuffer);
     memory.grow(4);
@@ -285,6 +289,7 @@ describe('mapped pools', () => {
     const pages = (POOL_BASE + SIZE) / 65536;
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages + 4 });
     backend.attach(memory, POOL_BASE);
+    backend.finishCreate(); // a new pool appears at its path once published
     new Uint8Array(memory.buffer, POOL_BASE + 64, 64).fill(7);
     backend.drain(new Uint32Array([1, 1]), 1, true);
     expect(spy.count('map')).toBe(1);
@@ -311,7 +316,7 @@ describe('mapped pools', () => {
     spy.ctl.failMap = false;
     spy.ctl.moveBy = 0n;
     backend.close(true);
-    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+    expect(claimFiles(file)).toEqual([]);
   });
 
   it('a pool that does not fit the memory is refused before mapping, leaving no file or lock behind', () => {
@@ -322,7 +327,7 @@ describe('mapped pools', () => {
     expect(e).toBeInstanceOf(MappedBackendError);
     expect((e as Error).message).toMatch(/too few to map/);
     expect(fs.existsSync(file)).toBe(false);
-    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+    expect(fs.readdirSync(tmp.dir).filter((n) => n.includes(path.basename(file)))).toEqual([]); // no temp file either
   });
 
   it('crash simulation is refused with a typed error that points to a copy-style backend', () => {
@@ -375,7 +380,7 @@ describe('mapped pools', () => {
     } finally {
       p.close();
     }
-    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+    expect(claimFiles(file)).toEqual([]);
     const q = Pool.open({ path: file, layout: LAYOUT });
     q.close();
     expect(sha256File(file)).not.toBe(sum); // a successful open bumps the open counter…

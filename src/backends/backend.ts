@@ -30,6 +30,14 @@ export interface Backend {
   durableImage?(): Uint8Array;
   /** Replace the durable image wholesale (crash simulation on copy-style backends). */
   replaceDurableImage?(image: Uint8Array): void;
+  /**
+   * New pools only, called by Pool.create once the core has formatted the
+   * pool: make it appear under its name atomically (file, mapped: the pool
+   * was built under a temp name beside it). Until then a kill leaves no pool
+   * at the name, and `close` abandons the new pool. Throws PoolExistsError if
+   * the name was taken meanwhile. Backends without names leave it out.
+   */
+  finishCreate?(): void;
   /** Release the store. After a simulated crash `flushVolatile` is false: nothing more is written. */
   close(flushVolatile: boolean): void;
 }

@@ -6,12 +6,14 @@
 // of linear memory, then fdatasync when durability is 'fsync'; 'os' stops at
 // the page cache; 'none' writes nothing until close. The file is exactly the
 // pool: the same bytes as the memory backend's image for the same workload.
+// A new pool is built under a temp name beside its path and appears there,
+// complete, only at `finishCreate` (poolfile.ts).
 
 import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';
 import { forEachRange } from './backend.js';
 import { TruncatedPoolError } from '../errors.js';
-import { createPoolFile, openPoolFile } from './poolfile.js';
+import { createPoolFile, openPoolFile, type PoolFile } from './poolfile.js';
 
 export class FileBackend implements Backend {
   readonly kind = 'file' as const;
@@ -20,18 +22,29 @@ export class FileBackend implements Backend {
   private closed = false;
 
   private constructor(readonly path: string, private fd: number, readonly size: number,
-    readonly durability: Durability, private unlock: () => void, private fresh: boolean) {}
+    readonly durability: Durability, private unlock: () => void, private fresh: boolean,
+    private readonly publish?: PoolFile['finishCreate']) {}
 
-  /** Create a new pool file of `size` bytes (zero-filled, sparse). Throws PoolExistsError if it exists. */
+  /**
+   * Create a new pool of `size` bytes (zero-filled, sparse), under a temp name
+   * until `finishCreate` publishes it at `path`. Throws PoolExistsError if it exists.
+   */
   static create(path: string, size: number, durability: Durability): FileBackend {
     const f = createPoolFile(path, size);
-    return new FileBackend(path, f.fd, f.size, durability, f.unlock, true);
+    return new FileBackend(path, f.fd, f.size, durability, f.unlock, true, f.finishCreate);
   }
 
   /** Open an existing pool file; validates what the host must know before the core runs. */
   static open(path: string, durability: Durability): FileBackend {
     const f = openPoolFile(path);
     return new FileBackend(path, f.fd, f.size, durability, f.unlock, false);
+  }
+
+  /** Publish a new pool at `path` (see Backend); with durability 'none' its image is written first. */
+  finishCreate(): void {
+    if (!this.publish) return;
+    if (this.durability === 'none' && this.cache) fs.writeSync(this.fd, this.cache, 0, this.size, 0);
+    this.publish(this.durability === 'fsync');
   }
 
   attach(memory: WebAssembly.Memory, base: number): void {

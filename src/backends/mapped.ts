@@ -36,7 +36,7 @@
 // There is no separate durable image: crash simulation needs a copy-style
 // backend (memory, file), and Pool says so with an UnsupportedOperationError.
 //
-// create/open follow FileBackend: the same lock file, the same header
+// create/open follow FileBackend: the same lock and atomic create, the same header
 // validation before anything is mapped, the same typed errors. close unmaps
 // (anonymous zero pages go back, so a recycled memory never writes into this
 // file again) and releases the lock.
@@ -44,7 +44,7 @@
 import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';
 import { PheapError, UnsupportedOperationError } from '../errors.js';
-import { createPoolFile, openPoolFile } from './poolfile.js';
+import { createPoolFile, openPoolFile, type PoolFile } from './poolfile.js';
 import { DrainMode, nativeStatus, type NativeMmap } from './native.js';
 
 /**
@@ -76,24 +76,30 @@ export class MappedBackend implements Backend {
 
   private constructor(readonly path: string, private fd: number, readonly size: number,
     readonly durability: Durability, private unlock: () => void, private readonly native: NativeMmap,
-    private fresh: boolean) {}
+    private readonly publish?: PoolFile['finishCreate']) {}
 
   /** True when the file is on DAX (the MAP_SYNC mapping succeeded). Known after attach. */
   get isPmem(): boolean { return this.pmem; }
 
   /**
-   * Create a new pool file of `size` bytes (zero-filled, sparse): exclusive
-   * create, lock, ftruncate. Throws PoolExistsError if it exists.
+   * Create a new pool of `size` bytes (zero-filled, sparse) under a temp name
+   * beside `path`: exclusive create, ftruncate, lock; `finishCreate`
+   * publishes it at `path`. Throws PoolExistsError if it exists.
    */
   static create(path: string, size: number, durability: Durability, native: NativeMmap = requireNative()): MappedBackend {
     const f = createPoolFile(path, size);
-    return new MappedBackend(path, f.fd, f.size, durability, f.unlock, native, true);
+    return new MappedBackend(path, f.fd, f.size, durability, f.unlock, native, f.finishCreate);
+  }
+
+  /** Publish a new pool at `path` (see Backend). Its stores are already in the file's pages. */
+  finishCreate(): void {
+    this.publish?.(this.durability === 'fsync');
   }
 
   /** Open an existing pool file; validates magic, recorded size and file length before anything is mapped. */
   static open(path: string, durability: Durability, native: NativeMmap = requireNative()): MappedBackend {
     const f = openPoolFile(path);
-    return new MappedBackend(path, f.fd, f.size, durability, f.unlock, native, false);
+    return new MappedBackend(path, f.fd, f.size, durability, f.unlock, native);
   }
 
   attach(memory: WebAssembly.Memory, base: number): void {
@@ -103,9 +109,8 @@ export class MappedBackend implements Backend {
       this.mapOnto(memory, base);
     } catch (e) {
       // Pool.create does not close a backend whose attach failed; leave
-      // nothing behind (no lock, and no half-made new file).
+      // nothing behind (no lock; releasing a new pool removes its temp file).
       this.release();
-      if (this.fresh) fs.rmSync(this.path, { force: true });
       throw e;
     }
   }

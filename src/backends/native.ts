@@ -1,7 +1,8 @@
 // native.ts: loads the mapped backend's native shim (native/pheap_mmap.c) and
 // gives it types.
 //
-// The shim is optional: it is built by `npm install` (scripts/build-native.mjs)
+// The shim also holds the pool's OS lock (`lock`, used by lock.ts). It is
+// optional: it is built by `npm install` (scripts/build-native.mjs)
 // when a compiler is present, and only on Linux. `loadNative()` therefore never
 // throws; it returns null and `nativeStatus()` says why, so the caller can
 // fall back to the file backend with a one-line notice (`fallbackNotice`).
@@ -100,11 +101,24 @@ export interface NativeMmap {
   flushInstruction(): FlushInstruction;
   /** Try a MAP_SYNC mapping of `length` bytes of `fd` at an address the kernel picks, then unmap it. For `doctor`. */
   probeMapSync(fd: number, length: number): MapSyncProbe;
+  /**
+   * Take the pool's OS lock on `fd`: an exclusive write lock on the whole
+   * file, never blocking. It belongs to the open file description (fcntl
+   * F_OFD_SETLK, or flock(LOCK_EX|LOCK_NB) where OFD locks are missing), so a
+   * second open of the same file conflicts even in this process, and the
+   * kernel drops it when the fd is closed or the process dies. Returns which
+   * lock was taken, or 'busy' when another open file description holds it;
+   * throws (ERR_PHEAP_MMAP) on any other failure, leaving the fd unlocked.
+   */
+  lock(fd: number): LockOutcome;
 }
+
+/** What `NativeMmap.lock` did: took an OFD lock, took a flock, or found the file locked. */
+export type LockOutcome = 'ofd' | 'flock' | 'busy';
 
 export type NativeStatus = { native: NativeMmap; reason: null } | { native: null; reason: string };
 
-const FUNCTIONS = ['map', 'unmap', 'address', 'drain', 'flushInstruction', 'probeMapSync'] as const;
+const FUNCTIONS = ['map', 'unmap', 'address', 'drain', 'flushInstruction', 'probeMapSync', 'lock'] as const;
 
 let cached: NativeMmap | null = null;
 

@@ -1,57 +1,159 @@
 // poolfile.ts — getting hold of a pool file: what the file and mapped
 // backends share before their ways part (read it in / map it).
 //
-// Create is exclusive (never clobbers) and leaves nothing behind on failure;
-// open checks existence, type, the advisory lock and the header's recorded
-// size against the file before anything else touches it.
+// Invariants:
+//  - Every pool file handed out is locked (lock.ts) on the very fd returned,
+//    so the lock is on the file that is used, whatever path led to it.
+//  - Create is atomic and exclusive. The new pool is made under a hidden temp
+//    name beside `path` (`.<name>.pheap-new-<pid>-<hex>`, same directory, so
+//    same file system), locked, formatted there by the core, and only then
+//    published by `finishCreate`: (fdatasync,) link(temp, path) — which fails
+//    with EEXIST rather than clobber, answered with PoolExistsError — unlink
+//    the temp, (fsync the directory). A kill at any moment leaves either no
+//    file at `path` or the complete pool; the lock carries over because it is
+//    on the inode, not the name. A create that fails or is abandoned removes
+//    its temp file; one killed leaves a temp that nothing opens, removed by
+//    the next create of the same name once its pid is gone.
+//  - Open checks existence, type, the lock and the header's recorded size
+//    against the file before anything else touches it, and answers a file
+//    that vanishes meanwhile with PoolNotFoundError, never a raw ENOENT.
 
 import * as fs from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { HEADER_SIZE } from '../layout.js';
 import { NotAPoolError, PoolExistsError, PoolNotFoundError } from '../errors.js';
 import { recordedPoolSize } from '../format.js';
-import { acquireLock } from './lock.js';
+import { lockPoolFile, processAlive } from './lock.js';
 
 export interface PoolFile {
   fd: number;
   size: number;
-  /** Releases the advisory lock. */
+  /** Releases the lock (the fd is closed by the caller). For a create that was never finished, also removes its temp file. */
   unlock: () => void;
+  /**
+   * New pools only: publish the formatted temp file at its path. `durable`
+   * (durability 'fsync') adds fdatasync before and a directory fsync after.
+   * Throws PoolExistsError if `path` appeared meanwhile; nothing is clobbered.
+   */
+  finishCreate?: (durable: boolean) => void;
 }
 
-/** Create `path` with `size` zero bytes (sparse) and lock it. Throws PoolExistsError if it exists. */
-export function createPoolFile(path: string, size: number): PoolFile {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'wx+');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new PoolExistsError(path);
-    throw e;
+const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
+
+/** Name prefix of the temp files a create of `path` makes beside it. */
+function tempPrefix(path: string): string {
+  return `.${basename(path)}.pheap-new-`;
+}
+
+/** Remove temp files left beside `path` by creates whose process is gone (killed mid-create). */
+function sweepLeftovers(path: string): void {
+  const dir = dirname(path);
+  const prefix = tempPrefix(path);
+  for (const name of fs.readdirSync(dir)) {
+    const pid = /^(\d+)-[0-9a-f]+$/.exec(name.startsWith(prefix) ? name.slice(prefix.length) : '')?.[1];
+    if (pid !== undefined && !processAlive(Number(pid))) fs.rmSync(join(dir, name), { force: true });
   }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
   try {
-    const unlock = acquireLock(path);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** link(temp, path), or, where the file system has no hard links, an existence check and rename. */
+function publish(temp: string, path: string): void {
+  try {
+    fs.linkSync(temp, path);
+  } catch (e) {
+    if (errno(e) === 'EEXIST') throw new PoolExistsError(path);
+    if (errno(e) !== 'EPERM' && errno(e) !== 'ENOTSUP' && errno(e) !== 'EOPNOTSUPP') throw e;
+    if (exists(path)) throw new PoolExistsError(path);
+    fs.renameSync(temp, path);
+  }
+}
+
+/**
+ * Start creating `path`: a locked temp file of `size` zero bytes (sparse)
+ * beside it. Throws PoolExistsError if `path` exists. The pool appears at
+ * `path` only with `finishCreate`.
+ */
+export function createPoolFile(path: string, size: number): PoolFile {
+  if (exists(path)) throw new PoolExistsError(path);
+  sweepLeftovers(path);
+  const temp = join(dirname(path), `${tempPrefix(path)}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fd = fs.openSync(temp, 'wx+');
+  let unlock: () => void;
+  try {
     fs.ftruncateSync(fd, size);
-    return { fd, size, unlock };
+    unlock = lockPoolFile(fd, path);
   } catch (e) {
     fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
+    fs.rmSync(temp, { force: true });
+    throw e;
+  }
+  let published = false;
+  return {
+    fd, size,
+    unlock: () => {
+      unlock();
+      if (!published) fs.rmSync(temp, { force: true });
+    },
+    finishCreate: (durable) => {
+      if (durable) fs.fdatasyncSync(fd);
+      publish(temp, path);
+      published = true;
+      fs.rmSync(temp, { force: true }); // the pool lives on under `path`
+      if (durable) fsyncDir(dirname(path));
+    },
+  };
+}
+
+/** True when anything, even a dangling symlink, has the name `path`. */
+function exists(path: string): boolean {
+  try {
+    fs.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** fs.openSync(path, 'r+'), with a file that vanished or is not a file answered by typed errors. */
+function openExisting(path: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch (e) {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') throw new PoolNotFoundError(path);
+    throw e;
+  }
+  if (!st.isFile()) throw new NotAPoolError(path, 'it is not a regular file');
+  try {
+    return fs.openSync(path, 'r+');
+  } catch (e) {
+    if (errno(e) === 'ENOENT') throw new PoolNotFoundError(path);
+    if (errno(e) === 'EISDIR') throw new NotAPoolError(path, 'it is not a regular file');
     throw e;
   }
 }
 
-/** Lock and open an existing pool file, validating its header's size against the file. Reads only. */
+/** Open and lock an existing pool file, validating its header's size against the file. Reads only. */
 export function openPoolFile(path: string): PoolFile {
-  if (!fs.existsSync(path)) throw new PoolNotFoundError(path);
-  if (!fs.statSync(path).isFile()) throw new NotAPoolError(path, 'it is not a regular file');
-  const unlock = acquireLock(path); // keyed by the real path: a symlink to an open pool is the same pool
-  let fd = -1;
+  const fd = openExisting(path);
+  let unlock: (() => void) | null = null;
   try {
-    fd = fs.openSync(path, 'r+');
+    unlock = lockPoolFile(fd, path); // keyed by the inode: every link to an open pool is the same pool
     const head = new Uint8Array(HEADER_SIZE);
     const got = fs.readSync(fd, head, 0, HEADER_SIZE, 0);
     return { fd, size: recordedPoolSize(head.subarray(0, got), fs.fstatSync(fd).size, path), unlock };
   } catch (e) {
-    if (fd >= 0) fs.closeSync(fd);
-    unlock();
+    fs.closeSync(fd);
+    unlock?.();
     throw e;
   }
 }
