@@ -351,10 +351,10 @@ export class Pool {
     return off as number;
   }
 
-  /** A size for an object: a safe integer in [1, pool size). */
+  /** A size for an object: a safe integer in [1, pool size] (one that cannot fit is the core's OutOfSpaceError). */
   private sizeArg(size: unknown, what: string): number {
-    if (!Number.isSafeInteger(numberArg(size, what)) || (size as number) <= 0 || (size as number) >= this.backend.size) {
-      throw new InvalidSizeError(`${what} ${shown(size)} must be a positive integer smaller than the pool (${this.backend.size} bytes)`);
+    if (!Number.isSafeInteger(numberArg(size, what)) || (size as number) <= 0 || (size as number) > this.backend.size) {
+      throw new InvalidSizeError(`${what} ${shown(size)} must be a positive integer no larger than the pool (${this.backend.size} bytes)`);
     }
     return size as number;
   }
@@ -412,7 +412,7 @@ export class Pool {
   /**
    * The root object: created zeroed on first use, grown when asked for more
    * (old bytes kept, new bytes zeroed; it may move). Not inside a transaction.
-   * `size` is an integer in [1, pool size).
+   * `size` is an integer in [1, pool size].
    */
   root(size: number): number {
     const core = this.live();
@@ -457,7 +457,7 @@ export class Pool {
   // ─── the allocator ───────────────────────────────────────────────────────
 
   /**
-   * Allocate `size` bytes (an integer in [1, pool size)). Outside a
+   * Allocate `size` bytes (an integer in [1, pool size]; one that cannot fit is an OutOfSpaceError). Outside a
    * transaction the object is durable on return; with `into`, the offset is
    * stored there atomically with the allocation (after a crash: both or
    * neither). Inside a transaction it becomes durable at commit and vanishes
@@ -480,7 +480,7 @@ export class Pool {
     this.check0(core.free(this.offsetArg(off), from), off);
   }
 
-  /** Resize to `size` (an integer in [1, pool size); old bytes kept, new bytes zeroed); may move. With `into`, publish the new offset atomically. */
+  /** Resize to `size` (an integer in [1, pool size]; old bytes kept, new bytes zeroed); may move. With `into`, publish the new offset atomically. */
   realloc(off: number, size: number, opts?: { into?: number }): number {
     const core = this.live();
     this.sizeArg(size, 'size');

@@ -77,7 +77,7 @@ describe('offsets and sizes at or past 2**32 are refused, not reduced mod 2**32'
   it('root(2**32 + 8) makes no root; alloc and realloc sizes past the pool are InvalidSizeError', () => {
     const p = mem();
     const a = p.alloc(40);
-    for (const size of [2 ** 32 + 8, 2 ** 32, 2 ** 53, SIZE]) {
+    for (const size of [2 ** 32 + 8, 2 ** 32, 2 ** 53, SIZE + CHUNK_SIZE, SIZE + 1]) {
       refused(p, () => p.root(size), InvalidSizeError, `root(${size})`);
       refused(p, () => p.alloc(size), InvalidSizeError, `alloc(${size})`);
       refused(p, () => p.realloc(a, size), InvalidSizeError, `realloc(a, ${size})`);
