@@ -1,4 +1,4 @@
-// Bad input is answered, never obeyed (DESIGN.md, issue 2): every bad input
+// Bad input is answered, never obeyed: every bad input
 // gets its typed, exported error with a clear message, and the pool file is
 // left byte-identical (sha256 before and after) with no lock file behind.
 
