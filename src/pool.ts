@@ -148,32 +148,29 @@ const INT_RANGES = {
 type IntStore = keyof typeof INT_RANGES;
 
 /** `v` must be an integer that fits `kind`. */
-function intValue(v: unknown, kind: IntStore): number {
+function intValue(v: unknown, kind: IntStore): void {
   const [min, max] = INT_RANGES[kind];
   if (!Number.isInteger(numberArg(v, `a ${kind} value`)) || (v as number) < min || (v as number) > max) {
     throw new InvalidArgumentError(`${shown(v)} is not a ${kind} value (an integer in [${min}, ${max}]); pheap refuses it rather than truncate it`);
   }
-  return v as number;
 }
 
 /** `v` must be a number (any f64, NaN and ±Infinity included). */
-function f64Value(v: unknown): number {
-  return numberArg(v, 'an f64 value');
+function f64Value(v: unknown): void {
+  numberArg(v, 'an f64 value');
 }
 
 const U64_MAX = (1n << 64n) - 1n;
 /** `v` must be a bigint in [0, 2**64). */
-function u64Value(v: unknown): bigint {
+function u64Value(v: unknown): void {
   if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) {
     throw new InvalidArgumentError(`${shown(v)} is not a u64 value (a bigint in [0, 2**64)); pheap refuses it rather than truncate it`);
   }
-  return v;
 }
 
 /** `v` must be a Uint8Array (a Buffer is one; other typed arrays and plain arrays are not). */
-function bytesValue(v: unknown): Uint8Array {
+function bytesValue(v: unknown): void {
   if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`data must be a Uint8Array, not ${shown(v)}`);
-  return v;
 }
 
 /** An options argument: undefined (all defaults) or a plain object holding only `keys`. */
@@ -457,11 +454,12 @@ export class Pool {
   // ─── the allocator ───────────────────────────────────────────────────────
 
   /**
-   * Allocate `size` bytes (an integer in [1, pool size]; one that cannot fit is an OutOfSpaceError). Outside a
-   * transaction the object is durable on return; with `into`, the offset is
-   * stored there atomically with the allocation (after a crash: both or
-   * neither). Inside a transaction it becomes durable at commit and vanishes
-   * on abort. `opts` is undefined or an object with only AllocOptions keys.
+   * Allocate `size` bytes (an integer in [1, pool size]; one that cannot
+   * fit is an OutOfSpaceError). Outside a transaction the object is durable
+   * on return; with `into`, the offset is stored there atomically with the
+   * allocation (after a crash: both or neither). Inside a transaction it
+   * becomes durable at commit and vanishes on abort. `opts` is undefined or
+   * an object with only AllocOptions keys.
    */
   alloc(size: number, opts?: AllocOptions): number {
     const core = this.live();
