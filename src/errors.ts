@@ -169,3 +169,7 @@ export class QuotaError extends PheapError {
     super('ERR_QUOTA', `${what}: the browser's storage quota does not allow ${bytes} bytes; free space (delete other pools or site data) or use a smaller pool`);
   }
 }
+/** An argument of the wrong kind (a string, null, a bigint where a number is wanted, an unknown option) or a value that does not fit the store. */
+export class InvalidArgumentError extends PheapError {
+  constructor(message: string) { super('ERR_BAD_ARGUMENT', message); }
+}

@@ -3,21 +3,30 @@
 // A Pool owns a WebAssembly.Memory sized POOL_BASE + size, a core instance
 // bound to it, and a Backend that holds the durable image. Reads and writes
 // go straight to linear memory (the "cache"); flush/drain/persist go through
-// the core's flush model, whose drains reach the backend. Every public
-// method checks that the pool is open and that offsets are inside the pool;
-// stores must fall inside one live object, so no caller can overwrite the
-// header, the log or allocator metadata.
-
+// the core's flush model, whose drains reach the backend.
+//
+// Invariants kept here:
+// - Every public method checks that the pool is open, then validates every
+//   argument before the core sees it: offsets and sizes are safe integers in
+//   range (never reduced mod 2**32), values fit the store they are written
+//   with, option objects hold only known keys. A refused call throws a
+//   PheapError subclass and changes nothing.
+// - Stores must fall inside one live object, so no caller can overwrite the
+//   header, the log or allocator metadata.
+// - `levels` mirrors the core's transaction depth, one entry per level, and
+//   records who opened it (tx(fn) or beginTx()). commitTx/abortTx only end a
+//   beginTx level; tx(fn) never returns without committing its level.
+// - A Tx handle acts only while the level it was made for is open.
 import type { Backend, BackendKind, Durability } from './backends/backend.js';
 import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { POOL_BASE } from './layout.js';
 import { checkPoolSize, encodeLayout, recordedPoolSize } from './format.js';
 import { Prng, type Seed } from './prng.js';
-import { crashImage, linesOfRanges, type CrashOptions } from './crash/modes.js';
+import { CRASH_MODES, crashImage, linesOfRanges, type CrashOptions } from './crash/modes.js';
 import {
   CHECK_PROBLEMS, CorruptHeapError, OffsetError, PoolClosedError, TxStateError, UnsupportedOperationError,
-  errorForCode, BadTypeError, InvalidSizeError,
+  errorForCode, BadTypeError, InvalidSizeError, InvalidArgumentError, NotLiveError,
 } from './errors.js';
 
 export interface PoolOptions {
@@ -111,6 +120,118 @@ const DEFAULT_DEBUG = typeof process !== 'undefined' && process.env?.PHEAP_CORE 
 
 const TYPE_ANY = 0xffff_ffff;
 const FIRST_INTERNAL_TYPE = 0xffff_0000;
+/** The core's log extension blocks: live objects, never yielded by objects(). */
+const TYPE_LOG_EXT = 0xffff_0002;
+
+// ─── argument checks (pure: they look only at the argument) ──────────────────
+
+/** An argument as a message shows it: numbers and bigints as written, strings quoted, else its kind. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  return `a ${typeof v}`;
+}
+
+/** `v` must be a JS number (any number: range checks are the caller's). */
+function numberArg(v: unknown, what: string): number {
+  if (typeof v !== 'number') throw new InvalidArgumentError(`${what} must be a number, not ${shown(v)}`);
+  return v;
+}
+
+/** Integer stores: the range each one accepts. Values outside it are refused, never truncated. */
+const INT_RANGES = {
+  u8: [0, 0xff], u16: [0, 0xffff], u32: [0, 0xffff_ffff], i32: [-0x8000_0000, 0x7fff_ffff],
+} as const;
+type IntStore = keyof typeof INT_RANGES;
+
+/** `v` must be an integer that fits `kind`. */
+function intValue(v: unknown, kind: IntStore): void {
+  const [min, max] = INT_RANGES[kind];
+  if (!Number.isInteger(numberArg(v, `a ${kind} value`)) || (v as number) < min || (v as number) > max) {
+    throw new InvalidArgumentError(`${shown(v)} is not a ${kind} value (an integer in [${min}, ${max}]); pheap refuses it rather than truncate it`);
+  }
+}
+
+/** `v` must be a number (any f64, NaN and ±Infinity included). */
+function f64Value(v: unknown): void {
+  numberArg(v, 'an f64 value');
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+/** `v` must be a bigint in [0, 2**64). */
+function u64Value(v: unknown): void {
+  if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) {
+    throw new InvalidArgumentError(`${shown(v)} is not a u64 value (a bigint in [0, 2**64)); pheap refuses it rather than truncate it`);
+  }
+}
+
+/** `v` must be a Uint8Array (a Buffer is one; other typed arrays and plain arrays are not). */
+function bytesValue(v: unknown): void {
+  if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`data must be a Uint8Array, not ${shown(v)}`);
+}
+
+/** An options argument: undefined (all defaults) or a plain object holding only `keys`. */
+function optionsArg<K extends string>(v: unknown, keys: readonly K[], what: string): Partial<Record<K, unknown>> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgumentError(`${what} must be an object or undefined, not ${shown(v)}`);
+  for (const k of Object.keys(v)) {
+    if (!(keys as readonly string[]).includes(k)) throw new InvalidArgumentError(`${what}: unknown option '${k}' (known: ${keys.join(', ')})`);
+  }
+  return v as Partial<Record<K, unknown>>;
+}
+
+/** A boolean option: undefined (false) or a boolean. */
+function flagArg(v: unknown, what: string): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw new InvalidArgumentError(`${what} must be a boolean or undefined, not ${shown(v)}`);
+  return v === true;
+}
+
+/** A user type number: an integer in [0, 0xFFFF0000). */
+function userType(v: unknown, what: string): number {
+  if (!Number.isInteger(numberArg(v, what)) || (v as number) < 0 || (v as number) >= FIRST_INTERNAL_TYPE) {
+    throw new BadTypeError(`${what} ${shown(v)} is not a user type number (an integer in [0, 0xFFFF0000))`);
+  }
+  return v as number;
+}
+
+/** Crash options: an object naming a crash mode, with an optional seed (a finite number or a string). */
+function crashOptionsArg(v: unknown): void {
+  if (v === undefined) throw new InvalidArgumentError(`crash options are required: { mode: ${CRASH_MODES.map((m) => `'${m}'`).join(' | ')} }`);
+  const o = optionsArg(v, ['mode', 'seed'], 'crash options');
+  if (!(CRASH_MODES as readonly unknown[]).includes(o.mode)) throw new InvalidArgumentError(`crash mode ${shown(o.mode)} is not one of ${CRASH_MODES.join(', ')}`);
+  if (o.seed !== undefined && typeof o.seed !== 'string' && !Number.isFinite(o.seed)) {
+    throw new InvalidArgumentError(`crash seed ${shown(o.seed)} must be a finite number or a string`);
+  }
+}
+
+const ASYNC_TAGS = ['[object AsyncFunction]', '[object AsyncGeneratorFunction]'];
+
+/** A promise or other thenable (what an asynchronous transaction function returns). */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Mark a refused promise handled, so its rejection is never an unhandled rejection. */
+function ignoreOutcome(p: PromiseLike<unknown>): void {
+  try {
+    p.then(undefined, () => {});
+  } catch {
+    // a thenable whose then() throws has no outcome to ignore
+  }
+}
+
+/** One open transaction level; `byTx` says tx(fn) opened it (else beginTx()). */
+interface TxLevel {
+  readonly pool: Pool;
+  readonly byTx: boolean;
+  open: boolean;
+}
+
+/** Levels made by Pool.tx(): a Tx handle over anything else refuses every call. */
+const issuedLevels = new WeakSet<TxLevel>();
 
 function pickBackend(opts: PoolOptions, size: number | null, image?: Uint8Array): Backend {
   if (typeof opts.backend === 'object') return opts.backend;
@@ -139,7 +260,8 @@ export class Pool {
   private layout: string;
   private readonly debug: boolean;
   private recoveryMs = 0;
-  private readonly txHandle: Tx;
+  /** The open transaction levels, innermost last (mirrors the core's depth). */
+  private levels: TxLevel[] = [];
 
   private constructor(backend: Backend, layout: string, path: string | undefined, debug: boolean) {
     this.backend = backend;
@@ -151,7 +273,6 @@ export class Pool {
     this.core = instantiateCore(this.memory, (ranges, count, final) => this.backend.drain(ranges, count, final), debug);
     this.bytes = new Uint8Array(this.memory.buffer, POOL_BASE, backend.size);
     this.view = new DataView(this.memory.buffer, POOL_BASE, backend.size);
-    this.txHandle = new Tx(this);
   }
 
   private writeLayout(layout: Uint8Array): void {
@@ -220,10 +341,30 @@ export class Pool {
     return this.core;
   }
 
-  private inPool(off: number, len: number): void {
+  /** `off` must be a pool offset: a safe integer in [0, size). */
+  private offsetArg(off: unknown, what = 'offset'): number {
+    if (!Number.isSafeInteger(numberArg(off, what)) || (off as number) < 0 || (off as number) >= this.backend.size) {
+      throw new OffsetError(`${what} ${shown(off)} is not a pool offset: it is outside the pool (offsets are integers in [0, ${this.backend.size}))`);
+    }
+    return off as number;
+  }
+
+  /** A size for an object: a safe integer in [1, pool size] (one that cannot fit is the core's OutOfSpaceError). */
+  private sizeArg(size: unknown, what: string): number {
+    if (!Number.isSafeInteger(numberArg(size, what)) || (size as number) <= 0 || (size as number) > this.backend.size) {
+      throw new InvalidSizeError(`${what} ${shown(size)} must be a positive integer no larger than the pool (${this.backend.size} bytes)`);
+    }
+    return size as number;
+  }
+
+  /** [off, off+len) must lie inside the pool (len 0 is allowed, at any offset up to the size). */
+  private inPool(off: unknown, len: unknown): void {
     this.live();
-    if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > this.backend.size) {
-      throw new OffsetError(`range [${off}, ${off}+${len}) is outside the pool (size ${this.backend.size})`);
+    numberArg(off, 'offset');
+    numberArg(len, 'length');
+    const o = off as number, n = len as number;
+    if (!Number.isSafeInteger(o) || !Number.isSafeInteger(n) || o < 0 || n < 0 || o + n > this.backend.size) {
+      throw new OffsetError(`range [${o}, ${o}+${n}) is outside the pool (size ${this.backend.size})`);
     }
   }
 
@@ -234,6 +375,14 @@ export class Pool {
     }
   }
 
+  /** A destination option (`into` / `from`): undefined or 0 (none), else a u32 inside the pool; the core checks it is inside a live object. */
+  private destArg(v: unknown, what: string): number {
+    if (v === undefined || v === 0) return 0;
+    this.offsetArg(v, what);
+    this.inPool(v, 4);
+    return v as number;
+  }
+
   private result(off: number, ctxOff?: number): number {
     if (off === 0) this.check0(this.core.lastError(), ctxOff);
     return off;
@@ -241,9 +390,10 @@ export class Pool {
 
   // ─── lifecycle ───────────────────────────────────────────────────────────
 
-  /** Close the pool: drains nothing more (un-drained stores are not durable), releases the file. */
+  /** Close the pool: drains nothing more (un-drained stores are not durable), releases the file. Open transactions end uncommitted. */
   close(): void {
     if (this.closed) return;
+    this.abandonLevels();
     this.closed = true;
     this.backend.close(true);
   }
@@ -260,11 +410,11 @@ export class Pool {
   /**
    * The root object: created zeroed on first use, grown when asked for more
    * (old bytes kept, new bytes zeroed; it may move). Not inside a transaction.
+   * `size` is an integer in [1, pool size].
    */
   root(size: number): number {
-    this.live();
-    if (!Number.isInteger(size) || size <= 0) throw new InvalidSizeError(`root size ${size} must be a positive integer`);
-    return this.result(this.core.root(size));
+    const core = this.live();
+    return this.result(core.root(this.sizeArg(size, 'root size')));
   }
 
   // ─── reads (anywhere in the pool) ────────────────────────────────────────
@@ -279,14 +429,19 @@ export class Pool {
   readBytes(off: number, len: number): Uint8Array { this.inPool(off, len); return this.bytes.slice(off, off + len); }
 
   // ─── raw stores (inside live objects; durability is the caller's job) ────
+  // Values must fit: writeU8 takes integers in [0, 255], writeU16 [0, 65535],
+  // writeU32 [0, 2**32), writeI32 [-2**31, 2**31), writeU64 a bigint in
+  // [0, 2**64), writeF64 any number. Anything else is an InvalidArgumentError:
+  // pheap never truncates or wraps a value.
 
-  writeU8(off: number, v: number): void { this.writable(off, 1); this.bytes[off] = v; }
-  writeU16(off: number, v: number): void { this.writable(off, 2); this.view.setUint16(off, v, true); }
-  writeU32(off: number, v: number): void { this.writable(off, 4); this.view.setUint32(off, v, true); }
-  writeI32(off: number, v: number): void { this.writable(off, 4); this.view.setInt32(off, v, true); }
-  writeU64(off: number, v: bigint): void { this.writable(off, 8); this.view.setBigUint64(off, v, true); }
-  writeF64(off: number, v: number): void { this.writable(off, 8); this.view.setFloat64(off, v, true); }
-  writeBytes(off: number, data: Uint8Array): void { this.writable(off, data.length); this.bytes.set(data, off); }
+  writeU8(off: number, v: number): void { this.live(); intValue(v, 'u8'); this.writable(off, 1); this.bytes[off] = v; }
+  writeU16(off: number, v: number): void { this.live(); intValue(v, 'u16'); this.writable(off, 2); this.view.setUint16(off, v, true); }
+  writeU32(off: number, v: number): void { this.live(); intValue(v, 'u32'); this.writable(off, 4); this.view.setUint32(off, v, true); }
+  writeI32(off: number, v: number): void { this.live(); intValue(v, 'i32'); this.writable(off, 4); this.view.setInt32(off, v, true); }
+  writeU64(off: number, v: bigint): void { this.live(); u64Value(v); this.writable(off, 8); this.view.setBigUint64(off, v, true); }
+  writeF64(off: number, v: number): void { this.live(); f64Value(v); this.writable(off, 8); this.view.setFloat64(off, v, true); }
+  /** Store `data` (a Uint8Array) at `off`. */
+  writeBytes(off: number, data: Uint8Array): void { this.live(); bytesValue(data); this.writable(off, data.length); this.bytes.set(data, off); }
 
   // ─── the flush model ─────────────────────────────────────────────────────
 
@@ -300,58 +455,116 @@ export class Pool {
   // ─── the allocator ───────────────────────────────────────────────────────
 
   /**
-   * Allocate `size` bytes. Outside a transaction the object is durable on
-   * return; with `into`, the offset is stored there atomically with the
+   * Allocate `size` bytes (an integer in [1, pool size]; one that cannot
+   * fit is an OutOfSpaceError). Outside a transaction the object is durable
+   * on return; with `into`, the offset is stored there atomically with the
    * allocation (after a crash: both or neither). Inside a transaction it
-   * becomes durable at commit and vanishes on abort.
+   * becomes durable at commit and vanishes on abort. `opts` is undefined or
+   * an object with only AllocOptions keys.
    */
-  alloc(size: number, opts: AllocOptions = {}): number {
+  alloc(size: number, opts?: AllocOptions): number {
     const core = this.live();
-    if (!Number.isInteger(size) || size <= 0 || size > this.backend.size) throw new InvalidSizeError(`allocation size ${size} must be a positive integer no larger than the pool`);
-    const type = opts.type ?? 0;
-    if (!Number.isInteger(type) || type < 0 || type >= FIRST_INTERNAL_TYPE) throw new BadTypeError();
-    const into = opts.into ?? 0;
-    if (into !== 0) this.inPool(into, 4);
-    const flags = (opts.zero ? 1 : 0) | (opts.align64 ? 2 : 0);
+    this.sizeArg(size, 'allocation size');
+    const o = optionsArg(opts, ['type', 'zero', 'align64', 'into'], 'alloc options');
+    const type = o.type === undefined ? 0 : userType(o.type, 'alloc type');
+    const flags = (flagArg(o.zero, 'zero') ? 1 : 0) | (flagArg(o.align64, 'align64') ? 2 : 0);
+    const into = this.destArg(o.into, 'into');
     return this.result(core.alloc(size, type, flags, into), into);
   }
 
-  /** Free a live object; with `from`, clear that u32 pointer atomically with the free. */
-  free(off: number, opts: { from?: number } = {}): void {
+  /** Free a live object; with `from` (a pool offset, 0 = none), clear that u32 pointer atomically with the free. */
+  free(off: number, opts?: { from?: number }): void {
     const core = this.live();
-    const from = opts.from ?? 0;
-    if (from !== 0) this.inPool(from, 4);
-    if (!Number.isInteger(off) || off < 0) throw new OffsetError(`offset ${off} is not a pool offset`);
-    this.check0(core.free(off, from), off);
+    const from = this.destArg(optionsArg(opts, ['from'], 'free options').from, 'from');
+    this.check0(core.free(this.offsetArg(off), from), off);
   }
 
-  /** Resize (old bytes kept, new bytes zeroed); may move. With `into`, publish the new offset atomically. */
-  realloc(off: number, size: number, opts: { into?: number } = {}): number {
+  /** Resize to `size` (an integer in [1, pool size]; old bytes kept, new bytes zeroed); may move. With `into`, publish the new offset atomically. */
+  realloc(off: number, size: number, opts?: { into?: number }): number {
     const core = this.live();
-    if (!Number.isInteger(size) || size <= 0 || size > this.backend.size) throw new InvalidSizeError(`size ${size} must be a positive integer no larger than the pool`);
-    const into = opts.into ?? 0;
-    if (into !== 0) this.inPool(into, 4);
-    if (!Number.isInteger(off) || off < 0) throw new OffsetError(`offset ${off} is not a pool offset`);
-    return this.result(core.realloc(off, size, into), off);
+    this.sizeArg(size, 'size');
+    const into = this.destArg(optionsArg(opts, ['into'], 'realloc options').into, 'into');
+    return this.result(core.realloc(this.offsetArg(off), size, into), off);
+  }
+
+  /**
+   * The object at `off`, which must be live or allocated by the open
+   * transaction: OffsetError if `off` is not a pool offset, NotLiveError if
+   * no object starts there.
+   */
+  private objectAt(off: number): CoreExports {
+    const core = this.live();
+    if (core.usableSize(this.offsetArg(off)) === 0) throw new NotLiveError(off);
+    return core;
   }
 
   /** Bytes usable at `off` (>= the size asked for). */
-  usableSize(off: number): number { this.live(); return this.result(this.core.usableSize(off), off); }
-  /** Type number of the live object at `off`. */
-  typeOf(off: number): number { this.liveObject(off); return this.core.objectType(off) >>> 0; }
+  usableSize(off: number): number { return this.objectAt(off).usableSize(off); }
+  /** Type number of the object at `off`. */
+  typeOf(off: number): number { return this.objectAt(off).objectType(off) >>> 0; }
   /** Size asked for when the object at `off` was allocated (or last resized). */
-  sizeOf(off: number): number { this.liveObject(off); return this.core.objectDataLen(off); }
-  /** Is `off` the start of a live object? */
-  isLive(off: number): boolean { this.live(); return Number.isInteger(off) && off >= 0 && off < this.backend.size && this.core.isLive(off) !== 0; }
-
-  private liveObject(off: number): void {
-    if (!this.isLive(off)) this.check0(8 /* NOT_LIVE */, off);
+  sizeOf(off: number): number { return this.objectAt(off).objectDataLen(off); }
+  /** Is `off` the start of a live object? Any number is a fair question (false outside the pool); a non-number is an InvalidArgumentError. */
+  isLive(off: number): boolean {
+    const core = this.live();
+    numberArg(off, 'offset');
+    return Number.isSafeInteger(off) && off >= 0 && off < this.backend.size && core.isLive(off) !== 0;
   }
 
-  /** Live objects in address order; all of them, or those of one type. */
-  *objects(type?: number): IterableIterator<number> {
-    const t = type === undefined ? TYPE_ANY : type;
-    for (let off = this.live().nextObject(0, t); off !== 0; off = this.live().nextObject(off, t)) yield off;
+  /**
+   * Live objects in address order; all of them, or those of one `type` (an
+   * integer in [0, 0xFFFF0000); checked here, before the first step).
+   *
+   * Changing the heap while iterating is allowed. The iterator fetches the
+   * next object before yielding the current one, so freeing (or resizing
+   * away) the object just yielded never cuts the walk short. An object that
+   * is not yet visited and is freed is not yielded; an object allocated
+   * during the walk may or may not be. Objects allocated or freed inside an
+   * open transaction become live or free at commit, so a walk inside the
+   * transaction sees the heap as it was. Closing the pool ends the walk with
+   * PoolClosedError at the next step.
+   */
+  objects(type?: number): IterableIterator<number> {
+    this.live();
+    return this.walk(type === undefined ? TYPE_ANY : userType(type, 'type'), this.backend);
+  }
+
+  private *walk(type: number, backend: Backend): IterableIterator<number> {
+    let next = this.openAs(backend).nextObject(0, type);
+    while (next !== 0) {
+      const off = next;
+      next = this.core.nextObject(off, type);
+      yield off;
+      const core = this.openAs(backend);
+      if (next !== 0 && !(core.isLive(next) && this.matchesType(next, type))) next = this.firstAfter(next, type);
+    }
+  }
+
+  /** The core, if the pool is still open over `backend` (not closed, nor closed and reopened since). */
+  private openAs(backend: Backend): CoreExports {
+    const core = this.live();
+    if (this.backend !== backend) throw new PoolClosedError();
+    return core;
+  }
+
+  private matchesType(off: number, type: number): boolean {
+    const t = this.core.objectType(off) >>> 0;
+    return type === TYPE_ANY ? t !== TYPE_LOG_EXT : t === type;
+  }
+
+  /**
+   * The first object of `type` after position `pos`, which held an object
+   * that is gone. The core finds it from `pos` while `pos` is still an
+   * object place; if that answers 0 (the end, or a place that no longer
+   * exists), a walk from the start settles it.
+   */
+  private firstAfter(pos: number, type: number): number {
+    const core = this.core;
+    const found = core.nextObject(pos, type);
+    if (found !== 0) return found;
+    let off = core.nextObject(0, type);
+    while (off !== 0 && off <= pos) off = core.nextObject(off, type);
+    return off;
   }
 
   // ─── transactions ────────────────────────────────────────────────────────
@@ -359,21 +572,77 @@ export class Pool {
   /**
    * Run `fn` in a transaction: commit when it returns, abort (restoring every
    * snapshotted range) and rethrow when it throws. Nested calls flatten into
-   * the outermost transaction. `fn` must be synchronous.
+   * the outermost transaction. `fn` gets its own Tx handle, usable only until
+   * this call ends. See docs/transactions.md for the rules, in short:
+   * - `fn` must be synchronous: an async function is refused before it runs
+   *   (TxStateError); if `fn` returns a promise, the transaction is aborted,
+   *   the promise's rejection is ignored, and TxStateError is thrown.
+   * - tx() never returns without committing: if `fn` closed (or crashed) the
+   *   pool, or returned with a beginTx() level still open, it throws
+   *   TxStateError (aborting what is still open).
+   * - Inside `fn`, commitTx()/abortTx() may only end levels `fn` opened with
+   *   beginTx(); to end the tx(fn) level, return or throw.
    */
   tx<T>(fn: (tx: Tx) => T): T {
-    const core = this.live();
-    this.check0(core.txBegin());
+    this.live();
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`tx() needs a function, not ${shown(fn)}`);
+    if (ASYNC_TAGS.includes(Object.prototype.toString.call(fn))) {
+      throw new TxStateError('tx(fn): fn is an async function; transaction functions must be synchronous (nothing was run or begun)');
+    }
+    const level = this.openLevel(true);
     let out: T;
     try {
-      out = fn(this.txHandle);
-      if (out instanceof Promise) throw new TxStateError('transaction functions must be synchronous (a Promise was returned)');
+      out = fn(new Tx(this, level));
     } catch (e) {
-      if (!this.closed && core.txDepth() > 0) core.txAbort();
+      this.abortThrough(level);
       throw e;
     }
-    if (!this.closed) this.check0(core.txCommit()); // closed: fn crashed the pool on purpose
+    this.commitLevel(level, out);
     return out;
+  }
+
+  /** End the tx(fn) level `level` after `fn` returned `out`: commit it, or abort and say why not. */
+  private commitLevel(level: TxLevel, out: unknown): void {
+    if (isThenable(out)) ignoreOutcome(out);
+    if (!level.open) throw new TxStateError('tx(fn): the pool was closed (or crashed) inside fn; the transaction was not committed');
+    if (isThenable(out)) {
+      this.abortThrough(level);
+      throw new TxStateError('tx(fn): fn returned a promise; transaction functions must be synchronous. The transaction was aborted');
+    }
+    const above = this.levels.length - 1 - this.levels.indexOf(level);
+    if (above > 0) {
+      this.abortThrough(level);
+      throw new TxStateError(`tx(fn): fn returned with ${above} beginTx() level(s) still open; the transaction was aborted`);
+    }
+    this.popLevel();
+    this.check0(this.core.txCommit());
+  }
+
+  /** Begin a core transaction level and record it. */
+  private openLevel(byTx: boolean): TxLevel {
+    this.check0(this.live().txBegin());
+    const level: TxLevel = { pool: this, byTx, open: true };
+    if (byTx) issuedLevels.add(level);
+    this.levels.push(level);
+    return level;
+  }
+
+  private popLevel(): void {
+    this.levels.pop()!.open = false;
+  }
+
+  /** Abort every open level down to and including `level` (the first abort rolls the whole transaction back). */
+  private abortThrough(level: TxLevel): void {
+    while (level.open) {
+      this.popLevel();
+      this.core.txAbort();
+    }
+  }
+
+  /** The pool is closing or crashing: every open level ends, uncommitted (recovery rolls it back). */
+  private abandonLevels(): void {
+    for (const level of this.levels) level.open = false;
+    this.levels = [];
   }
 
   /** Snapshot [off, off+len) into the undo log (inside a transaction) before modifying it. */
@@ -390,11 +659,23 @@ export class Pool {
    * synchronous function (a UI, a worker protocol): begin, then commit or
    * abort. Prefer `tx(fn)`, which cannot leave a transaction open.
    */
-  beginTx(): void { this.check0(this.live().txBegin()); }
-  /** Commit the transaction begun by beginTx (an inner level commits nothing). */
-  commitTx(): void { this.check0(this.live().txCommit()); }
-  /** Abort: restore every snapshot of the whole transaction. */
-  abortTx(): void { this.check0(this.live().txAbort()); }
+  beginTx(): void { this.openLevel(false); }
+  /** Commit the innermost level, which beginTx() must have opened (an inner level commits nothing). */
+  commitTx(): void { this.check0(this.endStepLevel('commitTx').txCommit()); }
+  /** Abort: restore every snapshot of the whole transaction. The innermost level must be one beginTx() opened. */
+  abortTx(): void { this.check0(this.endStepLevel('abortTx').txAbort()); }
+
+  /** Pop the innermost level for commitTx/abortTx, refusing (with nothing changed) unless beginTx() opened it. */
+  private endStepLevel(call: string): CoreExports {
+    const core = this.live();
+    const top = this.levels[this.levels.length - 1];
+    if (!top) throw new TxStateError(`${call}(): no transaction is open`);
+    if (top.byTx) {
+      throw new TxStateError(`${call}(): the innermost transaction level was opened by tx(fn), not beginTx(); return from fn to commit it or throw to abort it (nothing was changed)`);
+    }
+    this.popLevel();
+    return core;
+  }
 
   /** Where the pool's regions are (see docs/format.md), and the undo log's sequence number. */
   layoutInfo(): { logOffset: number; logBytes: number; heapOffset: number; logSequence: number } {
@@ -449,6 +730,7 @@ export class Pool {
   /** The image a crash right now would leave (see crash/modes.ts). Changes nothing. */
   crashImage(opts: CrashOptions): Uint8Array {
     this.live();
+    crashOptionsArg(opts);
     if (!this.backend.durableImage) throw new UnsupportedOperationError(`crash simulation needs a copy-style backend (memory, file, opfs), not '${this.backend.kind}': a live mapping has no separate durable image`);
     return crashImage(this.backend.durableImage(), this.bytes, this.pendingLines(), opts);
   }
@@ -461,6 +743,7 @@ export class Pool {
   crash(opts: CrashOptions): Pool {
     const image = this.crashImage(opts);
     const backend = this.backend;
+    this.abandonLevels();
     this.closed = true;
     if (backend.kind === 'memory') {
       backend.close(false);
@@ -483,21 +766,47 @@ export class Pool {
  * The handle a transaction function receives: typed setters that snapshot
  * the range first (so they can be rolled back), plus the pool's allocator,
  * which is transactional while a transaction is open.
+ *
+ * Each tx(fn) call makes its own handle, valid until that call returns or
+ * throws. A handle used after that (kept in a closure, used after an await)
+ * throws TxStateError and changes nothing. Handles are made only by
+ * Pool.tx(); one constructed any other way refuses every call.
  */
 export class Tx {
-  constructor(private readonly pool: Pool) {}
+  readonly #pool: Pool;
+  readonly #level: TxLevel;
+
+  /** Internal: Pool.tx() makes the handles. */
+  constructor(pool: Pool, level: TxLevel) {
+    this.#pool = pool;
+    this.#level = level;
+  }
+
+  /** The pool, if this handle's transaction level is still open. */
+  #open(): Pool {
+    if (!issuedLevels.has(this.#level) || this.#level.pool !== this.#pool) {
+      throw new TxStateError('this Tx handle was not made by pool.tx(): it belongs to no transaction');
+    }
+    if (!this.#level.open) {
+      throw new TxStateError('this Tx handle belongs to a transaction that has ended; use the handle passed to the running tx() callback');
+    }
+    return this.#pool;
+  }
+
   /** Snapshot a range you are about to modify with raw stores. */
-  addRange(off: number, len: number): void { this.pool.addRange(off, len); }
-  setU8(off: number, v: number): void { this.pool.addRange(off, 1); this.pool.writeU8(off, v); }
-  setU16(off: number, v: number): void { this.pool.addRange(off, 2); this.pool.writeU16(off, v); }
-  setU32(off: number, v: number): void { this.pool.addRange(off, 4); this.pool.writeU32(off, v); }
-  setI32(off: number, v: number): void { this.pool.addRange(off, 4); this.pool.writeI32(off, v); }
-  setU64(off: number, v: bigint): void { this.pool.addRange(off, 8); this.pool.writeU64(off, v); }
-  setF64(off: number, v: number): void { this.pool.addRange(off, 8); this.pool.writeF64(off, v); }
-  setBytes(off: number, data: Uint8Array): void { this.pool.addRange(off, data.length); this.pool.writeBytes(off, data); }
+  addRange(off: number, len: number): void { this.#open().addRange(off, len); }
+  /** Snapshot, then store (the value is checked first, as by writeU8: nothing is logged for a refused value). */
+  setU8(off: number, v: number): void { const p = this.#open(); intValue(v, 'u8'); p.addRange(off, 1); p.writeU8(off, v); }
+  setU16(off: number, v: number): void { const p = this.#open(); intValue(v, 'u16'); p.addRange(off, 2); p.writeU16(off, v); }
+  setU32(off: number, v: number): void { const p = this.#open(); intValue(v, 'u32'); p.addRange(off, 4); p.writeU32(off, v); }
+  setI32(off: number, v: number): void { const p = this.#open(); intValue(v, 'i32'); p.addRange(off, 4); p.writeI32(off, v); }
+  setU64(off: number, v: bigint): void { const p = this.#open(); u64Value(v); p.addRange(off, 8); p.writeU64(off, v); }
+  setF64(off: number, v: number): void { const p = this.#open(); f64Value(v); p.addRange(off, 8); p.writeF64(off, v); }
+  setBytes(off: number, data: Uint8Array): void { const p = this.#open(); bytesValue(data); p.addRange(off, data.length); p.writeBytes(off, data); }
   /** Allocate inside the transaction (durable at commit, gone on abort). */
-  alloc(size: number, opts?: AllocOptions): number { return this.pool.alloc(size, opts); }
+  alloc(size: number, opts?: AllocOptions): number { return this.#open().alloc(size, opts); }
   /** Free inside the transaction (takes effect at commit). */
-  free(off: number, opts?: { from?: number }): void { this.pool.free(off, opts); }
-  realloc(off: number, size: number, opts?: { into?: number }): number { return this.pool.realloc(off, size, opts); }
+  free(off: number, opts?: { from?: number }): void { this.#open().free(off, opts); }
+  /** Resize inside the transaction. */
+  realloc(off: number, size: number, opts?: { into?: number }): number { return this.#open().realloc(off, size, opts); }
 }

@@ -8,7 +8,7 @@
 
 import { describe, it, expect } from 'vitest';
 import * as fs from 'node:fs';
-import { Pool, PoolClosedError, CRASH_MODES, type CrashMode } from '../src/index.js';
+import { Pool, PoolClosedError, TxStateError, CRASH_MODES, type CrashMode } from '../src/index.js';
 import { useTempDir, sameBytes, differingLines, u64At, H, stateWord } from './helpers/pool-files.js';
 import { claimFiles, lockHolder } from '../src/backends/lock.js';
 
@@ -283,12 +283,13 @@ describe('pool.crash()', () => {
         p.writeU64(r + 64, 2n);
         p.persist(r, 128);
         let q: Pool | undefined;
-        p.tx((tx) => {
+        // tx() says it could not commit: the pool crashed inside it
+        expect(() => p.tx((tx) => {
           tx.setU64(r, 100n);
           tx.setU64(r + 64, 200n);
           p.flush(r, 128); // even flushed (and, in eadr, everything kept): the log still undoes it
           q = p.crash({ mode, seed: 11 });
-        });
+        })).toThrow(TxStateError);
         try {
           expect(p.isClosed).toBe(true);
           expect(q!.readU64(r), `${kind} ${mode}`).toBe(1n);

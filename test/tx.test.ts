@@ -15,12 +15,13 @@ describe('transaction rules', () => {
     p.tx((tx) => { tx.setU32(r, 1); tx.setU32(r + 32, 2); });
     let q = crashStrict(p);
     expect([q.readU32(r), q.readU32(r + 32)]).toEqual([1, 2]);
-    q.tx((tx) => {
+    // tx() reports that it could not commit (the pool crashed inside it)
+    expect(() => q.tx((tx) => {
       tx.setU32(r, 10);
       tx.setU32(r + 32, 20);
       q.flush(r, 64); q.drain(); // even made durable by hand, the change is undone by recovery
       q = q.crash({ mode: 'strict' });
-    });
+    })).toThrow(TxStateError);
     expect([q.readU32(r), q.readU32(r + 32)]).toEqual([1, 2]);
     expect(q.stats().recovery.entriesRolledBack).toBe(2);
     q.check();
@@ -39,11 +40,11 @@ describe('transaction rules', () => {
     const p = mem();
     const r = p.root(16);
     let q: Pool | null = null;
-    p.tx((tx) => {
+    expect(() => p.tx(() => {
       p.tx((inner) => inner.setU32(r, 9));
       expect(p.txDepth).toBe(1);
-      q = p.crash({ mode: 'strict' }); // crash inside the outer tx
-    });
+      q = p.crash({ mode: 'strict' }); // crash inside the outer tx: it cannot commit
+    })).toThrow(TxStateError);
     expect(q!.readU32(r)).toBe(0);
   });
 
@@ -155,7 +156,7 @@ describe('transaction rules', () => {
     const p = mem();
     const r = p.root(16);
     let q: Pool | null = null;
-    p.tx((tx) => { tx.setU32(r, 1); tx.setU32(r + 8, 2); q = p.crash({ mode: 'strict' }); });
+    expect(() => p.tx((tx) => { tx.setU32(r, 1); tx.setU32(r + 8, 2); q = p.crash({ mode: 'strict' }); })).toThrow(TxStateError);
     const s = q!.stats();
     expect(s.recovery.entriesRolledBack).toBe(2);
     expect(s.recovery.ms).toBeGreaterThanOrEqual(0);
