@@ -17,14 +17,20 @@
 //                   line the check stored into through the tracked pool
 //
 // Everything the core writes during open it persists (so it is drained),
-// and stores by the check go through a tracking proxy, so the touched set is
-// complete. As a safety net the whole region is compared with base after
-// the 1st, 16th, 256th ... state; a difference switches to full copies.
+// and stores by the user's recover and check go through a tracking proxy
+// (explore.ts), so the touched set should be complete. It is not trusted:
+// the safety net compares the whole region with base after EVERY restore
+// (one native compare, ~25 µs per MiB). A difference — a store that bypassed
+// the tracking — is recorded in `untracked` and switches this loader to
+// whole-image restores, so the state that made the stray store is the last
+// one it could have influenced: no later state is opened on a wrong image.
+// (Comparing only after the 1st, 16th, 256th … state, as before, missed
+// stores made by later states and let them leak into the states after.)
 
 import type { Backend } from '../backends/backend.js';
 import { LINE_BYTES, LINE_SHIFT } from '../backends/backend.js';
 import { ImageHash, LINE } from './hash.js';
-import { dirtyLines, type LineSet } from './trace.js';
+import { dirtyLines, sameBytes, type LineSet } from './trace.js';
 
 /** An image as the lines where it differs from the base image. */
 export type Overlay = Map<number, Uint8Array>;
@@ -45,8 +51,6 @@ export class ImageLoader implements Backend {
   drains: LineSet[] = [];
   /** Set when the safety net found an untracked change: every restore copies the whole image. */
   fullRestore = false;
-  private restores = 0;
-  private nextVerify = 1;
   /** Untracked changes found by the safety net (line numbers), for the report. */
   untracked: number[] = [];
 
@@ -136,7 +140,7 @@ export class ImageLoader implements Backend {
 
   close(): void {}
 
-  /** Make linear memory equal to base again. */
+  /** Make linear memory equal to base again, and check that it is (the safety net). */
   restore(): void {
     const mem = this.mem;
     if (!mem) return;
@@ -151,14 +155,10 @@ export class ImageLoader implements Backend {
     for (const l of this.touched) this.touchedFlag[l] = 0;
     this.touched = [];
     this.overlay = new Map();
-    if (!this.fullRestore && ++this.restores === this.nextVerify) {
-      this.nextVerify *= 16;
-      const diff = dirtyLines(this.base, mem);
-      if (diff.length) {
-        this.untracked.push(...diff);
-        this.fullRestore = true;
-        mem.set(this.base);
-      }
+    if (!this.fullRestore && !sameBytes(this.base, mem)) {
+      this.untracked.push(...dirtyLines(this.base, mem));
+      this.fullRestore = true;
+      mem.set(this.base);
     }
   }
 }
