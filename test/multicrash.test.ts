@@ -163,3 +163,43 @@ describe('the core crashed twice', () => {
     expect(r.levels[1].states).toBeGreaterThan(0);
   });
 });
+
+describe('core bug (assembly/tx.ts): a ghost undo entry', () => {
+  // A transaction that only allocates logs its allocator words at commit, all
+  // in one drain: four entries over two log lines. A crash that keeps the
+  // second line and not the first leaves entry 1 invalid and entries 3-4
+  // valid. Recovery stops at entry 1, rolls back nothing — and so does not
+  // bump the log's sequence number: entries 3-4 stay valid. The run after
+  // it allocates the same blocks outside a transaction (no log), then a
+  // transaction writes two entries and aborts: its rollback walks on into
+  // the ghost entries and "restores" the allocator words of before the
+  // crash, freeing blocks that are live. Only a second crash-and-continue
+  // level reaches this; the test passes once recovery invalidates the log
+  // whatever it rolled back.
+  const SIZES = [24, 200, 3000, 70_000];
+  it('core bug: a ghost undo entry left by a crash whose recovery rolls back nothing is restored by the next abort', () => {
+    const r = explore({
+      name: 'ghost undo entry', file: FILE, depth: 2, modes: ['strict', 'pending'], deeper: { states: 'all', points: 'all' },
+      setup: (p) => { p.root(128); },
+      workload: (p, mark) => { p.tx((tx) => { for (const s of SIZES) tx.alloc(s, { type: 6 }); }); mark('tx returned'); },
+      continue: (p, mark) => {
+        const root = p.root(128);
+        for (const s of SIZES) { mark('alloc called'); p.alloc(s, { type: 7 }); mark('alloc returned'); }
+        try { p.tx((tx) => { tx.setU32(root, 1); tx.setU32(root + 64, 2); throw new Error('abort'); }); } catch (e) { if ((e as Error).message !== 'abort') throw e; }
+      },
+      check: (p, markers) => {
+        const count = (label: string) => markers.filter((m) => m.label === label).length;
+        const tx = [...p.objects(6)].length;
+        expect([0, SIZES.length], 'the transaction is all or nothing').toContain(tx);
+        if (count('tx returned')) expect(tx).toBe(SIZES.length);
+        const allocs = [...p.objects(7)].length;
+        expect(allocs, 'allocations that returned are live').toBeGreaterThanOrEqual(count('alloc returned'));
+        expect(allocs).toBeLessThanOrEqual(count('alloc called'));
+        const root = p.root(128);
+        expect([p.readU32(root), p.readU32(root + 64)], 'the aborted transaction left nothing').toEqual([0, 0]);
+      },
+    });
+    console.log(`ghost undo entry, depth 2: ${formatReport(r)}`);
+    if (r.failures.length) throw new Error(formatReport(r));
+  });
+});
