@@ -99,7 +99,7 @@ describe('what a deeper exploration reports', () => {
     const markerLevels: number[][] = [];
     const r = explore({
       ...pairLog(false), depth: 2,
-      check: (p, markers: Marker[]) => { pairLog(false).check(p, markers); markerLevels.push(markers.map((m) => m.level!)); },
+      check: (p, markers: Marker[], c) => { pairLog(false).check(p, markers, c); markerLevels.push(markers.map((m) => m.level!)); },
       onState: (c) => perLevel.set(1 + (c.prior?.length ?? 0), (perLevel.get(1 + (c.prior?.length ?? 0)) ?? 0) + 1),
     });
     expect(r.failures).toEqual([]);

@@ -83,9 +83,10 @@ export interface ExploreOptions {
    * Called on every recovered pool; throw to report a bug. `markers` = those
    * placed before the crash, of every level: `level` 1 = placed by the
    * workload before the first crash, 2 = by the run after it before the
-   * second crash, and so on.
+   * second crash, and so on. `crash` is the case being checked: its level
+   * is 1 + `crash.prior.length` (also when no marker of that level exists yet).
    */
-  check: (pool: Pool, markers: Marker[]) => void;
+  check: (pool: Pool, markers: Marker[], crash: CrashCase) => void;
   /**
    * How many crashes in a row (default 1). 2: crash, recover, check, run
    * `continue` on the recovered pool, crash that run too, recover, check; and so on.
@@ -467,7 +468,7 @@ class Explorer {
   }
 
   /** Open base + overlay (recovery runs), run recover, the heap check and the user's check. */
-  verify(run: Run, overlay: Overlay, markers: Marker[]): Outcome {
+  verify(run: Run, c: CrashCase, overlay: Overlay, markers: Marker[]): Outcome {
     const loader = run.loader;
     loader.load(overlay);
     let pool: Pool | null = null;
@@ -481,7 +482,7 @@ class Explorer {
       this.opts.recover?.(trackedPool(pool, loader));
       recoveryDrains = loader.drains.length; // the check's own drains are not crash points
       if (this.opts.heapCheck ?? true) pool.check();
-      this.opts.check(trackedPool(pool, loader), markers);
+      this.opts.check(trackedPool(pool, loader), markers, c);
     } catch (e) {
       error = e;
       if (!openDrains) openDrains = loader.drains.length;
@@ -504,7 +505,7 @@ class Explorer {
     run.stats.states++;
     if (s.c.recovery) { this.report.recoveryStates++; run.stats.recoveryStates++; }
     this.opts.onState?.(s.c, key);
-    const out = this.verify(run, s.overlay, s.markers);
+    const out = this.verify(run, s.c, s.overlay, s.markers);
     if (out.error !== null) this.pointFailures.push({ ...s, error: out.error });
     else passed.push(s);
     if (s.c.recovery || !(this.opts.recoveryCrashes ?? true)) return;
@@ -614,11 +615,12 @@ class Explorer {
       const overlay: Overlay = new Map();
       for (const line of trySurv) overlay.set(line, f.overlay.get(line)!);
       this.report.minimizeStates++;
-      const out = this.verify(run, overlay, f.markers);
+      const choice: Choice = { kind: 'x', n: 0, survivors: trySurv, ...(tryWords && tryWords.some((w) => w !== 0xff) ? { words: tryWords } : {}) };
+      const tried: CrashCase = { ...c, choice, minimizedFrom: c.choice };
+      const out = this.verify(run, tried, overlay, f.markers);
       if (out.error !== null) {
         survivors = trySurv; words = tryWords;
-        const choice: Choice = { kind: 'x', n: 0, survivors, ...(words && words.some((w) => w !== 0xff) ? { words } : {}) };
-        best = { ...f, c: { ...c, choice, minimizedFrom: c.choice }, error: out.error, overlay };
+        best = { ...f, c: tried, error: out.error, overlay };
       } else {
         i++;
       }
@@ -727,7 +729,7 @@ function resolveCrash(ex: Explorer, run: Run, spec: SpecCrash): State {
   const s: State = { c: ex.caseOf(run, { point: spec.point, mode: spec.mode, choice: choice.choice }), overlay: overlayOf(loader.base, choice.picks), markers, point: spec.point };
   if (!spec.recovery) return s;
   const r = spec.recovery;
-  const out = ex.verify(run, s.overlay, markers);
+  const out = ex.verify(run, s.c, s.overlay, markers);
   if (r.point >= out.drains.length || !ex.recoveryModes(r.point, out).includes(r.mode)) {
     throw new Error(`replay: the recovery of this image has no crash ${r.point}:${r.mode} (${out.drains.length} drains)`);
   }
@@ -769,7 +771,7 @@ function replayCase(ex: Explorer, first: Run, spec: ReplaySpec): void {
   report.states++;
   run.stats.states++;
   ex.opts.onState?.(s.c, run.loader.keyOf(s.overlay));
-  const out = ex.verify(run, s.overlay, s.markers);
+  const out = ex.verify(run, s.c, s.overlay, s.markers);
   if (matches === false) {
     ex.pointFailures.push({ ...s, error: new Error(`replay is not byte-identical: crash image sha256 ${sha}, expected ${spec.sha}… — the setup or workload is not deterministic, or the spec belongs to another exploration`) });
   } else if (out.error !== null) {
