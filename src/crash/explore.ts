@@ -437,9 +437,12 @@ class Explorer {
   stopped = false;
   /** Shrink reported failures (off when replaying: the spec names the case). */
   minimizing: boolean;
+  /** The safety net fired after states may have seen a stray store (large pools): explore again. */
+  late = false;
   private runs = 0;
 
-  constructor(readonly opts: ExploreOptions) {
+  /** `wholeRestores`: every loader copies the whole image back after every state. */
+  constructor(readonly opts: ExploreOptions, readonly wholeRestores = false) {
     this.layout = opts.layout ?? 'explore';
     this.tune = { seeds: opts.seeds ?? 4, exhaustiveLines: Math.min(opts.exhaustiveLines ?? 6, 24), seed: opts.seed ?? 0 };
     this.modes = opts.modes ?? ['strict', 'pending', 'evict', 'tear8'];
@@ -458,7 +461,7 @@ class Explorer {
     stats.runs++;
     stats.drains += trace.drains.length;
     const initial = level < this.depth ? trace.initial.slice() : null;
-    return { level, trace, loader: new ImageLoader(trace.initial), prior, priorMarkers, sig, initial, stats };
+    return { level, trace, loader: new ImageLoader(trace.initial, this.wholeRestores), prior, priorMarkers, sig, initial, stats };
   }
 
   /** Markers a check at point k of `run` is told about, and the part of the state key they stand for. */
@@ -628,11 +631,14 @@ class Explorer {
     return best;
   }
 
+  /** The safety net's last comparison for this run, and its note if it fired. */
   noteUntracked(run: Run): void {
+    run.loader.verify();
     const lines = run.loader.untracked;
     if (!lines.length) return;
+    this.late ||= run.loader.late;
     this.report.notes.push(`level ${run.level}: lines [${lines.slice(0, 8).join(', ')}] changed outside the flush model and the tracked ` +
-      'recover/check stores (caught by the comparison after every state); switched to whole-image restores from the next state on');
+      `recover/check stores (caught by the safety net's comparison${run.loader.late ? '' : ' after every state'}); switched to whole-image restores`);
   }
 
   /** Levels ≥ 2: continue a seeded sample of the states that passed in `run`. */
@@ -695,10 +701,30 @@ function smaller(a: number[], b: number[]): boolean {
   return false;
 }
 
-/** Run the workload once, then explore its crash states (and, with `depth`, the runs after them). Never throws for a failing case: see `failures`. */
+/**
+ * Run the workload once, then explore its crash states (and, with `depth`,
+ * the runs after them). Never throws for a failing case: see `failures`.
+ * If the loader's safety net fired late (large pools compare every few
+ * states), everything is explored again with whole-image restores.
+ */
 export function explore(opts: ExploreOptions): ExploreReport {
   const t0 = performance.now();
-  const ex = new Explorer(opts);
+  let ex = exploreWith(opts, false);
+  if (ex.late) {
+    const notes = ex.report.notes;
+    ex = exploreWith(opts, true);
+    ex.report.notes.unshift(...notes, 'explored everything again with whole-image restores (states since the comparison before may have seen the stray stores)');
+  }
+  const report = ex.report;
+  report.truncated = ex.full;
+  report.ms = performance.now() - t0;
+  report.statesPerSecond = report.states / (report.ms / 1000);
+  return report;
+}
+
+function exploreWith(opts: ExploreOptions, wholeRestores: boolean): Explorer {
+  const t0 = performance.now();
+  const ex = new Explorer(opts, wholeRestores);
   const report = ex.report;
   const envReplay = typeof process !== 'undefined' ? process.env.PHEAP_REPLAY : undefined;
   let replay = opts.replay ?? envReplay ? parseSpec((opts.replay ?? envReplay)!) : undefined;
@@ -710,10 +736,7 @@ export function explore(opts: ExploreOptions): ExploreReport {
   const first = ex.run(1, trace, [], [], '1');
   if (replay) replayCase(ex, first, replay);
   else ex.exploreRun(first, selectPoints(opts.points, trace.drains.length + 1));
-  report.truncated = ex.full;
-  report.ms = performance.now() - t0;
-  report.statesPerSecond = report.states / (report.ms / 1000);
-  return report;
+  return ex;
 }
 
 /** The state a spec's crash names in `run` (the loader's base moves to its point), with its recovery crash if any. */

@@ -19,13 +19,17 @@
 // Everything the core writes during open it persists (so it is drained),
 // and stores by the user's recover and check go through a tracking proxy
 // (explore.ts), so the touched set should be complete. It is not trusted:
-// the safety net compares the whole region with base after EVERY restore
-// (one native compare, ~25 µs per MiB). A difference — a store that bypassed
-// the tracking — is recorded in `untracked` and switches this loader to
-// whole-image restores, so the state that made the stray store is the last
-// one it could have influenced: no later state is opened on a wrong image.
-// (Comparing only after the 1st, 16th, 256th … state, as before, missed
-// stores made by later states and let them leak into the states after.)
+// the safety net compares the whole region with base after every restore
+// (one native compare, ~25 µs per MiB) for pools up to VERIFY_BYTES_PER_STATE,
+// and after every ⌊size / VERIFY_BYTES_PER_STATE⌋-th restore (and at
+// verify()) for larger ones, so it costs at most about one 4 MiB compare per
+// state. A difference — a store that bypassed the tracking — is recorded in
+// `untracked` and switches this loader to whole-image restores. Comparing
+// after every state, the state that made the stray store is the only one it
+// touched; with a longer interval, states since the last comparison may have
+// seen it, and `late` says so (the explorer then explores again with
+// whole-image restores from the start). (Comparing only after the 1st, 16th,
+// 256th … state, as before, let stores made by later states leak unnoticed.)
 
 import type { Backend } from '../backends/backend.js';
 import { LINE_BYTES, LINE_SHIFT } from '../backends/backend.js';
@@ -34,6 +38,9 @@ import { dirtyLines, sameBytes, type LineSet } from './trace.js';
 
 /** An image as the lines where it differs from the base image. */
 export type Overlay = Map<number, Uint8Array>;
+
+/** The safety net compares at most about this many bytes per state (see the header comment). */
+export const VERIFY_BYTES_PER_STATE = 4 << 20;
 
 export class ImageLoader implements Backend {
   readonly kind = 'memory' as const;
@@ -49,13 +56,20 @@ export class ImageLoader implements Backend {
   private touched: number[] = [];
   /** Drains seen since load(): lines and their bytes at drain time. */
   drains: LineSet[] = [];
-  /** Set when the safety net found an untracked change: every restore copies the whole image. */
-  fullRestore = false;
+  /** Set when the safety net found an untracked change (or asked for): every restore copies the whole image. */
+  fullRestore: boolean;
+  /** The safety net found a change more than one state after the last comparison. */
+  late = false;
+  /** Restores between two comparisons. */
+  private readonly verifyEvery: number;
+  private restores = 0;
   /** Untracked changes found by the safety net (line numbers), for the report. */
   untracked: number[] = [];
 
-  /** `base` is used as is and updated by advance(). */
-  constructor(readonly base: Uint8Array) {
+  /** `base` is used as is and updated by advance(). `fullRestore`: copy the whole image at every restore. */
+  constructor(readonly base: Uint8Array, fullRestore = false) {
+    this.fullRestore = fullRestore;
+    this.verifyEvery = Math.max(1, Math.floor(base.length / VERIFY_BYTES_PER_STATE));
     this.size = base.length;
     this.hash = ImageHash.of(base);
     this.touchedFlag = new Uint8Array(base.length >>> LINE_SHIFT);
@@ -155,10 +169,16 @@ export class ImageLoader implements Backend {
     for (const l of this.touched) this.touchedFlag[l] = 0;
     this.touched = [];
     this.overlay = new Map();
-    if (!this.fullRestore && !sameBytes(this.base, mem)) {
-      this.untracked.push(...dirtyLines(this.base, mem));
-      this.fullRestore = true;
-      mem.set(this.base);
-    }
+    if (++this.restores % this.verifyEvery === 0) this.verify();
+  }
+
+  /** The safety net: is linear memory equal to base? If not, note the lines and switch to whole-image restores. */
+  verify(): void {
+    const mem = this.mem;
+    if (!mem || this.fullRestore || sameBytes(this.base, mem)) return;
+    this.untracked.push(...dirtyLines(this.base, mem));
+    this.late = this.verifyEvery > 1;
+    this.fullRestore = true;
+    mem.set(this.base);
   }
 }
