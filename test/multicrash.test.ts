@@ -6,6 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Pool, explore, formatReport, parseSpec, caseSpec, type CrashCase, type ExploreOptions, type Marker } from '../src/index.js';
+import { crashTest } from '../src/crash/vitest.js';
 import { KEEP, ROOT_SIZE, applyTx, committed, stateProblems } from './helpers/tx-workload.js';
 
 const FILE = 'test/multicrash.test.ts';
@@ -90,6 +91,17 @@ describe('depth 2 finds what depth 1 cannot', () => {
     }
     const wrong = explore({ ...opts, replay: f.spec.replace(/#.*/, '#00000000') });
     expect(wrong.replayed?.matches).toBe(false);
+  });
+});
+
+describe('crashTest at depth 2', () => {
+  const { name: _n, file: _f, ...forgetful } = pairLog(true);
+  crashTest('crashTest: the forgetful pair log is caught at depth 2', {
+    ...forgetful, depth: 2, deeper: { states: 'all' }, expectFailure: true,
+    onReport: (r) => {
+      expect(r.failures[0].spec).toMatch(/^crashTest: the forgetful pair log is caught at depth 2@[^>]+>[^>]+#/);
+      expect(r.failures[0].replay).toContain(`npx vitest run ${FILE}`);
+    },
   });
 });
 
