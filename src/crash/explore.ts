@@ -230,13 +230,13 @@ interface Tune { seeds: number; exhaustiveLines: number; seed: Seed }
 function* choicesFor(mode: CrashMode, cands: Candidate[], tune: Tune, salt: string): Generator<{ choice: Choice; picks: Pick[] }> {
   if (mode === 'strict') { yield { choice: { kind: 'm', n: 0, survivors: [] }, picks: [] }; return; }
   if (mode === 'eadr') {
-    yield { choice: { kind: 'm', n: 0, survivors: cands.map((c) => c.line) }, picks: cands.map((c) => ({ c, words: 0xff })) };
+    yield { choice: { kind: 'm', n: 0, survivors: cands.map((c) => c.line) }, picks: wholeLines(cands) };
     return;
   }
   if (cands.length === 0) return;
   if (mode !== 'tear8' && cands.length <= tune.exhaustiveLines) {
     for (let mask = 1; mask < 1 << cands.length; mask++) {
-      const picks = cands.filter((_, i) => (mask >>> i) & 1).map((c) => ({ c, words: 0xff }));
+      const picks = wholeLines(cands.filter((_, i) => (mask >>> i) & 1));
       yield { choice: { kind: 'm', n: mask, survivors: picks.map((p) => p.c.line) }, picks };
     }
     return;
