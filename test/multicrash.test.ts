@@ -191,7 +191,7 @@ describe('core bug (assembly/tx.ts): a ghost undo entry', () => {
   const SIZES = [24, 200, 3000, 70_000];
   it('core bug: a ghost undo entry left by a crash whose recovery rolls back nothing is restored by the next abort', () => {
     const r = explore({
-      name: 'ghost undo entry', file: FILE, depth: 2, modes: ['strict', 'pending'], deeper: { states: 'all', points: 'all' },
+      name: 'ghost undo entry', file: FILE, depth: 2, modes: ['strict', 'pending'], deeper: { states: 'all', points: 3 },
       setup: (p) => { p.root(128); },
       workload: (p, mark) => { p.tx((tx) => { for (const s of SIZES) tx.alloc(s, { type: 6 }); }); mark('tx returned'); },
       continue: (p, mark) => {
