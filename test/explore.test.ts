@@ -1,7 +1,10 @@
 // The crash explorer itself: determinism, points, modes, replay specs and
-// image hashes, minimization, recovery crashes, the loader's restores, the
-// linearizability oracle, the vitest helper — and the core's transaction
-// and allocator workloads explored exhaustively at small sizes.
+// image hashes, minimization, recovery crashes, the loader's restores and
+// its safety net (regressions: failures named after the base moved on with
+// `all`, unflushed stores of `recover` leaking into later states, states
+// keyed by image alone), the linearizability oracle, the vitest helper —
+// and the core's transaction and allocator workloads explored exhaustively
+// at small sizes, crashed twice in a row (depth 2; more in multicrash.test.ts).
 
 import { describe, expect, it } from 'vitest';
 import {
