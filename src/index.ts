@@ -14,7 +14,7 @@ export { Prng } from './prng.js';
 export { POOL_BASE, MIN_POOL_SIZE, MAX_POOL_SIZE, CHUNK_SIZE } from './layout.js';
 export * from './errors.js';
 export { explore, formatReport, parseSpec, caseSpec, replayCommand } from './crash/explore.js';
-export type { ExploreOptions, ExploreReport, CrashCase, Choice, Failure } from './crash/explore.js';
+export type { ExploreOptions, ExploreReport, CrashCase, Choice, Failure, LevelReport, ReplaySpec, SpecCrash } from './crash/explore.js';
 export { TracingBackend, recordTrace, dirtyLines, changedWordsPerDrain } from './crash/trace.js';
 export type { Trace, Marker, DrainRecord, LineSet, RecordOptions } from './crash/trace.js';
 export { linearizable, checkLinearizable, prefixKeys, progressOf, canonical, callLabel, returnLabel, LinearizabilityError } from './crash/linearizable.js';

@@ -240,10 +240,10 @@ describe('allocator against a reference model (fast-check)', () => {
 
 describe('crash consistency of atomic alloc/free with publish', () => {
   const SLOTS = 8;
-  it('after any crash: every published pointer names a live object, nothing leaks, nothing is owned twice', () => {
+  it('after any crash (and after a second crash of the run that follows): every published pointer names a live object, nothing leaks, nothing is owned twice', () => {
     let root = 0;
     const sizes = [24, 100, 3000, 70000, 48, 640, 24, 200000];
-    let total = 0;
+    let total = 0, second = 0;
     for (const seed of [1, 2, 3, 4, 5, 6]) {
       const r = explore({
         size: 2 * MiB,
@@ -251,11 +251,18 @@ describe('crash consistency of atomic alloc/free with publish', () => {
         seeds: 6,
         poolSeed: seed,
         seed,
+        depth: 2,
         setup: (p) => { root = p.root(4 * SLOTS); },
         workload: (p, mark) => {
           for (let i = 0; i < SLOTS; i++) { p.alloc(sizes[(i + seed) % sizes.length], { type: 9, into: root + 4 * i }); mark(`alloc ${i}`); }
           for (let i = 0; i < SLOTS; i += 2) { p.free(p.readU32(root + 4 * i), { from: root + 4 * i }); mark(`free ${i}`); }
           for (let i = 0; i < SLOTS; i += 4) { p.alloc(sizes[i], { type: 9, into: root + 4 * i }); mark(`realloc ${i}`); }
+        },
+        // after a crash and its recovery: free what is published (atomically with clearing it), then the same again
+        continue: (p, mark) => {
+          for (let i = 0; i < SLOTS; i++) { const o = p.readU32(root + 4 * i); if (o) p.free(o, { from: root + 4 * i }); }
+          mark('cleared');
+          for (let i = 0; i < SLOTS; i++) { p.alloc(sizes[(i + seed) % sizes.length], { type: 9, into: root + 4 * i }); mark(`alloc ${i}`); }
         },
         check: (p) => {
           const r0 = p.root(4 * SLOTS);
@@ -267,8 +274,9 @@ describe('crash consistency of atomic alloc/free with publish', () => {
       });
       if (r.failures.length) throw new Error(formatReport(r));
       total += r.states;
+      second += r.levels[1].states;
     }
-    console.log(`alloc/publish crash exploration: ${total} crash states explored`);
+    console.log(`alloc/publish crash exploration: ${total} crash states explored (${second} of them at crash level 2)`);
     expect(total).toBeGreaterThan(600); // unique images: duplicates (inside recovery too) are explored once
   });
 });

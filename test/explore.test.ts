@@ -1,7 +1,10 @@
 // The crash explorer itself: determinism, points, modes, replay specs and
-// image hashes, minimization, recovery crashes, the loader's restores, the
-// linearizability oracle, the vitest helper — and the core's transaction
-// and allocator workloads explored exhaustively at small sizes.
+// image hashes, minimization, recovery crashes, the loader's restores and
+// its safety net (regressions: failures named after the base moved on with
+// `all`, unflushed stores of `recover` leaking into later states, states
+// keyed by image alone), the linearizability oracle, the vitest helper —
+// and the core's transaction and allocator workloads explored exhaustively
+// at small sizes, crashed twice in a row (depth 2; more in multicrash.test.ts).
 
 import { describe, expect, it } from 'vitest';
 import {
@@ -242,8 +245,8 @@ describe('failures, minimization and replay', () => {
   it('stores made by a check never leak into the next image', () => {
     const r = explore({
       ...counters(),
-      check: (p, markers) => {
-        counters().check(p, markers);
+      check: (p, markers, c) => {
+        counters().check(p, markers, c);
         const root = p.root(64 * 4);
         p.writeU32(root, 0xdead); // scribble, never flushed
         p.writeBytes(root + 64, new Uint8Array(8).fill(0xee));
@@ -252,6 +255,80 @@ describe('failures, minimization and replay', () => {
     });
     expect(r.failures).toEqual([]);
     expect(r.notes).toEqual([]);
+  });
+
+  it('with all: true every failure names its own image: each spec replays byte-identically (E1)', () => {
+    // Failures used to be turned into specs after the base image had moved on to the last point.
+    const r = explore({ ...planted(), all: true });
+    expect(r.failures.length).toBeGreaterThanOrEqual(1);
+    expect(r.points).toBeGreaterThan(Math.max(...r.failures.map((f) => f.case.point)) + 1); // the base moved on after them
+    for (const f of r.failures) {
+      const again = explore({ ...planted(), replay: f.spec });
+      expect(again.replayed, f.spec).toEqual({ spec: f.spec, sha256: f.sha256, matches: true });
+      expect(again.failures[0]?.error).toBe(f.error);
+    }
+  });
+
+  it('stores made by recover never leak into the next image (E2)', () => {
+    // recover bumps a field with a raw store and no flush, only once the workload's counter is
+    // durably past 1 (so not on the first states). Every open must see the field at 0.
+    const obj = (p: Pool) => p.readU32(p.root(8));
+    const r = explore({
+      modes: ['strict', 'pending'],
+      setup: (p) => { p.alloc(128, { align64: true, zero: true, into: p.root(8) }); },
+      workload: (p) => { const o = obj(p); for (let i = 1; i <= 4; i++) { p.writeU32(o, i); p.persist(o, 4); } },
+      recover: (p) => { const o = obj(p); if (p.readU32(o) >= 2) p.writeU32(o + 64, p.readU32(o + 64) + 1); },
+      check: (p) => { const o = obj(p); expect(p.readU32(o + 64), 'opened with a stale field').toBe(p.readU32(o) >= 2 ? 1 : 0); },
+    });
+    expect(r.failures).toEqual([]);
+    expect(r.notes).toEqual([]);
+    expect(r.states).toBeGreaterThan(4);
+  });
+
+  it('the safety net flags a store that bypasses the tracking, and no later state sees it', () => {
+    // Pool.prototype.writeU32.call(proxy, ...) stores into the real pool behind the tracking proxy's back.
+    let n = 0;
+    const STRAY = 20; // not the 1st, 16th or 256th state: the old net compared only then
+    const r = explore({
+      ...counters(6),
+      check: (p, markers, c) => {
+        counters().check(p, markers, c);
+        const root = p.root(64 * 4);
+        expect(p.readU32(root + 12), 'a stray store of an earlier state').toBe(0);
+        if (++n === STRAY) Pool.prototype.writeU32.call(p, root + 12, 7);
+      },
+    });
+    expect(n).toBeGreaterThan(STRAY);
+    expect(r.failures).toEqual([]);
+    expect(r.notes.join('\n')).toMatch(/changed outside the flush model.*comparison after every state/);
+  });
+
+  it('on pools large enough to be compared every few states, a late catch explores everything again with whole-image restores', () => {
+    let n = 0;
+    const STRAY = 21; // the 8 MiB loader compares after every 2nd state: this one is caught one state late
+    const r = explore({
+      ...counters(6), size: 8 << 20,
+      check: (p, markers, c) => {
+        counters().check(p, markers, c);
+        const root = p.root(64 * 4);
+        expect(p.readU32(root + 12), 'a stray store of an earlier state').toBe(0);
+        if (++n === STRAY) Pool.prototype.writeU32.call(p, root + 12, 7);
+      },
+    });
+    expect(n).toBeGreaterThan(2 * STRAY); // explored twice
+    expect(r.failures).toEqual([]); // the second exploration saw no stray store
+    expect(r.notes.join('\n')).toMatch(/explored everything again with whole-image restores/);
+  });
+
+  it('the same image with more acknowledged operations is checked again (states are keyed by image and markers)', () => {
+    // The op returns after a drain of another line, its own store never flushed. The image without it
+    // is first met before the op returned (fine there), then again after it returned (a bug there).
+    const r = explore({
+      setup: (p) => { p.root(128); },
+      workload: (p, mark) => { const r0 = p.root(128); p.writeU32(r0 + 64, 1); p.persist(r0, 4); mark('op returned'); },
+      check: (p, markers) => { if (markers.length) expect(p.readU32(p.root(128) + 64), 'the returned op is durable').toBe(1); },
+    });
+    expect(r.failures[0]?.error).toMatch(/the returned op is durable/);
   });
 
   it('a state limit truncates the exploration and says so', () => {
@@ -305,18 +382,29 @@ describe('the linearizability oracle', () => {
 });
 
 describe('the core explored exhaustively at small sizes', () => {
-  it('transactions: every subset of every drain (and of every recovery drain), strict/pending/evict', () => {
+  it('transactions: every subset of every drain (and of every recovery drain), strict/pending/evict, two crashes in a row', () => {
     // Multi-range commits, a transactional alloc + publish, a transactional free, an abort —
     // checked against a sequential model with the linearizability oracle.
     type Op = 'set' | 'alloc' | 'free' | 'abort';
-    let total = 0;
+    let total = 0, second = 0;
     for (const ranges of [1, 2, 3]) {
       const seen: CrashCase[] = [];
       let obj = 0, root = 0;
       const ops: Op[] = ['set', 'alloc', 'set', 'free', 'abort', 'set'];
+      type S = { v: number; node: boolean };
+      const model = { initial: { v: 0, node: false }, apply: (s: S, op: Op) =>
+        op === 'set' ? { ...s, v: s.v + 1 } : op === 'alloc' ? { ...s, node: true } : op === 'free' ? { ...s, node: false } : s };
+      const readState = (p: Pool): S => {
+        const r = p.root(8), o = p.readU32(r + 4);
+        const vals = Array.from({ length: ranges }, (_, i) => p.readU32(o + 64 * i));
+        if (new Set(vals).size !== 1) throw new Error(`ranges of one transaction disagree: ${vals}`);
+        const node = p.readU32(r);
+        if (node !== 0 && !p.isLive(node)) throw new Error('published node is not live');
+        if ([...p.objects(4)].length !== (node ? 1 : 0)) throw new Error('leaked or lost node');
+        return { v: vals[0], node: node !== 0 };
+      };
       const lin = linearizable({
-        model: { initial: { v: 0, node: false }, apply: (s: { v: number; node: boolean }, op: Op) =>
-          op === 'set' ? { ...s, v: s.v + 1 } : op === 'alloc' ? { ...s, node: true } : op === 'free' ? { ...s, node: false } : s },
+        model,
         ops,
         run: (p, op) => {
           const fill = (tx: { setU32(o: number, v: number): void }, v: number) => { for (let i = 0; i < ranges; i++) tx.setU32(obj + 64 * i, v); };
@@ -329,20 +417,35 @@ describe('the core explored exhaustively at small sizes', () => {
             });
           } catch (e) { if ((e as Error).message !== 'abort') throw e; }
         },
-        read: (p) => {
-          const r = p.root(8), o = p.readU32(r + 4);
-          const vals = Array.from({ length: ranges }, (_, i) => p.readU32(o + 64 * i));
-          if (new Set(vals).size !== 1) throw new Error(`ranges of one transaction disagree: ${vals}`);
-          const node = p.readU32(r);
-          if (node !== 0 && !p.isLive(node)) throw new Error('published node is not live');
-          if ([...p.objects(4)].length !== (node ? 1 : 0)) throw new Error('leaked or lost node');
-          return { v: vals[0], node: node !== 0 };
-        },
+        read: readState,
       });
       const r = explore({
         size: 256 << 10, modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12,
         setup: (p) => { root = p.root(8); obj = p.alloc(64 * ranges, { align64: true, zero: true, into: root + 4 }); },
-        workload: lin.workload, check: lin.check,
+        workload: lin.workload, depth: 2,
+        // after a crash and its recovery: drop the node if there is one, then the same operations again
+        continue: (p, mark) => {
+          const node = p.readU32(root);
+          if (node) p.tx((tx) => { tx.free(node); tx.setU32(root, 0); });
+          mark('cleared');
+          lin.workload(p, mark);
+        },
+        check: (p, markers, crash) => {
+          if (!crash.prior) return lin.check(p, markers);
+          // level 2: the model after a prefix of the operations (level 1), maybe without its node, then a prefix again
+          const after = (s: S, n: number) => ops.slice(0, n).reduce(model.apply, s);
+          const l1 = progressOf(markers.filter((m) => m.level === 1));
+          const own = markers.filter((m) => m.level === 2), l2 = progressOf(own);
+          const allowed = new Set<string>();
+          for (let p1 = l1.returned; p1 <= l1.called; p1++) {
+            const s1 = after(model.initial, p1);
+            for (const start of own.some((m) => m.label === 'cleared') ? [{ ...s1, node: false }] : [s1, { ...s1, node: false }]) {
+              for (let p2 = l2.returned; p2 <= l2.called; p2++) allowed.add(canonical(after(start, p2)));
+            }
+          }
+          const got = canonical(readState(p));
+          expect([...allowed], `level 2: recovered ${got}`).toContain(got);
+        },
         onState: (c) => seen.push(c),
       });
       if (r.failures.length) throw new Error(formatReport(r));
@@ -350,25 +453,33 @@ describe('the core explored exhaustively at small sizes', () => {
       expect(seen.every((c) => c.choice.kind === 'm' && (!c.recovery || c.recovery.choice.kind === 'm'))).toBe(true);
       expect(r.recoveryStates).toBeGreaterThan(0);
       total += r.states;
+      second += r.levels[1].states;
     }
-    console.log(`core tx, exhaustive: ${total} crash states`);
+    console.log(`core tx, exhaustive: ${total} crash states (${second} at crash level 2)`);
   });
 
-  it('allocator: atomic alloc/publish and free/clear, every subset, strict/pending/evict', () => {
-    let total = 0;
+  it('allocator: atomic alloc/publish and free/clear, every subset, strict/pending/evict, two crashes in a row', () => {
+    let total = 0, second = 0;
     for (const [a, b, c, align64] of [[40, 70_000, 200, false], [16, 640, 120, true], [8, 100_000, 64, false]] as const) {
       let root = 0;
       const seen: CrashCase[] = [];
+      const workload = (p: Pool, mark: (label: string) => void) => {
+        p.alloc(a, { type: 3, into: root }); mark('a');
+        p.alloc(b, { type: 3, into: root + 4, align64 }); mark('b');
+        p.alloc(c, { type: 3, into: root + 8 }); mark('c');
+        p.free(p.readU32(root), { from: root }); mark('free a');
+        p.free(p.readU32(root + 4), { from: root + 4 }); mark('free b');
+        p.realloc(p.readU32(root + 8), 2 * c, { into: root + 8 }); mark('realloc c'); // another size class: moves
+      };
       const r = explore({
-        modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12,
+        modes: ['strict', 'pending', 'evict'], exhaustiveLines: 12, depth: 2,
         setup: (p) => { root = p.root(16); },
-        workload: (p, mark) => {
-          p.alloc(a, { type: 3, into: root }); mark('a');
-          p.alloc(b, { type: 3, into: root + 4, align64 }); mark('b');
-          p.alloc(c, { type: 3, into: root + 8 }); mark('c');
-          p.free(p.readU32(root), { from: root }); mark('free a');
-          p.free(p.readU32(root + 4), { from: root + 4 }); mark('free b');
-          p.realloc(p.readU32(root + 8), 2 * c, { into: root + 8 }); mark('realloc c'); // another size class: moves
+        workload,
+        // after a crash and its recovery: free what is published (atomically with clearing it), then the same again
+        continue: (p, mark) => {
+          for (let i = 0; i < 3; i++) { const o = p.readU32(root + 4 * i); if (o) p.free(o, { from: root + 4 * i }); }
+          mark('cleared');
+          workload(p, mark);
         },
         check: (p) => {
           const r0 = p.root(16);
@@ -381,8 +492,9 @@ describe('the core explored exhaustively at small sizes', () => {
       if (r.failures.length) throw new Error(formatReport(r));
       expect(seen.every((x) => x.choice.kind === 'm' && (!x.recovery || x.recovery.choice.kind === 'm'))).toBe(true);
       total += r.states;
+      second += r.levels[1].states;
     }
-    console.log(`core allocator, exhaustive: ${total} crash states`);
+    console.log(`core allocator, exhaustive: ${total} crash states (${second} at crash level 2)`);
   });
 });
 

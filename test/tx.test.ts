@@ -2,7 +2,7 @@
 // and exhaustive crash exploration of small transactional workloads.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { Pool, explore, formatReport, TxAbortedError, TxStateError, LogFullError, OutOfSpaceError, type Marker } from '../src/index.js';
+import { Pool, explore, formatReport, TxAbortedError, TxStateError, LogFullError, OutOfSpaceError, type Marker, type CrashCase } from '../src/index.js';
 
 const MiB = 1 << 20;
 const mem = (size = MiB) => Pool.create({ size, layout: 'tx', seed: 11 });
@@ -202,27 +202,35 @@ describe('transactions against a reference model (fast-check)', () => {
 
 // ─── exhaustive crash exploration ─────────────────────────────────────────
 
-/** Recovered state must be the state after some prefix of the transactions, at least those that returned. */
-function expectPrefix(states: string[], got: string, returned: Marker[]): void {
-  // Every transaction that returned is in; at most the one in flight beyond them.
-  const allowed = states.slice(returned.length, returned.length + 2);
-  expect(allowed, `recovered state "${got}" after ${returned.length} returned transactions`).toContain(got);
+/**
+ * The recovered state after a chain of crashes (explore's `depth`): each level
+ * ran the transactions again on what the level before left and kept a prefix
+ * of them — every one that returned at that level (one marker each), at most
+ * one more. `after(state, n)` is the model after the first n transactions
+ * applied to `state`, `max` the number of transactions.
+ */
+function expectChain<S>(initial: S, after: (s: S, n: number) => S, key: (s: S) => string, got: string, markers: Marker[], crash: CrashCase, max: number): void {
+  const level = 1 + (crash.prior?.length ?? 0);
+  let states = [initial];
+  for (let l = 1; l <= level; l++) {
+    const returned = markers.filter((m) => m.level === l).length;
+    states = states.flatMap((s) => [returned, returned + 1].filter((n) => n <= max).map((n) => after(s, n)));
+  }
+  expect(states.map(key), `recovered state "${got}" (crash level ${level}, ${markers.length} transactions returned)`).toContain(got);
 }
 
-describe('crash consistency (every drain, every mode, several seeds, crashes inside recovery)', () => {
+describe('crash consistency (every drain, every mode, several seeds, crashes inside recovery, two crashes in a row)', () => {
   let explored = 0;
+  let second = 0; // of which after a first crash and its recovery
 
   it('an array of counters updated in transactions', () => {
     const N = 12;
     const plan = [[0, 1, 2], [3], [0, 5, 7, 11], [2, 3, 4, 5, 6, 7, 8, 9], [1], [10, 11, 0], [4, 8], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [6], [9, 3]];
-    const states: string[] = [];
-    const cur = new Array(N).fill(0);
-    states.push(cur.join(','));
-    for (const step of plan) { for (const i of step) cur[i]++; states.push(cur.join(',')); }
+    const after = (s: number[], n: number) => { const out = [...s]; for (const step of plan.slice(0, n)) for (const i of step) out[i]++; return out; };
     let root = 0;
     for (const seed of [1, 2, 3]) {
       const r = explore({
-        poolSeed: seed, seed, seeds: 8,
+        poolSeed: seed, seed, seeds: 8, depth: 2,
         setup: (p) => { root = p.root(16 * N); },
         workload: (p, mark) => {
           plan.forEach((step, t) => {
@@ -230,23 +238,26 @@ describe('crash consistency (every drain, every mode, several seeds, crashes ins
             mark(`tx ${t}`);
           });
         },
-        check: (p, returned) => {
+        check: (p, returned, crash) => {
           const r0 = p.root(16 * N);
-          expectPrefix(states, Array.from({ length: N }, (_, i) => p.readU32(r0 + 16 * i)).join(','), returned);
+          const got = Array.from({ length: N }, (_, i) => p.readU32(r0 + 16 * i)).join(',');
+          expectChain(new Array<number>(N).fill(0), after, (s) => s.join(','), got, returned, crash, plan.length);
         },
       });
       if (r.failures.length) throw new Error(formatReport(r));
       explored += r.states;
+      second += r.levels[1]?.states ?? 0;
     }
   });
 
   it('a persistent linked list with transactional insert and remove', () => {
     const NODE = 5;
     const ops: Array<number | 'pop'> = [10, 20, 'pop', 30, 40, 50, 'pop', 'pop', 60, 70, 'pop', 80, 90, 'pop', 'pop', 100];
-    const states: string[] = [];
-    const model: number[] = [];
-    states.push('');
-    for (const op of ops) { if (op === 'pop') model.shift(); else model.unshift(op); states.push(model.join(',')); }
+    const after = (s: number[], n: number) => {
+      const model = [...s];
+      for (const op of ops.slice(0, n)) { if (op === 'pop') model.shift(); else model.unshift(op); }
+      return model;
+    };
     let root = 0;
     const read = (p: Pool) => {
       const r0 = p.root(8);
@@ -258,7 +269,7 @@ describe('crash consistency (every drain, every mode, several seeds, crashes ins
     };
     for (const seed of [1, 2, 3]) {
       const r = explore({
-        poolSeed: seed, seed, seeds: 8,
+        poolSeed: seed, seed, seeds: 8, depth: 2,
         setup: (p) => { root = p.root(8); },
         workload: (p, mark) => {
           ops.forEach((op, t) => {
@@ -277,10 +288,11 @@ describe('crash consistency (every drain, every mode, several seeds, crashes ins
             mark(`op ${t}`);
           });
         },
-        check: (p, returned) => expectPrefix(states, read(p), returned),
+        check: (p, returned, crash) => expectChain<number[]>([], after, (s) => s.join(','), read(p), returned, crash, ops.length),
       });
       if (r.failures.length) throw new Error(formatReport(r));
       explored += r.states;
+      second += r.levels[1]?.states ?? 0;
     }
   });
 
@@ -288,7 +300,7 @@ describe('crash consistency (every drain, every mode, several seeds, crashes ins
     let obj = 0;
     const SIZE = 80_000;
     const r = explore({
-      modes: ['strict', 'pending'], seeds: 2,
+      modes: ['strict', 'pending'], seeds: 2, depth: 2, // the run after a crash commits the same transaction again
       setup: (p) => { const r0 = p.root(8); obj = p.alloc(SIZE, { zero: true, into: r0 }); },
       workload: (p, mark) => {
         p.tx((tx) => { for (let off = 0; off < SIZE; off += 8192) tx.setBytes(obj + off, new Uint8Array(Math.min(8192, SIZE - off)).fill(1)); });
@@ -304,7 +316,8 @@ describe('crash consistency (every drain, every mode, several seeds, crashes ins
     });
     if (r.failures.length) throw new Error(formatReport(r));
     explored += r.states;
-    console.log(`transaction crash exploration: ${explored} crash states explored (including crashes inside recovery)`);
+    second += r.levels[1]?.states ?? 0;
+    console.log(`transaction crash exploration: ${explored} crash states explored (including crashes inside recovery; ${second} of them at crash level 2)`);
     expect(explored).toBeGreaterThan(2000); // unique images: duplicates (inside recovery too) are explored once
   });
 });

@@ -1,9 +1,10 @@
-// explore.ts — enumerate the states a crash could leave, recover each, check.
+// explore.ts — enumerate the states a crash could leave, recover each, check;
+// then (depth ≥ 2) go on from recovered states and crash again.
 //
 // The workload runs once on a TracingBackend (trace.ts). Then, for every
 // persistence point k — just before drain k completes, i.e. between the
 // flushes and the fence, and once more after the last drain — the explorer
-// derives the crash images each mode allows (modes.ts, DESIGN.md):
+// derives the crash images each mode allows (modes.ts):
 //
 //   strict   the durable image of that moment
 //   pending  + a subset of the lines drain k was making durable
@@ -19,24 +20,42 @@
 //
 // Each image is opened — the real recovery runs — then the caller's
 // `recover` (user-level recovery), pool.check() and the caller's `check`.
-// Identical images are explored once: an image is named by a 64-bit hash
-// that is a sum of per-line hashes (hash.ts), updated per changed line.
+// Identical states are explored once: a state is named by its image — a
+// 64-bit hash that is a sum of per-line hashes (hash.ts), updated per
+// changed line — together with the markers its check receives (the same
+// image with more acknowledged operations is a different question).
 // Crashes inside recovery are explored one level deep: every drain made by
 // the open (the core's rollback) and by `recover` becomes a crash point
 // (strict and pending), and each such image is opened and checked in turn.
 //
+// Crashing more than once (`depth`, default 1). A run is one recorded
+// execution: level 1 is the workload; a state of level L that passed its
+// checks may be *continued*: its image is opened again on a TracingBackend,
+// recovery and `recover` run, and `continue` (default: the workload again)
+// is recorded — that recording is a run of level L + 1, explored like the
+// first, its checks receiving the markers of every level (Marker.level).
+// Level 1 is explored as configured; at levels ≥ 2 a seeded sample of the
+// states above is continued and a seeded sample of each run's points is
+// crashed (`deeper`, default 8 states × 8 points; 'all' widens either).
+//
 // Images are not built: ImageLoader (loader.ts) patches the few lines that
-// differ from the base image into one recycled pool and puts them back.
+// differ from the run's base image into one recycled pool and puts them back.
+// `recover` and `check` receive that pool through a proxy that reports their
+// stores to the loader, and the loader compares the whole pool with its base
+// after every state (the safety net), so no state sees another's stores.
+// Failures are turned into reports (spec, SHA-256, minimization) at their
+// own point, while the loader's base is still that point's image.
 //
 // A case is named by a spec, printed in reports and accepted back through
 // PHEAP_REPLAY (or opts.replay) to explore exactly that case again:
 //
-//   [name@]point:mode:choice[/rpoint:rmode:rchoice][#sha256-prefix]
+//   [name@]crash[>crash...][#sha256-prefix]      one crash per level, first first
+//   crash  = point:mode:choice[/rpoint:rmode:rchoice]
 //   choice = m<mask> (exhaustive subset) | s<n> (n-th seeded sample)
 //          | x<line>[w<hex word mask>].<line>...  (explicit surviving lines)
 //
-// The sha256 prefix is the crash image's; a replay recomputes it and fails
-// loudly if the image is not byte-identical.
+// The sha256 prefix is the last crash image's; a replay recomputes it and
+// fails loudly if the image is not byte-identical.
 
 import { Pool } from '../pool.js';
 import { Prng, type Seed } from '../prng.js';
@@ -44,7 +63,7 @@ import type { CrashMode } from './modes.js';
 import { LINE, sha256 } from './hash.js';
 import { ImageLoader, type Overlay } from './loader.js';
 import { interceptPool, WRITE_WIDTH } from './intercept.js';
-import { recordTrace, type LineSet, type Marker, type Trace } from './trace.js';
+import { recordFromImage, recordTrace, type LineSet, type Marker, type Trace } from './trace.js';
 
 export interface ExploreOptions {
   /** Pool size (default 1 MiB) and layout name (default 'explore'). */
@@ -60,15 +79,34 @@ export interface ExploreOptions {
   workload: (pool: Pool, mark: (label: string) => void) => void;
   /** User-level recovery, run on every reopened pool before the checks; its drains are crash points too. */
   recover?: (pool: Pool) => void;
-  /** Called on every recovered pool; throw to report a bug. `markers` = those placed before the crash point. */
-  check: (pool: Pool, markers: Marker[]) => void;
+  /**
+   * Called on every recovered pool; throw to report a bug. `markers` = those
+   * placed before the crash, of every level: `level` 1 = placed by the
+   * workload before the first crash, 2 = by the run after it before the
+   * second crash, and so on. `crash` is the case being checked: its level
+   * is 1 + `crash.prior.length` (also when no marker of that level exists yet).
+   */
+  check: (pool: Pool, markers: Marker[], crash: CrashCase) => void;
+  /**
+   * How many crashes in a row (default 1). 2: crash, recover, check, run
+   * `continue` on the recovered pool, crash that run too, recover, check; and so on.
+   */
+  depth?: number;
+  /** What runs on a recovered pool at levels ≥ 2 (default: `workload` again). */
+  continue?: (pool: Pool, mark: (label: string) => void) => void;
+  /**
+   * Levels ≥ 2: how many states of the level above are continued (default 8)
+   * and how many crash points of each continued run are explored (default 8),
+   * each a seeded sample (seed default `seed`); 'all' explores every one.
+   */
+  deeper?: { states?: number | 'all'; points?: number | 'all'; seed?: Seed };
   /** Default: strict, pending, evict, tear8. */
   modes?: CrashMode[];
   /** Sampled choices per point and mode when not exhaustive (default 4). */
   seeds?: number;
   /** Enumerate every subset when a point has at most this many candidate lines (default 6, at most 24). */
   exhaustiveLines?: number;
-  /** Which points: all (default), a seeded sample of n, or the range [from, to] (inclusive). */
+  /** Which points of level 1: all (default), a seeded sample of n, or the range [from, to] (inclusive). */
   points?: 'all' | { sample: number; seed?: Seed } | { from: number; to: number };
   /** Also crash inside recovery (default true). */
   recoveryCrashes?: boolean;
@@ -78,11 +116,11 @@ export interface ExploreOptions {
   replay?: string;
   /** Keep going after the first failing point (default false: stop there and report its smallest case). */
   all?: boolean;
-  /** Shrink the reported failure by dropping surviving lines while it still fails (default true). */
+  /** Shrink the reported failure by dropping surviving lines of its last crash while it still fails (default true). */
   minimize?: boolean;
   /** Stop after this many states (default: no limit); the report says it was truncated. */
   limit?: number;
-  /** Called for every explored state with its case and image key (determinism tests, progress). */
+  /** Called for every explored state with its case and state key (determinism tests, progress). */
   onState?: (c: CrashCase, key: string) => void;
   /** Name of this exploration, for replay specs and commands. */
   name?: string;
@@ -111,6 +149,8 @@ export interface CrashCase {
   recovery?: { point: number; mode: CrashMode; choice: Choice };
   /** Set when the case was shrunk from a larger failing choice. */
   minimizedFrom?: Choice;
+  /** Levels ≥ 2: the earlier crashes, first first; this one crashed the run that followed the last of them. */
+  prior?: CrashCase[];
 }
 
 export interface Failure {
@@ -118,27 +158,43 @@ export interface Failure {
   error: string;
   /** The replay spec of this case (see the header comment). */
   spec: string;
-  /** SHA-256 of the crash image. */
+  /** SHA-256 of the (last) crash image. */
   sha256: string;
-  /** Markers placed before the crash point. */
+  /** Markers placed before the crash (of every level). */
   markers: Marker[];
   /** One line that replays exactly this case. */
   replay: string;
 }
 
+/** What was explored at one crash level. */
+export interface LevelReport {
+  /** 1 = crashes of the workload, 2 = crashes of the runs after a first crash, … */
+  level: number;
+  /** Runs explored (1 at level 1; continued states at deeper levels). */
+  runs: number;
+  /** States opened and checked (unique), of which inside recovery. */
+  states: number;
+  recoveryStates: number;
+  /** Crash points explored, and drains in the runs' traces. */
+  points: number;
+  drains: number;
+}
+
 export interface ExploreReport {
-  /** Crash images opened and checked (unique), including those inside recovery. */
+  /** Crash images opened and checked (unique), at every level, including those inside recovery. */
   states: number;
   /** Of which inside recovery. */
   recoveryStates: number;
   /** Candidate images generated, before removing duplicates. */
   generated: number;
-  /** Generated images skipped because an identical one was already explored. */
+  /** Generated images skipped because an identical state was already explored. */
   duplicates: number;
-  /** Crash points explored, drains in the trace. */
+  /** Crash points explored and drains in the trace, at level 1 (see `levels` for the others). */
   points: number;
   drains: number;
-  /** Extra images opened to shrink the reported failure. */
+  /** Per crash level (one entry per level reached, up to `depth`). */
+  levels: LevelReport[];
+  /** Extra images opened to shrink the reported failures. */
   minimizeStates: number;
   failures: Failure[];
   /** The `limit` stopped the exploration early. */
@@ -174,13 +230,13 @@ interface Tune { seeds: number; exhaustiveLines: number; seed: Seed }
 function* choicesFor(mode: CrashMode, cands: Candidate[], tune: Tune, salt: string): Generator<{ choice: Choice; picks: Pick[] }> {
   if (mode === 'strict') { yield { choice: { kind: 'm', n: 0, survivors: [] }, picks: [] }; return; }
   if (mode === 'eadr') {
-    yield { choice: { kind: 'm', n: 0, survivors: cands.map((c) => c.line) }, picks: cands.map((c) => ({ c, words: 0xff })) };
+    yield { choice: { kind: 'm', n: 0, survivors: cands.map((c) => c.line) }, picks: wholeLines(cands) };
     return;
   }
   if (cands.length === 0) return;
   if (mode !== 'tear8' && cands.length <= tune.exhaustiveLines) {
     for (let mask = 1; mask < 1 << cands.length; mask++) {
-      const picks = cands.filter((_, i) => (mask >>> i) & 1).map((c) => ({ c, words: 0xff }));
+      const picks = wholeLines(cands.filter((_, i) => (mask >>> i) & 1));
       yield { choice: { kind: 'm', n: mask, survivors: picks.map((p) => p.c.line) }, picks };
     }
     return;
@@ -253,26 +309,41 @@ function parseChoice(s: string): Choice {
   return { kind: 'x', n: 0, survivors, words: words.some((w) => w !== 0xff) ? words : undefined };
 }
 
-/** The spec of a case: `point:mode:choice[/rpoint:rmode:rchoice]`. */
-export function caseSpec(c: CrashCase): string {
+/** One crash of a spec: `point:mode:choice[/rpoint:rmode:rchoice]`. */
+function crashSpec(c: CrashCase): string {
   const outer = `${c.point}:${c.mode}:${choiceText(c.choice)}`;
   return c.recovery ? `${outer}/${c.recovery.point}:${c.recovery.mode}:${choiceText(c.recovery.choice)}` : outer;
 }
 
-interface ReplaySpec { name?: string; point: number; mode: CrashMode; choice: Choice; recovery?: { point: number; mode: CrashMode; choice: Choice }; sha?: string }
+/** The spec of a case: its crashes, first first, joined by '>'. */
+export function caseSpec(c: CrashCase): string {
+  return [...(c.prior ?? []), c].map(crashSpec).join('>');
+}
+
+/** One crash named by a spec. */
+export interface SpecCrash { point: number; mode: CrashMode; choice: Choice; recovery?: { point: number; mode: CrashMode; choice: Choice } }
+
+/** A parsed spec: the first crash at the top level, the later ones (depth ≥ 2) in `next`. */
+export interface ReplaySpec extends SpecCrash { name?: string; next?: SpecCrash[]; sha?: string }
 
 const MODES = new Set(['strict', 'pending', 'evict', 'tear8', 'eadr']);
+const SPEC_FORM = '[name@]point:mode:choice[/rpoint:rmode:rchoice][>point:mode:choice…][#sha]';
+
+function parseCrash(s: string, whole: string): SpecCrash {
+  const m = /^(\d+):(\w+):([^/]*)(?:\/(\d+):(\w+):(.*))?$/.exec(s);
+  if (!m) throw new Error(`replay: cannot parse '${whole}' (expected ${SPEC_FORM})`);
+  const mode = (x: string) => { if (!MODES.has(x)) throw new Error(`replay: unknown mode '${x}'`); return x as CrashMode; };
+  const crash: SpecCrash = { point: Number(m[1]), mode: mode(m[2]), choice: parseChoice(m[3]) };
+  if (m[4] !== undefined) crash.recovery = { point: Number(m[4]), mode: mode(m[5]), choice: parseChoice(m[6]) };
+  return crash;
+}
 
 /** Parse a replay spec (see the header comment). */
 export function parseSpec(s: string): ReplaySpec {
-  const m = /^(?:(.*)@)?(\d+):(\w+):([^/#]*)(?:\/(\d+):(\w+):([^#]*))?(?:#([0-9a-f]+))?$/.exec(s.trim());
-  if (!m) throw new Error(`replay: cannot parse '${s}' (expected [name@]point:mode:choice[/rpoint:rmode:rchoice][#sha])`);
-  const mode = (x: string) => { if (!MODES.has(x)) throw new Error(`replay: unknown mode '${x}'`); return x as CrashMode; };
-  return {
-    name: m[1], point: Number(m[2]), mode: mode(m[3]), choice: parseChoice(m[4]),
-    recovery: m[5] !== undefined ? { point: Number(m[5]), mode: mode(m[6]), choice: parseChoice(m[7]) } : undefined,
-    sha: m[8],
-  };
+  const m = /^(?:(.*)@)?([^@#]*)(?:#([0-9a-f]+))?$/.exec(s.trim());
+  if (!m) throw new Error(`replay: cannot parse '${s}' (expected ${SPEC_FORM})`);
+  const [first, ...next] = m[2].split('>').map((x) => parseCrash(x, s));
+  return { name: m[1], ...first, ...(next.length ? { next } : {}), sha: m[3] };
 }
 
 function shellQuote(s: string): string { return `'${s.replace(/'/g, `'\\''`)}'`; }
@@ -298,11 +369,16 @@ function selectPoints(spec: ExploreOptions['points'], total: number): Set<number
   return new Set(all.filter((k) => k >= spec.from && k <= spec.to));
 }
 
+/** `n` distinct indices below `total` (all of them for 'all'), chosen by a Prng seeded with `seed`, ascending. */
+function sampleIndices(n: number | 'all', total: number, seed: Seed): number[] {
+  return [...selectPoints(n === 'all' ? 'all' : { sample: n, seed }, total)].sort((a, b) => a - b);
+}
+
 /** One closed pool whose memory and core every verification reuses. */
 let shell: Pool | undefined;
 let tracked: { pool: Pool; proxy: Pool; loader: { current: ImageLoader } } | undefined;
 
-/** The pool handed to `check`: the real one, with stores reported to the loader. */
+/** The pool handed to `recover` and `check`: the real one, with stores reported to the loader. */
 function trackedPool(pool: Pool, loader: ImageLoader): Pool {
   if (tracked?.pool !== pool) {
     const ref = { current: loader };
@@ -320,30 +396,83 @@ function trackedPool(pool: Pool, loader: ImageLoader): Pool {
   return tracked.proxy;
 }
 
+/**
+ * One recorded execution being explored: the workload (level 1) or a run
+ * that continued a recovered state of the level above.
+ */
+interface Run {
+  level: number;
+  trace: Trace;
+  /** Its base image is the run's durable image at the current point. */
+  loader: ImageLoader;
+  /** The crashes that led to this run, first first ([] at level 1). */
+  prior: CrashCase[];
+  /** Markers of the earlier levels (placed before those crashes). */
+  priorMarkers: Marker[];
+  /** Names the run in state keys (with the number of its markers, it names what a check is told). */
+  sig: string;
+  /** A copy of the durable image when the run started: kept only to rebuild the states it continues. */
+  initial: Uint8Array | null;
+  stats: LevelReport;
+}
+
+/** An explored state, as needed to check it again or to continue it. */
+interface State { c: CrashCase; overlay: Overlay; markers: Marker[]; point: number }
 interface Outcome { error: unknown | null; drains: LineSet[]; openDrains: number }
 
 class Explorer {
   readonly report: ExploreReport = {
-    states: 0, recoveryStates: 0, generated: 0, duplicates: 0, points: 0, drains: 0, minimizeStates: 0,
+    states: 0, recoveryStates: 0, generated: 0, duplicates: 0, points: 0, drains: 0, levels: [], minimizeStates: 0,
     failures: [], truncated: false, recordMs: 0, ms: 0, statesPerSecond: 0, notes: [],
   };
   readonly seen = new Set<string>();
   readonly layout: string;
   readonly tune: Tune;
-  loader!: ImageLoader;
+  readonly modes: CrashMode[];
+  readonly depth: number;
+  readonly withDirty: boolean;
   /** Failures found at the current point (before choosing the smallest). */
-  pointFailures: Array<{ c: CrashCase; error: unknown; overlay: Overlay; markers: Marker[] }> = [];
+  pointFailures: Array<State & { error: unknown }> = [];
+  /** A failing point was reported and `all` is off: explore nothing more. */
+  stopped = false;
+  /** Shrink reported failures (off when replaying: the spec names the case). */
+  minimizing: boolean;
+  /** The safety net fired after states may have seen a stray store (large pools): explore again. */
+  late = false;
+  private runs = 0;
 
-  constructor(readonly opts: ExploreOptions) {
+  /** `wholeRestores`: every loader copies the whole image back after every state. */
+  constructor(readonly opts: ExploreOptions, readonly wholeRestores = false) {
     this.layout = opts.layout ?? 'explore';
     this.tune = { seeds: opts.seeds ?? 4, exhaustiveLines: Math.min(opts.exhaustiveLines ?? 6, 24), seed: opts.seed ?? 0 };
+    this.modes = opts.modes ?? ['strict', 'pending', 'evict', 'tear8'];
+    this.depth = Math.max(1, Math.floor(opts.depth ?? 1));
+    this.withDirty = this.modes.some((m) => m === 'evict' || m === 'tear8' || m === 'eadr');
+    this.minimizing = opts.minimize ?? true;
   }
 
   get full(): boolean { return this.opts.limit !== undefined && this.report.states >= this.opts.limit; }
+  get done(): boolean { return this.stopped || this.full; }
+
+  /** A new run exploring `trace` at `level`. */
+  run(level: number, trace: Trace, prior: CrashCase[], priorMarkers: Marker[], sig: string): Run {
+    while (this.report.levels.length < level) this.report.levels.push({ level: this.report.levels.length + 1, runs: 0, states: 0, recoveryStates: 0, points: 0, drains: 0 });
+    const stats = this.report.levels[level - 1];
+    stats.runs++;
+    stats.drains += trace.drains.length;
+    const initial = level < this.depth ? trace.initial.slice() : null;
+    return { level, trace, loader: new ImageLoader(trace.initial, this.wholeRestores), prior, priorMarkers, sig, initial, stats };
+  }
+
+  /** Markers a check at point k of `run` is told about, and the part of the state key they stand for. */
+  markersAt(run: Run, k: number): { markers: Marker[]; sig: string } {
+    const own = run.trace.markers.filter((m) => m.afterDrains <= k).map((m) => ({ ...m, level: run.level }));
+    return { markers: [...run.priorMarkers, ...own], sig: `${run.sig}:${own.length}` };
+  }
 
   /** Open base + overlay (recovery runs), run recover, the heap check and the user's check. */
-  verify(overlay: Overlay, markers: Marker[]): Outcome {
-    const loader = this.loader;
+  verify(run: Run, c: CrashCase, overlay: Overlay, markers: Marker[]): Outcome {
+    const loader = run.loader;
     loader.load(overlay);
     let pool: Pool | null = null;
     let error: unknown = null;
@@ -353,10 +482,10 @@ class Explorer {
       pool = Pool.open({ backend: loader, layout: this.layout, recycle: shell });
       shell = pool;
       openDrains = loader.drains.length;
-      this.opts.recover?.(pool);
+      this.opts.recover?.(trackedPool(pool, loader));
       recoveryDrains = loader.drains.length; // the check's own drains are not crash points
       if (this.opts.heapCheck ?? true) pool.check();
-      this.opts.check(trackedPool(pool, loader), markers);
+      this.opts.check(trackedPool(pool, loader), markers, c);
     } catch (e) {
       error = e;
       if (!openDrains) openDrains = loader.drains.length;
@@ -369,119 +498,197 @@ class Explorer {
     return { error, drains, openDrains };
   }
 
-  /** Explore one case (and, outside recovery, the crashes inside its recovery). */
-  explore(c: CrashCase, overlay: Overlay, markers: Marker[], key: string): void {
+  /** Explore one state unless an identical one was (and, outside recovery, the crashes inside its recovery). */
+  explore(run: Run, s: State, sig: string, passed: State[]): void {
+    this.report.generated++;
+    const key = `${run.loader.keyOf(s.overlay)}:${sig}`;
+    if (this.seen.has(key)) { this.report.duplicates++; return; }
+    this.seen.add(key);
     this.report.states++;
-    if (c.recovery) this.report.recoveryStates++;
-    this.opts.onState?.(c, key);
-    const out = this.verify(overlay, markers);
-    if (out.error !== null) this.pointFailures.push({ c, error: out.error, overlay, markers });
-    if (c.recovery || !(this.opts.recoveryCrashes ?? true)) return;
-    this.recoveryCrashes(c, overlay, markers, out);
+    run.stats.states++;
+    if (s.c.recovery) { this.report.recoveryStates++; run.stats.recoveryStates++; }
+    this.opts.onState?.(s.c, key);
+    const out = this.verify(run, s.c, s.overlay, s.markers);
+    if (out.error !== null) this.pointFailures.push({ ...s, error: out.error });
+    else passed.push(s);
+    if (s.c.recovery || !(this.opts.recoveryCrashes ?? true)) return;
+    this.recoveryCrashes(run, s, out, sig, passed);
   }
 
-  recoveryCrashes(c: CrashCase, overlay: Overlay, markers: Marker[], out: Outcome, only?: ReplaySpec['recovery']): { overlay: Overlay; choice: Choice } | null {
-    const prefix: Overlay = new Map(overlay);
-    for (let r = 0; r < out.drains.length; r++) {
-      if (only && only.point !== r) { overlayOf(this.loader.base, drainCandidates(out.drains[r]).map((c) => ({ c, words: 0xff })), prefix); continue; }
-      // The open's last drain only bumps the open counter: crashing before it
-      // is the strict image; keeping it changes nothing but that counter.
-      const rmodes: CrashMode[] = r === out.openDrains - 1 ? ['strict'] : ['strict', 'pending'];
+  /** Explore the crashes inside the recovery of state `s` (outcome `out`). */
+  recoveryCrashes(run: Run, s: State, out: Outcome, sig: string, passed: State[]): void {
+    const base = run.loader.base;
+    const prefix: Overlay = new Map(s.overlay);
+    for (let r = 0; r < out.drains.length && !this.full; r++) {
       const cands = drainCandidates(out.drains[r]);
-      for (const rmode of rmodes) {
-        if (only && only.mode !== rmode) continue;
-        if (only) {
-          const picks = this.pick(rmode, cands, `${c.point}/${r}`, only.choice);
-          const choice: Choice = only.choice.kind === 'x' ? only.choice : { ...only.choice, survivors: picks.map((p) => p.c.line) };
-          return { overlay: overlayOf(this.loader.base, picks, new Map(prefix)), choice };
-        }
-        for (const { choice, picks } of choicesFor(rmode, rmode === 'strict' ? [] : cands, this.tune, `${c.point}/${r}`)) {
-          const img = overlayOf(this.loader.base, picks, new Map(prefix));
-          if (this.full) return null;
-          this.report.generated++;
-          const key = this.loader.keyOf(img);
-          if (this.seen.has(key)) { this.report.duplicates++; continue; }
-          this.seen.add(key);
-          this.explore({ ...c, recovery: { point: r, mode: rmode, choice } }, img, markers, key);
+      for (const rmode of this.recoveryModes(r, out)) {
+        for (const { choice, picks } of choicesFor(rmode, rmode === 'strict' ? [] : cands, this.tune, `${s.c.point}/${r}`)) {
+          if (this.full) return;
+          const c: CrashCase = { ...s.c, recovery: { point: r, mode: rmode, choice } };
+          this.explore(run, { ...s, c, overlay: overlayOf(base, picks, new Map(prefix)) }, sig, passed);
         }
       }
-      overlayOf(this.loader.base, cands.map((cc) => ({ c: cc, words: 0xff })), prefix);
+      overlayOf(base, wholeLines(cands), prefix);
     }
-    return null;
   }
 
-  /** The picks of a named (m/s) choice. */
+  /** The open's last drain only bumps the open counter: crashing before it is the strict image; keeping it changes nothing but that counter. */
+  recoveryModes(r: number, out: Outcome): CrashMode[] {
+    return r === out.openDrains - 1 ? ['strict'] : ['strict', 'pending'];
+  }
+
+  /** The picks of a named (m/s/x) choice. */
   pick(mode: CrashMode, cands: Candidate[], salt: string, choice: Choice): Pick[] {
     if (choice.kind === 'x') return explicitPicks(choice, cands);
     if (mode === 'strict') return [];
-    if (mode === 'eadr') return cands.map((c) => ({ c, words: 0xff }));
+    if (mode === 'eadr') return wholeLines(cands);
     if (choice.kind === 'm') {
       if (choice.n >= 2 ** cands.length) throw new Error(`replay: mask ${choice.n} but only ${cands.length} candidate lines`);
-      return cands.filter((_, i) => (choice.n >>> i) & 1).map((c) => ({ c, words: 0xff }));
+      return wholeLines(cands.filter((_, i) => (choice.n >>> i) & 1));
     }
     return sampled(mode, cands, new Prng(`${String(this.tune.seed)}|${salt}|${mode}|${choice.n}`), choice.n).picks;
   }
-}
 
-/** Run the workload once, then explore its crash states. Never throws for a failing case: see `failures`. */
-export function explore(opts: ExploreOptions): ExploreReport {
-  const t0 = performance.now();
-  const size = opts.size ?? 1 << 20;
-  const ex = new Explorer(opts);
-  const report = ex.report;
-  const modes = opts.modes ?? ['strict', 'pending', 'evict', 'tear8'];
-  const envReplay = typeof process !== 'undefined' ? process.env.PHEAP_REPLAY : undefined;
-  let replay = opts.replay ?? envReplay ? parseSpec((opts.replay ?? envReplay)!) : undefined;
-  if (replay && replay.name !== undefined && replay.name !== opts.name) replay = undefined; // another exploration's case
-  const withDirty = modes.some((m) => m === 'evict' || m === 'tear8' || m === 'eadr');
-  const trace = recordTrace(opts.workload, { size, layout: ex.layout, seed: opts.poolSeed ?? 1, withDirty, setup: opts.setup });
-  report.recordMs = performance.now() - t0;
-  if (trace.notes) report.notes.push(...trace.notes);
-  report.drains = trace.drains.length;
-  ex.loader = new ImageLoader(trace.initial);
-
-  if (replay) {
-    replayCase(ex, trace, replay, modes);
-    return finish(ex, t0);
-  }
-
-  const points = selectPoints(opts.points, trace.drains.length + 1);
-  for (let k = 0; k <= trace.drains.length && !ex.full; k++) {
-    const rec = trace.drains[k];
-    if (points.has(k)) {
-      report.points++;
-      const markers = trace.markers.filter((m) => m.afterDrains <= k);
-      for (const mode of modes) {
-        const cands = candidatesOf(mode, rec?.drained, rec ? rec.dirty : trace.finalDirty);
-        for (const { choice, picks } of choicesFor(mode, cands, ex.tune, String(k))) {
-          if (ex.full) break;
-          report.generated++;
-          const overlay = overlayOf(ex.loader.base, picks);
-          const key = ex.loader.keyOf(overlay);
-          if (ex.seen.has(key)) { report.duplicates++; continue; }
-          ex.seen.add(key);
-          ex.explore({ point: k, mode, choice }, overlay, markers, key);
+  /** Explore the points of `run` (all of them at level 1 unless `points` says otherwise), then continue its states. */
+  exploreRun(run: Run, points: Set<number>): void {
+    const { trace, loader } = run;
+    const passed: State[] = [];
+    for (let k = 0; k <= trace.drains.length && !this.done; k++) {
+      const rec = trace.drains[k];
+      if (points.has(k)) {
+        if (run.level === 1) this.report.points++;
+        run.stats.points++;
+        const { markers, sig } = this.markersAt(run, k);
+        for (const mode of this.modes) {
+          const cands = candidatesOf(mode, rec?.drained, rec ? rec.dirty : trace.finalDirty);
+          for (const { choice, picks } of choicesFor(mode, cands, this.tune, String(k))) {
+            if (this.full) break;
+            this.explore(run, { c: this.caseOf(run, { point: k, mode, choice }), overlay: overlayOf(loader.base, picks), markers, point: k }, sig, passed);
+          }
         }
+        this.finishPoint(run);
       }
-      if (ex.pointFailures.length && !opts.all) break;
+      if (rec) loader.advance(rec.drained);
     }
-    if (rec) ex.loader.advance(rec.drained);
+    this.noteUntracked(run);
+    if (run.level < this.depth && !this.done) this.continueStates(run, passed);
   }
-  report.truncated = ex.full;
-  return finish(ex, t0);
+
+  caseOf(run: Run, c: CrashCase): CrashCase {
+    return run.prior.length ? { ...c, prior: run.prior } : c;
+  }
+
+  /** Turn the current point's failures into reports while the loader's base is still this point's image. */
+  finishPoint(run: Run): void {
+    if (!this.pointFailures.length) return;
+    const found = this.pointFailures;
+    this.pointFailures = [];
+    let best = found[0];
+    for (const f of found) if (smaller(size(f), size(best))) best = f;
+    const shrunk = this.minimize(run, best);
+    const failure = (f: State & { error: unknown }) => this.failureOf(f.c, f.error, run.loader.imageOf(f.overlay), f.markers);
+    this.report.failures.push(failure(shrunk));
+    if (!this.opts.all) { this.stopped = true; return; }
+    for (const f of found) if (f !== best) this.report.failures.push(failure(f));
+  }
+
+  failureOf(c: CrashCase, error: unknown, image: Uint8Array, markers: Marker[]): Failure {
+    const sha = sha256(image);
+    const spec = this.specOf(c, sha);
+    return {
+      case: c, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      spec, sha256: sha, markers, replay: replayCommand(spec, this.opts.file, this.opts.name),
+    };
+  }
+
+  specOf(c: CrashCase, sha: string): string {
+    return `${this.opts.name !== undefined ? `${this.opts.name}@` : ''}${caseSpec(c)}#${sha.slice(0, 16)}`;
+  }
+
+  /** Drop surviving lines of the last crash one at a time while the case still fails. */
+  minimize(run: Run, f: State & { error: unknown }): State & { error: unknown } {
+    const c = f.c;
+    if (c.recovery || c.choice.survivors.length < 2 || !this.minimizing) return f;
+    let survivors = [...c.choice.survivors];
+    let words = c.choice.words ? [...c.choice.words] : undefined;
+    let best = f;
+    for (let i = 0; i < survivors.length && survivors.length > 1;) {
+      const trySurv = survivors.filter((_, j) => j !== i);
+      const tryWords = words?.filter((_, j) => j !== i);
+      const overlay: Overlay = new Map();
+      for (const line of trySurv) overlay.set(line, f.overlay.get(line)!);
+      this.report.minimizeStates++;
+      const choice: Choice = { kind: 'x', n: 0, survivors: trySurv, ...(tryWords && tryWords.some((w) => w !== 0xff) ? { words: tryWords } : {}) };
+      const tried: CrashCase = { ...c, choice, minimizedFrom: c.choice };
+      const out = this.verify(run, tried, overlay, f.markers);
+      if (out.error !== null) {
+        survivors = trySurv; words = tryWords;
+        best = { ...f, c: tried, error: out.error, overlay };
+      } else {
+        i++;
+      }
+    }
+    return best;
+  }
+
+  /** The safety net's last comparison for this run, and its note if it fired. */
+  noteUntracked(run: Run): void {
+    run.loader.verify();
+    const lines = run.loader.untracked;
+    if (!lines.length) return;
+    this.late ||= run.loader.late;
+    this.report.notes.push(`level ${run.level}: lines [${lines.slice(0, 8).join(', ')}] changed outside the flush model and the tracked ` +
+      `recover/check stores (caught by the safety net's comparison${run.loader.late ? '' : ' after every state'}); switched to whole-image restores`);
+  }
+
+  /** Levels ≥ 2: continue a seeded sample of the states that passed in `run`. */
+  continueStates(run: Run, passed: State[]): void {
+    const deeper = this.opts.deeper ?? {};
+    const seed = `${String(deeper.seed ?? this.tune.seed)}|${run.sig}`;
+    const picked = sampleIndices(deeper.states ?? 8, passed.length, `${seed}|states`).map((i) => passed[i]);
+    // `picked` is in exploration order, so by point: rebuild each image by replaying the run's drains.
+    const image = run.initial!;
+    let at = 0;
+    for (const s of picked) {
+      if (this.done) return;
+      for (; at < s.point; at++) applyLines(image, run.trace.drains[at].drained);
+      const next = this.continued(run, s, applyOverlay(image.slice(), s.overlay));
+      if (!next) continue;
+      this.exploreRun(next, new Set(sampleIndices(deeper.points ?? 8, next.trace.drains.length + 1, `${seed}|${this.runs}|points`)));
+    }
+    run.initial = null;
+  }
+
+  /** The run after state `s` (whose image is `image`): `continue` recorded on the recovered image; null (and a failure) if that throws. */
+  continued(run: Run, s: State, image: Uint8Array): Run | null {
+    const sig = `${run.sig}:${s.markers.length - run.priorMarkers.length}>${++this.runs}`;
+    let trace: Trace;
+    try {
+      trace = recordFromImage(image.slice(), this.opts.continue ?? this.opts.workload, { layout: this.layout, withDirty: this.withDirty, before: this.opts.recover });
+    } catch (e) {
+      const f = this.failureOf(s.c, e, image, s.markers);
+      f.error = `the run after this crash threw: ${f.error}`;
+      this.report.failures.push(f);
+      if (!this.opts.all) this.stopped = true;
+      return null;
+    }
+    if (trace.notes) this.report.notes.push(...trace.notes);
+    const { prior: _p, ...last } = s.c;
+    return this.run(run.level + 1, trace, [...run.prior, last], s.markers, sig);
+  }
 }
 
-function specOf(ex: Explorer, c: CrashCase, sha: string): string {
-  return `${ex.opts.name !== undefined ? `${ex.opts.name}@` : ''}${caseSpec(c)}#${sha.slice(0, 16)}`;
+function wholeLines(cands: Candidate[]): Pick[] {
+  return cands.map((c) => ({ c, words: 0xff }));
 }
 
-function failureOf(ex: Explorer, c: CrashCase, error: unknown, overlay: Overlay, markers: Marker[]): Failure {
-  const sha = sha256(ex.loader.imageOf(overlay));
-  const spec = specOf(ex, c, sha);
-  return {
-    case: c, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    spec, sha256: sha, markers, replay: replayCommand(spec, ex.opts.file, ex.opts.name),
-  };
+function applyLines(image: Uint8Array, set: LineSet): void {
+  set.lines.forEach((line, i) => image.set(set.bytes.subarray(i * LINE, (i + 1) * LINE), line * LINE));
+}
+
+function applyOverlay(image: Uint8Array, overlay: Overlay): Uint8Array {
+  for (const [line, bytes] of overlay) image.set(bytes, line * LINE);
+  return image;
 }
 
 /** Order failures smallest first: outside recovery, fewer survivors, simpler mode. */
@@ -494,96 +701,117 @@ function smaller(a: number[], b: number[]): boolean {
   return false;
 }
 
-/** Drop surviving lines one at a time while the case still fails. */
-function minimize(ex: Explorer, f: Explorer['pointFailures'][number]): Explorer['pointFailures'][number] {
-  const c = f.c;
-  if (c.recovery || c.choice.survivors.length < 2 || ex.opts.minimize === false) return f;
-  let survivors = [...c.choice.survivors];
-  let words = c.choice.words ? [...c.choice.words] : undefined;
-  let best = f;
-  for (let i = 0; i < survivors.length && survivors.length > 1;) {
-    const trySurv = survivors.filter((_, j) => j !== i);
-    const tryWords = words?.filter((_, j) => j !== i);
-    const overlay: Overlay = new Map();
-    for (const line of trySurv) overlay.set(line, f.overlay.get(line)!);
-    ex.report.minimizeStates++;
-    const out = ex.verify(overlay, f.markers);
-    if (out.error !== null) {
-      survivors = trySurv; words = tryWords;
-      const choice: Choice = { kind: 'x', n: 0, survivors, ...(words && words.some((w) => w !== 0xff) ? { words } : {}) };
-      best = { c: { ...c, choice, minimizedFrom: c.choice }, error: out.error, overlay, markers: f.markers };
-    } else {
-      i++;
-    }
+/**
+ * Run the workload once, then explore its crash states (and, with `depth`,
+ * the runs after them). Never throws for a failing case: see `failures`.
+ * If the loader's safety net fired late (large pools compare every few
+ * states), everything is explored again with whole-image restores.
+ */
+export function explore(opts: ExploreOptions): ExploreReport {
+  const t0 = performance.now();
+  let ex = exploreWith(opts, false);
+  if (ex.late) {
+    const notes = ex.report.notes;
+    ex = exploreWith(opts, true);
+    ex.report.notes.unshift(...notes, 'explored everything again with whole-image restores (states since the comparison before may have seen the stray stores)');
   }
-  return best;
-}
-
-function finish(ex: Explorer, t0: number): ExploreReport {
   const report = ex.report;
-  if (ex.pointFailures.length) {
-    let best = ex.pointFailures[0];
-    for (const f of ex.pointFailures) if (smaller(size(f), size(best))) best = f;
-    const shrunk = minimize(ex, best);
-    report.failures.push(failureOf(ex, shrunk.c, shrunk.error, shrunk.overlay, shrunk.markers));
-    if (ex.opts.all) {
-      for (const f of ex.pointFailures) if (f !== best) report.failures.push(failureOf(ex, f.c, f.error, f.overlay, f.markers));
-    }
-  }
-  if (ex.loader?.untracked.length) {
-    report.notes.push(`lines [${ex.loader.untracked.slice(0, 8).join(', ')}] changed outside the flush model during open/check; ` +
-      'switched to whole-image restores (slower, still exact)');
-  }
+  report.truncated = ex.full;
   report.ms = performance.now() - t0;
   report.statesPerSecond = report.states / (report.ms / 1000);
   return report;
 }
 
-/** Explore exactly one case, check its image hash. */
-function replayCase(ex: Explorer, trace: Trace, spec: ReplaySpec, modes: CrashMode[]): void {
+function exploreWith(opts: ExploreOptions, wholeRestores: boolean): Explorer {
+  const t0 = performance.now();
+  const ex = new Explorer(opts, wholeRestores);
   const report = ex.report;
-  if (spec.point > trace.drains.length) throw new Error(`replay: point ${spec.point} but the trace has ${trace.drains.length} drains`);
-  if (!modes.includes(spec.mode)) report.notes.push(`replaying mode ${spec.mode}, which this exploration does not list`);
-  for (let k = 0; k < spec.point; k++) ex.loader.advance(trace.drains[k].drained);
+  const envReplay = typeof process !== 'undefined' ? process.env.PHEAP_REPLAY : undefined;
+  let replay = opts.replay ?? envReplay ? parseSpec((opts.replay ?? envReplay)!) : undefined;
+  if (replay && replay.name !== undefined && replay.name !== opts.name) replay = undefined; // another exploration's case
+  const trace = recordTrace(opts.workload, { size: opts.size ?? 1 << 20, layout: ex.layout, seed: opts.poolSeed ?? 1, withDirty: ex.withDirty, setup: opts.setup });
+  report.recordMs = performance.now() - t0;
+  if (trace.notes) report.notes.push(...trace.notes);
+  report.drains = trace.drains.length;
+  const first = ex.run(1, trace, [], [], '1');
+  if (replay) replayCase(ex, first, replay);
+  else ex.exploreRun(first, selectPoints(opts.points, trace.drains.length + 1));
+  return ex;
+}
+
+/** The state a spec's crash names in `run` (the loader's base moves to its point), with its recovery crash if any. */
+function resolveCrash(ex: Explorer, run: Run, spec: SpecCrash): State {
+  const { trace, loader } = run;
+  if (spec.point > trace.drains.length) throw new Error(`replay: point ${spec.point} (level ${run.level}) but the run has ${trace.drains.length} drains`);
+  if (!ex.modes.includes(spec.mode)) ex.report.notes.push(`replaying mode ${spec.mode}, which this exploration does not list`);
+  for (let k = 0; k < spec.point; k++) loader.advance(trace.drains[k].drained);
   const rec = trace.drains[spec.point];
-  const markers = trace.markers.filter((m) => m.afterDrains <= spec.point);
+  const { markers } = ex.markersAt(run, spec.point);
   const cands = candidatesOf(spec.mode, rec?.drained, rec ? rec.dirty : trace.finalDirty);
-  const choice: Choice = { ...spec.choice, survivors: [...spec.choice.survivors] };
-  const picks = ex.pick(spec.mode, cands, String(spec.point), choice);
+  const choice = resolvedChoice(ex, spec.mode, cands, String(spec.point), spec.choice);
+  const s: State = { c: ex.caseOf(run, { point: spec.point, mode: spec.mode, choice: choice.choice }), overlay: overlayOf(loader.base, choice.picks), markers, point: spec.point };
+  if (!spec.recovery) return s;
+  const r = spec.recovery;
+  const out = ex.verify(run, s.c, s.overlay, markers);
+  if (r.point >= out.drains.length || !ex.recoveryModes(r.point, out).includes(r.mode)) {
+    throw new Error(`replay: the recovery of this image has no crash ${r.point}:${r.mode} (${out.drains.length} drains)`);
+  }
+  const prefix: Overlay = new Map(s.overlay);
+  for (let i = 0; i < r.point; i++) overlayOf(loader.base, wholeLines(drainCandidates(out.drains[i])), prefix);
+  const inner = resolvedChoice(ex, r.mode, r.mode === 'strict' ? [] : drainCandidates(out.drains[r.point]), `${spec.point}/${r.point}`, r.choice);
+  ex.report.recoveryStates++;
+  return { ...s, c: { ...s.c, recovery: { point: r.point, mode: r.mode, choice: inner.choice } }, overlay: overlayOf(loader.base, inner.picks, prefix) };
+}
+
+/** A named choice with its survivors filled in, and its picks. */
+function resolvedChoice(ex: Explorer, mode: CrashMode, cands: Candidate[], salt: string, named: Choice): { choice: Choice; picks: Pick[] } {
+  const choice: Choice = { ...named, survivors: [...named.survivors] };
+  const picks = ex.pick(mode, cands, salt, choice);
   if (choice.kind !== 'x') {
     choice.survivors = picks.map((p) => p.c.line);
-    if (spec.mode === 'tear8') choice.words = picks.map((p) => p.words);
+    if (mode === 'tear8') choice.words = picks.map((p) => p.words);
   }
-  let overlay = overlayOf(ex.loader.base, picks);
-  let c: CrashCase = { point: spec.point, mode: spec.mode, choice };
+  return { choice, picks };
+}
+
+/** Explore exactly one case — every crash of its chain in turn — and check the last image's hash. */
+function replayCase(ex: Explorer, first: Run, spec: ReplaySpec): void {
+  const report = ex.report;
+  const crashes: SpecCrash[] = [spec, ...(spec.next ?? [])];
+  let run = first;
+  let s = resolveCrash(ex, run, crashes[0]);
+  for (const next of crashes.slice(1)) {
+    const after = ex.continued(run, s, run.loader.imageOf(s.overlay));
+    if (!after) return;
+    run = after;
+    s = resolveCrash(ex, run, next);
+  }
   report.points = 1;
-  if (spec.recovery) {
-    const outer = ex.verify(overlay, markers);
-    const inner = ex.recoveryCrashes(c, overlay, markers, outer, spec.recovery);
-    if (!inner) throw new Error(`replay: recovery of this image has no drain ${spec.recovery.point}`);
-    c = { ...c, recovery: { point: spec.recovery.point, mode: spec.recovery.mode, choice: inner.choice } };
-    overlay = inner.overlay;
-    report.recoveryStates = 1;
-  }
-  const sha = sha256(ex.loader.imageOf(overlay));
+  const sha = sha256(run.loader.imageOf(s.overlay));
   const matches = spec.sha ? sha.startsWith(spec.sha) : null;
-  report.replayed = { spec: specOf(ex, c, sha), sha256: sha, matches };
+  report.replayed = { spec: ex.specOf(s.c, sha), sha256: sha, matches };
   report.generated = 1;
   report.states++;
-  ex.opts.onState?.(c, ex.loader.keyOf(overlay));
-  const out = ex.verify(overlay, markers);
+  run.stats.states++;
+  ex.opts.onState?.(s.c, run.loader.keyOf(s.overlay));
+  const out = ex.verify(run, s.c, s.overlay, s.markers);
   if (matches === false) {
-    ex.pointFailures.push({ c, overlay, markers, error: new Error(`replay is not byte-identical: crash image sha256 ${sha}, expected ${spec.sha}… — the setup or workload is not deterministic, or the spec belongs to another exploration`) });
+    ex.pointFailures.push({ ...s, error: new Error(`replay is not byte-identical: crash image sha256 ${sha}, expected ${spec.sha}… — the setup or workload is not deterministic, or the spec belongs to another exploration`) });
   } else if (out.error !== null) {
-    ex.pointFailures.push({ c, error: out.error, overlay, markers });
+    ex.pointFailures.push({ ...s, error: out.error });
+  } else if (crashes.length < ex.depth) {
+    ex.continued(run, s, run.loader.imageOf(s.overlay)); // reports the run after this crash if it throws
   }
-  ex.opts.minimize = false;
+  ex.minimizing = false;
+  ex.finishPoint(run);
+  ex.noteUntracked(run);
 }
 
 /** A readable account of a report's first failure (or a one-line summary). */
 export function formatReport(r: ExploreReport): string {
   const lines = [`${r.states} crash states explored (${r.recoveryStates} inside recovery; ${r.duplicates} duplicate images skipped) ` +
-    `at ${r.points} points over ${r.drains} drains, ${Math.round(r.statesPerSecond)} states/s${r.truncated ? ' (stopped at the state limit)' : ''}`];
+    `at ${r.points} points over ${r.drains} drains, ${Math.round(r.statesPerSecond)} states/s${r.truncated ? ' (stopped at the state limit)' : ''}` +
+    (r.levels.length > 1 ? `; per level: ${r.levels.map(levelText).join(', ')}` : '')];
   if (r.replayed) lines.push(`replayed ${r.replayed.spec}: image sha256 ${r.replayed.sha256}${r.replayed.matches === null ? '' : r.replayed.matches ? ' (matches)' : ' (DOES NOT MATCH)'}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   const f = r.failures[0];
@@ -591,12 +819,18 @@ export function formatReport(r: ExploreReport): string {
   const c = f.case;
   const choice = (ch: Choice) => ch.kind === 'm' ? `subset mask ${ch.n}` : ch.kind === 's' ? `sample ${ch.n}` : 'explicit lines';
   const survivors = (ch: Choice) => `[${ch.survivors.map((l, i) => (ch.words && ch.words[i] !== 0xff ? `${l} (words ${ch.words[i].toString(2).padStart(8, '0')})` : `${l}`)).join(', ')}]`;
-  lines.push(`FAILED at point ${c.point} of ${r.drains} (${c.point < r.drains ? `crash just before drain ${c.point} completed` : 'crash after the last drain'}), mode ${c.mode}, ` +
+  (c.prior ?? []).forEach((p, i) => lines.push(`crash ${i + 1}: point ${p.point}, mode ${p.mode}, ${choice(p.choice)}${p.recovery ? ` (inside recovery: its drain ${p.recovery.point}, mode ${p.recovery.mode})` : ''}; recovered, checked, continued`));
+  if (c.prior) lines.push(`crash ${c.prior.length + 1} (of the run after crash ${c.prior.length}):`);
+  lines.push(`FAILED at point ${c.point} of ${c.prior ? 'that run' : r.drains} (${c.prior ? `crash just before its drain ${c.point} completed, or after its last drain` : c.point < r.drains ? `crash just before drain ${c.point} completed` : 'crash after the last drain'}), mode ${c.mode}, ` +
     `${c.minimizedFrom ? `${choice(c.minimizedFrom)} (${c.minimizedFrom.survivors.length} lines) minimized to` : choice(c.choice)} surviving lines ${survivors(c.choice)} (line = pool offset / 64)`);
   if (c.recovery) lines.push(`  crash inside recovery: before its drain ${c.recovery.point} completed, mode ${c.recovery.mode}, ${choice(c.recovery.choice)}, surviving lines ${survivors(c.recovery.choice)}`);
-  lines.push(`  markers before the crash: ${f.markers.length}${f.markers.length ? ` (last: "${f.markers[f.markers.length - 1].label}")` : ''}`);
+  lines.push(`  markers before the crash: ${f.markers.length}${f.markers.length ? ` (last: "${f.markers[f.markers.length - 1].label}"${c.prior ? `, level ${f.markers[f.markers.length - 1].level}` : ''})` : ''}`);
   lines.push(`  error: ${f.error}`);
   lines.push(`  crash image sha256: ${f.sha256}`);
   lines.push(`  replay: ${f.replay}`);
   return lines.join('\n');
+}
+
+function levelText(l: LevelReport): string {
+  return l.level === 1 ? `1: ${l.states} states` : `${l.level}: ${l.states} states in ${l.runs} runs at ${l.points} points`;
 }

@@ -17,17 +17,30 @@
 //                   line the check stored into through the tracked pool
 //
 // Everything the core writes during open it persists (so it is drained),
-// and stores by the check go through a tracking proxy, so the touched set is
-// complete. As a safety net the whole region is compared with base after
-// the 1st, 16th, 256th ... state; a difference switches to full copies.
+// and stores by the user's recover and check go through a tracking proxy
+// (explore.ts), so the touched set should be complete. It is not trusted:
+// the safety net compares the whole region with base after every restore
+// (one native compare, ~25 µs per MiB) for pools up to VERIFY_BYTES_PER_STATE,
+// and after every ⌊size / VERIFY_BYTES_PER_STATE⌋-th restore (and at
+// verify()) for larger ones, so it costs at most about one 4 MiB compare per
+// state. A difference — a store that bypassed the tracking — is recorded in
+// `untracked` and switches this loader to whole-image restores. Comparing
+// after every state, the state that made the stray store is the only one it
+// touched; with a longer interval, states since the last comparison may have
+// seen it, and `late` says so (the explorer then explores again with
+// whole-image restores from the start). (Comparing only after the 1st, 16th,
+// 256th … state, as before, let stores made by later states leak unnoticed.)
 
 import type { Backend } from '../backends/backend.js';
 import { LINE_BYTES, LINE_SHIFT } from '../backends/backend.js';
 import { ImageHash, LINE } from './hash.js';
-import { dirtyLines, type LineSet } from './trace.js';
+import { dirtyLines, sameBytes, type LineSet } from './trace.js';
 
 /** An image as the lines where it differs from the base image. */
 export type Overlay = Map<number, Uint8Array>;
+
+/** The safety net compares at most about this many bytes per state (see the header comment). */
+export const VERIFY_BYTES_PER_STATE = 4 << 20;
 
 export class ImageLoader implements Backend {
   readonly kind = 'memory' as const;
@@ -43,15 +56,20 @@ export class ImageLoader implements Backend {
   private touched: number[] = [];
   /** Drains seen since load(): lines and their bytes at drain time. */
   drains: LineSet[] = [];
-  /** Set when the safety net found an untracked change: every restore copies the whole image. */
-  fullRestore = false;
+  /** Set when the safety net found an untracked change (or asked for): every restore copies the whole image. */
+  fullRestore: boolean;
+  /** The safety net found a change more than one state after the last comparison. */
+  late = false;
+  /** Restores between two comparisons. */
+  private readonly verifyEvery: number;
   private restores = 0;
-  private nextVerify = 1;
   /** Untracked changes found by the safety net (line numbers), for the report. */
   untracked: number[] = [];
 
-  /** `base` is used as is and updated by advance(). */
-  constructor(readonly base: Uint8Array) {
+  /** `base` is used as is and updated by advance(). `fullRestore`: copy the whole image at every restore. */
+  constructor(readonly base: Uint8Array, fullRestore = false) {
+    this.fullRestore = fullRestore;
+    this.verifyEvery = Math.max(1, Math.floor(base.length / VERIFY_BYTES_PER_STATE));
     this.size = base.length;
     this.hash = ImageHash.of(base);
     this.touchedFlag = new Uint8Array(base.length >>> LINE_SHIFT);
@@ -136,7 +154,7 @@ export class ImageLoader implements Backend {
 
   close(): void {}
 
-  /** Make linear memory equal to base again. */
+  /** Make linear memory equal to base again, and check that it is (the safety net). */
   restore(): void {
     const mem = this.mem;
     if (!mem) return;
@@ -151,14 +169,16 @@ export class ImageLoader implements Backend {
     for (const l of this.touched) this.touchedFlag[l] = 0;
     this.touched = [];
     this.overlay = new Map();
-    if (!this.fullRestore && ++this.restores === this.nextVerify) {
-      this.nextVerify *= 16;
-      const diff = dirtyLines(this.base, mem);
-      if (diff.length) {
-        this.untracked.push(...diff);
-        this.fullRestore = true;
-        mem.set(this.base);
-      }
-    }
+    if (++this.restores % this.verifyEvery === 0) this.verify();
+  }
+
+  /** The safety net: is linear memory equal to base? If not, note the lines and switch to whole-image restores. */
+  verify(): void {
+    const mem = this.mem;
+    if (!mem || this.fullRestore || sameBytes(this.base, mem)) return;
+    this.untracked.push(...dirtyLines(this.base, mem));
+    this.late = this.verifyEvery > 1;
+    this.fullRestore = true;
+    mem.set(this.base);
   }
 }

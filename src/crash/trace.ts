@@ -51,6 +51,11 @@ export interface Marker {
   label: string;
   /** Drains completed when the marker was placed: it is "before" crash point k iff afterDrains <= k. */
   afterDrains: number;
+  /**
+   * Set by explore(): the run it was placed in — 1 the workload, 2 the run
+   * after the first crash and its recovery, and so on (see ExploreOptions.depth).
+   */
+  level?: number;
 }
 
 export interface Trace {
@@ -64,7 +69,7 @@ export interface Trace {
   notes?: string[];
 }
 
-type BufferLike = Uint8Array & { compare(target: Uint8Array, tStart: number, tEnd: number, sStart: number, sEnd: number): number };
+type BufferLike = Uint8Array & { compare(target: Uint8Array, tStart: number, tEnd: number, sStart: number, sEnd: number): number; equals(other: Uint8Array): boolean };
 const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, off: number, len: number): BufferLike } }).Buffer;
 const BLOCK = 4096;
 
@@ -94,6 +99,14 @@ export function dirtyLines(durable: Uint8Array, cache: Uint8Array): number[] {
     scan(0, a.length);
   }
   return out;
+}
+
+/** Are the two arrays byte-identical? (One native compare where Node's Buffer exists.) */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (NodeBuffer) return NodeBuffer.from(a.buffer, a.byteOffset, a.length).equals(NodeBuffer.from(b.buffer, b.byteOffset, b.length));
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Copy the given lines of `source` into a LineSet. */
@@ -290,6 +303,33 @@ export function recordTrace(workload: Workload, opts: RecordOptions = {}): Trace
   const full = recordOnce(workload, opts, true);
   full.notes = ['the workload drained differently when run twice (not deterministic): dirty lines were found by whole-pool compares'];
   return full;
+}
+
+export interface RecordFromOptions {
+  layout: string;
+  /** Record the dirty lines at each drain (whole-pool compares). */
+  withDirty: boolean;
+  /** Runs after the open, before recording starts (user-level recovery); its drains are not in the trace. */
+  before?: (pool: Pool) => void;
+}
+
+/**
+ * The run after a crash: open `image` (the core's recovery runs), run
+ * `opts.before`, then record `workload` on the recovered pool. `image` is
+ * used as is (it becomes the backing store). Stores `before` left unflushed
+ * are dirty lines of the trace, as they would be in the cache.
+ */
+export function recordFromImage(image: Uint8Array, workload: Workload, opts: RecordFromOptions): Trace {
+  const backend = new TracingBackend(image.length, opts.withDirty, image);
+  const pool = Pool.open({ backend, layout: opts.layout });
+  try {
+    opts.before?.(pool);
+    backend.start('lazy');
+    workload(pool, (label) => backend.mark(label));
+    return backend.stop();
+  } finally {
+    pool.close();
+  }
 }
 
 /**

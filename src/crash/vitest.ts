@@ -12,7 +12,8 @@
 //
 // It registers one vitest test that runs explore() and fails with the
 // report — the smallest failing case, its crash image's SHA-256 and a
-// one-line command that replays exactly that case. Not exported from the
+// one-line command that replays exactly that case. Every explore() option
+// passes through, `depth` (crash, recover, continue, crash again) included. Not exported from the
 // package root (vitest is a dev tool): it is the 'pheap/testing' subpath.
 
 import { expect, it } from 'vitest';
