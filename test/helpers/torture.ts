@@ -35,6 +35,8 @@ const CHUNK = 64 * KiB;
 const DIR_TYPE = 99;
 const DIR_SLOTS = 64;
 const LOG_TAIL = 25;
+/** Operations after a crash during which crashes are armed more often. */
+const HOT_OPS = 8;
 
 export interface TortureOptions {
   seed: number;
@@ -42,7 +44,7 @@ export interface TortureOptions {
   ops: number;
   /** Pool size in bytes (default 2 MiB: small enough to run out of space). */
   poolSize?: number;
-  /** Percent of operations before which a crash is armed (default 10). */
+  /** Percent of operations before which a crash is armed (default 10; 40 for a few operations after a crash). */
   crashPercent?: number;
 }
 
@@ -91,8 +93,15 @@ interface Step {
 
 interface Torn { off: number; len: number; data: Uint8Array }
 
-/** What a transaction body did: its sub-operations, and whether a nested level aborted it. */
-interface TxLog { plan: string[]; aborted: boolean }
+/**
+ * A transaction body's shape and what it did: its sub-operations, whether a
+ * nested level aborted it; `allocatorOnly` bodies only allocate and free
+ * (no `into`), so their first log write is the commit's one drain of several
+ * allocator-word entries; `short` bodies (right after a crash) have at most
+ * three sub-operations and often abort, rolling back over whatever the
+ * interrupted operation left in the log.
+ */
+interface TxLog { plan: string[]; aborted: boolean; allocatorOnly: boolean; short: boolean }
 
 /** Errors an operation may end with, leaving the pool as it was. */
 function expectedError(e: unknown): string | null {
@@ -111,6 +120,8 @@ class Run {
   private opIndex = -1;
   /** The next alloc is a large align64 one (set after a big transaction). */
   private alignedNext = false;
+  /** Operation index of the last crash. */
+  private lastCrashOp = -Infinity;
   readonly stats: TortureStats;
 
   constructor(private readonly opts: TortureOptions) {
@@ -169,10 +180,14 @@ class Run {
     this.watch();
   }
 
-  /** Let the backend close the pool when it crashes (so no abort runs on a torn-down core). */
+  /**
+   * Let the backend close the pool when it crashes: no abort then runs on a
+   * core whose stack was torn down, and the closed pool's memory and core can
+   * be recycled by the next open (which forgets all volatile state; a fresh
+   * 18 MiB memory per crash would dominate the run).
+   */
   private watch(): void {
-    const pool = this.pool;
-    this.backend.onCrash = () => pool.close();
+    this.backend.onCrash = () => this.pool.close();
   }
 
   private maybeArm(percent: number, maxCountdown: number): void {
@@ -184,11 +199,11 @@ class Run {
   private reopen(image: Uint8Array): void {
     for (;;) {
       this.backend = new CrashBackend(this.size, image);
+      this.watch();
       if (this.stats.recoveryCrashes < 4 * (this.stats.crashes + 1)) this.maybeArm(30, 4);
       try {
-        this.pool = Pool.open({ backend: this.backend, layout: LAYOUT, debug: true });
+        this.pool = Pool.open({ backend: this.backend, layout: LAYOUT, debug: true, recycle: this.pool });
         this.backend.arm(null);
-        this.watch();
         return;
       } catch (e) {
         if (!(e instanceof CrashSignal)) throw e;
@@ -221,6 +236,7 @@ class Run {
   private recover(step: Step, before: Model, signal: CrashSignal): void {
     this.stats.crashes++;
     this.stats.modes[signal.mode]++;
+    this.lastCrashOp = this.opIndex;
     this.note(`  crash (${signal.mode}) inside it`);
     this.reopen(signal.image);
     const skip = step.torn;
@@ -258,7 +274,9 @@ class Run {
 
   step(i: number): void {
     this.opIndex = i;
-    this.maybeArm(this.opts.crashPercent ?? 10, 12);
+    // Right after a crash the log may hold leftovers of the interrupted operation: crash again soon, often.
+    const hot = i - this.lastCrashOp <= HOT_OPS;
+    this.maybeArm(hot ? 40 : this.opts.crashPercent ?? 10, hot ? 6 : 12);
     const step = this.chooseStep();
     this.note(`#${i} ${step.label}`);
     const before = this.model.clone();
@@ -426,8 +444,8 @@ class Run {
   private txStep(): Step {
     const m = this.model;
     let done: Model | null = null;
-    const log: TxLog = { plan: [], aborted: false };
     const seed = this.rng.next();
+    const log: TxLog = { plan: [], aborted: false, allocatorOnly: this.rng.below(3) === 0, short: this.opIndex - this.lastCrashOp <= HOT_OPS };
     return {
       label: `tx (body seed ${seed})`,
       run: () => {
@@ -436,6 +454,7 @@ class Run {
         try {
           this.pool.tx((tx) => {
             this.txBody(tx, work, rng, 0, log);
+            if (log.short && rng.below(3) === 0) { log.plan.push('throw (abort)'); throw new AbortSignal('abort'); }
             if (!log.aborted) done = work; // the commit may now take effect
           });
         } finally {
@@ -450,15 +469,16 @@ class Run {
   /** Sub-operations of a tx on `work` (the model if it commits). */
   private txBody(tx: Tx, work: Model, rng: Prng, depth: number, log: TxLog): void {
     const plan = log.plan;
-    const n = 1 + rng.below(6);
+    const n = 1 + rng.below(log.short ? 3 : 6);
+    const allocatorOnly = depth === 0 && log.allocatorOnly;
     for (let k = 0; k < n; k++) {
-      const r = rng.below(100);
+      const r = allocatorOnly ? 30 + rng.below(44) : rng.below(100);
       if (r < 30) this.txSet(tx, work, rng, log);
       else if (r < 50) this.txAlloc(tx, work, rng, log);
       else if (r < 62) this.txFree(tx, work, rng, log);
       else if (r < 74) this.txRealloc(tx, work, rng, log);
       else if (r < 84 && depth < 2) this.txNested(work, rng, depth, log);
-      else if (r < 88) { plan.push('throw (abort)'); throw new AbortSignal('abort'); }
+      else if (r < 92) { plan.push('throw (abort)'); throw new AbortSignal('abort'); }
       else this.txSet(tx, work, rng, log);
       if (log.aborted) return;
     }
@@ -476,7 +496,7 @@ class Run {
       work.write(off, this.u32(v));
       return;
     }
-    const len = 1 + rng.below(Math.min(size, 2 * KiB));
+    const len = 1 + rng.below(Math.min(size, rng.coin() ? 16 : 2 * KiB)); // ≤ 16 B: one 32-byte log entry
     const off = base + rng.below(size - len + 1);
     const data = rng.bytes(new Uint8Array(len));
     plan.push(`setBytes(${off}, ${len})`);
@@ -489,7 +509,7 @@ class Run {
     const size = rng.coin() ? 1 + rng.below(512) : 1 + rng.below(2 * CHUNK);
     const align64 = rng.below(3) === 0;
     const zero = rng.coin();
-    const into = rng.coin() ? work.dirOff + 4 * rng.below(DIR_SLOTS) : undefined;
+    const into = !log.allocatorOnly && rng.coin() ? work.dirOff + 4 * rng.below(DIR_SLOTS) : undefined;
     const type = 1 + rng.below(5);
     plan.push(`alloc(${size}${align64 ? ' align64' : ''}${zero ? ' zero' : ''}${into !== undefined ? ` into ${into}` : ''})`);
     const off = tx.alloc(size, { type, zero, align64, into });
@@ -502,7 +522,7 @@ class Run {
     const users = work.userObjects();
     if (users.length === 0) return;
     const off = users[rng.below(users.length)];
-    const from = rng.coin() ? this.slotOf(work, off) : undefined;
+    const from = !log.allocatorOnly && rng.coin() ? this.slotOf(work, off) : undefined;
     plan.push(`free(${off}${from !== undefined ? ` from ${from}` : ''})`);
     tx.free(off, { from });
     work.remove(off);
@@ -516,7 +536,7 @@ class Run {
     const off = users[rng.below(users.length)];
     const old = work.objects.get(off)!.bytes.length;
     const size = rng.coin() ? 1 + rng.below(old) : old + 1 + rng.below(CHUNK);
-    const into = rng.coin() ? this.slotOf(work, off) : undefined;
+    const into = !log.allocatorOnly && rng.coin() ? this.slotOf(work, off) : undefined;
     plan.push(`realloc(${off}, ${old} → ${size}${into !== undefined ? ` into ${into}` : ''})`);
     const at = tx.realloc(off, size, { into });
     work.resize(off, at, size, this.opIndex);
@@ -551,7 +571,7 @@ class Run {
       return;
     }
     plan.push('}');
-    if (!log.aborted) copyInto(work, inner);
+    if (!log.aborted) Model.assign(work, inner);
   }
 
   /** A transaction snapshotting more than the fixed log holds (the log grows extension blocks). */
@@ -583,14 +603,6 @@ class Run {
       after: () => done,
     };
   }
-}
-
-/** Make `to` hold exactly what `from` holds. */
-function copyInto(to: Model, from: Model): void {
-  to.objects.clear();
-  for (const [off, o] of from.objects) to.objects.set(off, o);
-  to.rootOff = from.rootOff;
-  to.dirOff = from.dirOff;
 }
 
 /** Run one seeded torture run; throws TortureFailure when the pool and the model disagree. */
