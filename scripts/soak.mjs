@@ -2,7 +2,7 @@
 // generator (test/helpers/torture.ts) for N minutes.
 //
 // Bundles the generator with esbuild into a temporary plain-node module (the
-// debug core, as in the tests), then runs seeds S, S+1, … (S defaults to one
+// debug core, as in the tests), then runs seed S, S+1, … (S defaults to one
 // drawn from the clock, printed first) of K operations each (default 2000)
 // until the time is up. Prints, every few seconds and at the end, the
 // operations, crashes and states checked per second; on a failure it prints
@@ -54,14 +54,14 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pheap-soak-'));
   try {
     const { runTorture, TortureFailure } = await import(pathToFileURL(await bundle(dir)).href);
-    console.log(`soak: ${minutes} min, ${ops} operations per seed, seeds from ${first}`);
+    console.log(`soak: ${minutes} min, ${ops} operations per seed, starting at seed ${first}`);
     const t0 = Date.now();
     const end = t0 + minutes * 60_000;
-    const total = { seeds: 0, ops: 0, crashes: 0, recoveryCrashes: 0, states: 0 };
+    const total = { runs: 0, ops: 0, crashes: 0, recoveryCrashes: 0, states: 0 };
     let lastReport = t0;
     const report = (label) => {
       const ms = Date.now() - t0;
-      console.log(`${label} ${(ms / 1000).toFixed(0)} s: ${total.seeds} seeds, ${total.ops} ops (${rate(total.ops, ms)}/s), ` +
+      console.log(`${label} ${(ms / 1000).toFixed(0)} s: ${total.runs} runs, ${total.ops} ops (${rate(total.ops, ms)}/s), ` +
         `${total.crashes} crashes + ${total.recoveryCrashes} in recovery (${rate(total.crashes + total.recoveryCrashes, ms)}/s), ` +
         `${total.states} states checked (${rate(total.states, ms)}/s)`);
     };
@@ -76,7 +76,7 @@ async function main() {
         process.exitCode = 1;
         return;
       }
-      total.seeds++;
+      total.runs++;
       for (const k of ['ops', 'crashes', 'recoveryCrashes', 'states']) total[k] += stats[k];
       if (Date.now() - lastReport >= 10_000) { report('soak'); lastReport = Date.now(); }
     }

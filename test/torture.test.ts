@@ -2,7 +2,7 @@
 //
 // Runs the generator of test/helpers/torture.ts (random public-API
 // operations, crashes at random drains in every crash mode, crashes during
-// recovery, comparison with a reference model) for a few fixed seeds, and
+// recovery, comparison with a reference model) for the seed values 1 … 12, and
 // prints per seed the operations, crashes and states checked, with the line
 // that replays it. PHEAP_TORTURE_SEED=s (and PHEAP_TORTURE_OPS=n) run that
 // one seed instead. Bounded: well under a minute in the debug core.
@@ -18,7 +18,7 @@ import { CrashBackend, CrashSignal } from './helpers/crash-backend.js';
 import { replayLine, runTorture, type TortureStats } from './helpers/torture.js';
 
 const OPS = Number(process.env.PHEAP_TORTURE_OPS ?? 2000);
-const SEEDS = process.env.PHEAP_TORTURE_SEED !== undefined ? [Number(process.env.PHEAP_TORTURE_SEED)] : Array.from({ length: 12 }, (_, i) => i + 1);
+const SEED_LIST = process.env.PHEAP_TORTURE_SEED !== undefined ? [Number(process.env.PHEAP_TORTURE_SEED)] : Array.from({ length: 12 }, (_, i) => i + 1);
 const SIZE = 2 << 20;
 
 function summary(seed: number, s: TortureStats): string {
@@ -29,7 +29,7 @@ function summary(seed: number, s: TortureStats): string {
 }
 
 describe('torture: random operations, crashes anywhere, the model holds', () => {
-  for (const seed of SEEDS) {
+  for (const seed of SEED_LIST) {
     it(`seed ${seed}: ${OPS} operations`, () => {
       console.log(`torture: ${replayLine(seed, OPS)}`);
       const stats = runTorture({ seed, ops: OPS });
