@@ -19,7 +19,7 @@ import type { Pool } from '../../src/pool.js';
 /** Type number the core reports for the root object. */
 export const TYPE_ROOT = 0xffff_0001;
 /** Mask byte of a known payload byte (all ones, so words of the mask can mask words of bytes). */
-const KNOWN = 0xff;
+export const KNOWN = 0xff;
 
 export interface ModelObject {
   type: number;

@@ -27,7 +27,7 @@ import { Prng } from '../../src/prng.js';
 import { CRASH_MODES, type CrashMode } from '../../src/crash/modes.js';
 import { LogFullError, OutOfSpaceError, PheapError, TxAbortedError, TxTooLargeError } from '../../src/errors.js';
 import { CrashBackend, CrashSignal } from './crash-backend.js';
-import { Model, TYPE_ROOT } from './model.js';
+import { KNOWN, Model, TYPE_ROOT } from './model.js';
 
 const LAYOUT = 'pheap-torture';
 const KiB = 1024;
@@ -265,7 +265,7 @@ class Run {
     const data = w.data;
     for (let i = 0; i < w.len; i++) {
       const at = w.off - base + i;
-      if (got[i] !== data[i] && obj.known[at] === 1 && got[i] !== obj.bytes[at]) return false;
+      if (got[i] !== data[i] && obj.known[at] === KNOWN && got[i] !== obj.bytes[at]) return false;
     }
     return true;
   }
@@ -298,7 +298,7 @@ class Run {
     if (i % 4 === 3) this.verify(this.model, `after "${step.label}"`);
   }
 
-  /** Final comparison (also crashing nothing). */
+  /** Disarm, compare the pool with the model one last time, close. */
   finish(): void {
     this.backend.arm(null);
     this.verify(this.model, 'at the end');
@@ -375,7 +375,7 @@ class Run {
     if (users.length === 0) return this.allocStep();
     const off = this.pick(users);
     const old = m.objects.get(off)!.bytes.length;
-    const size = this.rng.coin() ? Math.max(1, this.range(1, old)) : this.objectSize() + old;
+    const size = this.rng.coin() ? this.range(1, old) : this.objectSize() + old;
     // `into`: the slot that points at the object, as a program would publish a moved object.
     const into = this.percent(50) ? this.slotOf(m, off) : undefined;
     const apply = (to: Model, at: number): Model => {
