@@ -9,8 +9,8 @@
 // Longer runs: `npm run soak -- --minutes N`.
 // Also the minimal sequences of the bugs the generator found, as regression
 // tests that need no generator to fail: a ghost undo entry resurrected by
-// the next transaction's abort, and a transaction freeing two objects of one
-// run right after an open.
+// the next transaction's abort, a transaction freeing two objects of one run
+// right after an open, and realloc's `into` skipped when it resizes in place.
 
 import { describe, it, expect } from 'vitest';
 import { Pool } from '../src/index.js';
@@ -103,5 +103,21 @@ describe('regressions found by the torture generator', () => {
         pool.close();
       }
     }
+  });
+
+  // realloc(off, n, { into }) documents "publish the new offset": the slot must
+  // hold the result whether the object moved or was resized in place. The
+  // generator only passes a slot that already points at the object, which
+  // hides this; here the slot starts at 0.
+  it('realloc with into publishes the result when it resizes in place too', () => {
+    const pool = Pool.create({ size: SIZE, layout: 'into', seed: 1 });
+    const dir = pool.alloc(64, { zero: true });
+    const a = pool.alloc(100);
+    const moved = pool.realloc(a, 5000, { into: dir });
+    expect(pool.readU32(dir)).toBe(moved);
+    const same = pool.realloc(moved, 4000, { into: dir + 4 });
+    expect(same).toBe(moved);
+    expect(pool.readU32(dir + 4)).toBe(same);
+    pool.close();
   });
 });
