@@ -490,11 +490,11 @@ export class Pool {
   /**
    * The object at `off`, which must be live or allocated by the open
    * transaction: OffsetError if `off` is not a pool offset, NotLiveError if
-   * no object starts there.
+   * no object starts there, CorruptHeapError if its metadata is damaged.
    */
   private objectAt(off: number): CoreExports {
     const core = this.live();
-    if (core.usableSize(this.offsetArg(off)) === 0) throw new NotLiveError(off);
+    if (core.usableSize(this.offsetArg(off)) === 0) this.check0(core.lastError(), off);
     return core;
   }
 

@@ -35,6 +35,25 @@ function counters(steps = 4): ExploreOptions {
   };
 }
 
+/**
+ * `opts` plus a spare object in a line that nothing else touches; when `now()` says so, the
+ * check stores into it behind the tracking proxy's back (Pool.prototype.writeU32.call(proxy, …)
+ * writes the real pool), and every check asserts that no earlier stray store is visible.
+ */
+function withStray(opts: ExploreOptions, now: () => boolean): ExploreOptions {
+  const SPARE = 9;
+  return {
+    ...opts,
+    setup: (p) => { opts.setup?.(p); p.alloc(128, { align64: true, zero: true, type: SPARE }); },
+    check: (p, markers, c) => {
+      opts.check(p, markers, c);
+      const spare = [...p.objects(SPARE)][0] + 64;
+      expect(p.readU32(spare), 'a stray store of an earlier state').toBe(0);
+      if (now()) Pool.prototype.writeU32.call(p, spare, 7);
+    },
+  };
+}
+
 /** A workload whose check fails when a chosen line is durable before its time (a planted bug). */
 function planted(lines = 10, bad = 3): ExploreOptions {
   let obj = 0;
@@ -289,15 +308,7 @@ describe('failures, minimization and replay', () => {
     // Pool.prototype.writeU32.call(proxy, ...) stores into the real pool behind the tracking proxy's back.
     let n = 0;
     const STRAY = 20; // not the 1st, 16th or 256th state: the old net compared only then
-    const r = explore({
-      ...counters(6),
-      check: (p, markers, c) => {
-        counters().check(p, markers, c);
-        const root = p.root(64 * 4);
-        expect(p.readU32(root + 12), 'a stray store of an earlier state').toBe(0);
-        if (++n === STRAY) Pool.prototype.writeU32.call(p, root + 12, 7);
-      },
-    });
+    const r = explore(withStray(counters(6), () => ++n === STRAY));
     expect(n).toBeGreaterThan(STRAY);
     expect(r.failures).toEqual([]);
     expect(r.notes.join('\n')).toMatch(/changed outside the flush model.*comparison after every state/);
@@ -306,15 +317,7 @@ describe('failures, minimization and replay', () => {
   it('on pools large enough to be compared every few states, a late catch explores everything again with whole-image restores', () => {
     let n = 0;
     const STRAY = 21; // the 8 MiB loader compares after every 2nd state: this one is caught one state late
-    const r = explore({
-      ...counters(6), size: 8 << 20,
-      check: (p, markers, c) => {
-        counters().check(p, markers, c);
-        const root = p.root(64 * 4);
-        expect(p.readU32(root + 12), 'a stray store of an earlier state').toBe(0);
-        if (++n === STRAY) Pool.prototype.writeU32.call(p, root + 12, 7);
-      },
-    });
+    const r = explore({ ...withStray(counters(6), () => ++n === STRAY), size: 8 << 20 });
     expect(n).toBeGreaterThan(2 * STRAY); // explored twice
     expect(r.failures).toEqual([]); // the second exploration saw no stray store
     expect(r.notes.join('\n')).toMatch(/explored everything again with whole-image restores/);
