@@ -30,29 +30,27 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { Pool, PheapError, Prng, type AllocOptions } from '../src/index.js';
+import { CHUNK_SIZE, Pool, PheapError, Prng } from '../src/index.js';
 import { dirListing, sameBytes, sha256File, thrown, useTempDir } from './helpers/pool-files.js';
 import {
   IMAGE_NAMES, LINE, MutantRunner, OUTCOMES, applyMutant, contentsDiff, contentsOf, encodeMutants, isFailure, mutantImage, mutantSpec,
   parseMutant, type ImageName, type Mutant, type Outcome,
 } from './helpers/mutants.js';
-import { REGION_NAMES, metadataRegions, mutantsOf, type MutantGroups, type RegionName, type Region } from './helpers/metadata-regions.js';
+import { CLASS_STRIDES, REGION_NAMES, metadataRegions, runSlots, mutantsOf, type MutantGroups, type RegionName, type Region } from './helpers/metadata-regions.js';
 import type { FuzzBatch, FuzzJob } from './helpers/fuzz-worker.js';
+import { LAYOUT, buildImages, type Images } from './helpers/fuzz-images.js';
 
-const SIZE = 1 << 20;
-const LAYOUT = 'fuzz';
-const ROOT_SIZE = 256; // u32 slots holding the published objects' offsets
-const SMALL_SIZES = [24, 100, 200, 500, 6000, 20000]; // six run classes (the root's is a seventh); 3 of each fill the last's run
-const LARGE = { L1: 100 << 10, L2: 40 << 10, L3: 48 << 10 }; // 2 chunks align64, 1 chunk, 1 chunk align64
 /** A region with at most WHOLE_UP_TO mutants is fuzzed whole; a bigger one by a seeded sample of SAMPLE_CAP. */
-const WHOLE_UP_TO = 3000;
-const SAMPLE_CAP = 1000;
+const WHOLE_UP_TO = 3500;
+const SAMPLE_CAP = 600;
 const FILE_SAMPLE_PER_REGION = 3;
 /** Failure lines printed in full up to MAX_LINES; past it, LINES_PER_REGION per image and region. */
 const MAX_LINES = 10_000;
 const LINES_PER_REGION = 100;
 /** A mutant whose open has not returned after this long is a hang. */
 const HANG_MS = 20_000;
+/** A worker that has not reached its first mutant after this long (loading, opening the bases) is stuck. */
+const STARTUP_MS = 60_000;
 
 const SEED = process.env.PHEAP_FUZZ_SEED ?? '1';
 const ALL = process.env.PHEAP_FUZZ_ALL === '1';
@@ -60,141 +58,6 @@ const REPLAY = process.env.PHEAP_FUZZ_REPLAY;
 const DEBUG = process.env.PHEAP_CORE === 'debug';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const tmp = useTempDir('pheap-fuzz-');
-
-// ─── the workload ─────────────────────────────────────────────────────────
-
-class Rollback extends Error {}
-
-/** A seeded workload on one pool; every object it keeps is published in a root slot. */
-class Workload {
-  readonly root: number;
-  readonly large: number[] = [];
-  /** Extension blocks seen in use during the history (the big transaction's). */
-  extensionsUsed = 0;
-  private slots = 0;
-
-  constructor(readonly pool: Pool, readonly rng: Prng) {
-    this.root = pool.root(ROOT_SIZE);
-  }
-
-  random(len: number): Uint8Array { return this.rng.bytes(new Uint8Array(len)); }
-  private slot(k: number): number { return this.root + 4 * k; }
-  private nextSlot(): number { return this.slot(this.slots++); }
-
-  /** Allocate, publish (atomically, with `into`), fill with random bytes. */
-  publish(size: number, opts: AllocOptions): number {
-    const off = this.pool.alloc(size, { ...opts, into: this.nextSlot() });
-    this.pool.writeBytes(off, this.random(size));
-    this.pool.persist(off, size);
-    return off;
-  }
-
-  /** Published small objects still live, as [slot, offset]. */
-  private liveSmall(): Array<[number, number]> {
-    const out: Array<[number, number]> = [];
-    for (let k = 0; k < this.slots; k++) {
-      const off = this.pool.readU32(this.slot(k));
-      if (off !== 0 && !this.large.includes(off)) out.push([k, off]);
-    }
-    return out;
-  }
-
-  private pickSmall(): [number, number] {
-    const live = this.liveSmall();
-    return live[this.rng.below(live.length)];
-  }
-
-  /** Free a published small object, clearing its slot atomically. */
-  freeOne(): void {
-    const [k, off] = this.pickSmall();
-    this.pool.free(off, { from: this.slot(k) });
-  }
-
-  /** Random bytes into a random part of a random small object; returns the range. */
-  private edit(write: (off: number, bytes: Uint8Array) => void): [number, number] {
-    const [, off] = this.pickSmall();
-    const size = this.pool.sizeOf(off);
-    const at = this.rng.below(size);
-    const bytes = this.random(Math.min(size - at, 1 + this.rng.below(64)));
-    write(off + at, bytes);
-    return [off + at, bytes.length];
-  }
-
-  /** A committed transaction: two edits, an allocation published in a slot, a free. */
-  editTx(): void {
-    this.pool.tx((tx) => {
-      for (let i = 0; i < 2; i++) this.edit((off, b) => tx.setBytes(off, b));
-      const size = SMALL_SIZES[this.rng.below(SMALL_SIZES.length)];
-      const off = tx.alloc(size, { type: 1 + this.rng.below(5) });
-      tx.setBytes(off, this.random(size));
-      tx.setU32(this.nextSlot(), off);
-      const [k, gone] = this.pickSmall();
-      tx.setU32(this.slot(k), 0);
-      tx.free(gone);
-    });
-  }
-
-  /** A committed transaction logging more than the fixed log holds: extension blocks. */
-  bigTx(off: number, len: number): void {
-    const link = this.pool.layoutInfo().logOffset + 8;
-    this.pool.tx((tx) => {
-      tx.addRange(off, len);
-      this.pool.writeBytes(off, this.random(len));
-      if (this.pool.readU32(link) !== 0) this.extensionsUsed++;
-    });
-  }
-
-  /** Two aborted transactions: one by a throw, one by abortTx(). */
-  aborts(): void {
-    expect(thrown(() => this.pool.tx((tx) => {
-      this.edit((off, b) => tx.setBytes(off, b));
-      tx.alloc(SMALL_SIZES[0]);
-      throw new Rollback();
-    }))).toBeInstanceOf(Rollback);
-    this.pool.beginTx();
-    this.edit((off, b) => { this.pool.addRange(off, b.length); this.pool.writeBytes(off, b); });
-    this.pool.abortTx();
-  }
-
-  /**
-   * The crash image of a transaction caught after its snapshots and its new
-   * data were made durable (the transaction is then aborted).
-   */
-  crashMidTx(): Uint8Array {
-    let image: Uint8Array | undefined;
-    expect(thrown(() => this.pool.tx((tx) => {
-      const ranges: Array<[number, number]> = this.large.slice(1).map((off) => [off, this.pool.sizeOf(off)]);
-      for (const [off, len] of ranges) { tx.addRange(off, len); this.pool.writeBytes(off, this.random(len)); }
-      for (let i = 0; i < 3; i++) ranges.push(this.edit((off, b) => tx.setBytes(off, b)));
-      tx.free(this.pickSmall()[1]);
-      tx.alloc(SMALL_SIZES[1], { type: 3 });
-      for (const [off, len] of ranges) this.pool.flush(off, len);
-      this.pool.drain();
-      image = this.pool.crashImage({ mode: 'strict' });
-      throw new Rollback();
-    }))).toBeInstanceOf(Rollback);
-    return image!;
-  }
-}
-
-interface Images { bases: Map<ImageName, Uint8Array>; extensionsUsed: number }
-
-function buildImages(seed: string): Images {
-  const pool = Pool.create({ size: SIZE, layout: LAYOUT, seed: `fuzz:${seed}` });
-  const w = new Workload(pool, new Prng(`fuzz-workload:${seed}`));
-  for (const size of SMALL_SIZES) for (let k = 0; k < 3; k++) w.publish(size, { type: 1 + w.rng.below(5) });
-  w.large.push(w.publish(LARGE.L1, { type: 8, align64: true }), w.publish(LARGE.L2, { type: 9 }), w.publish(LARGE.L3, { type: 10, align64: true }));
-  pool.free(pool.alloc(150 << 10, { type: 11 })); // three chunks used, then free again
-  for (let i = 0; i < 4; i++) w.freeOne();
-  for (let i = 0; i < 6; i++) w.editTx();
-  w.bigTx(w.large[0], LARGE.L1);
-  w.aborts();
-  w.editTx();
-  const a = pool.durableImage();
-  const b = w.crashMidTx();
-  pool.close();
-  return { bases: new Map([['A', a], ['B', b]]), extensionsUsed: w.extensionsUsed };
-}
 
 // ─── regions, mutants, the sample ─────────────────────────────────────────
 
@@ -235,15 +98,14 @@ function plan(targets: Map<ImageName, Target>, rng: Prng): { planned: Planned[];
   return { planned, total };
 }
 
-/** The replayed mutants, each with the region it hits. */
+/** The replayed mutants, each with the region it hits (any value may replace a 'set' mutant's). */
 function replayPlan(targets: Map<ImageName, Target>, specs: string): Planned[] {
   return specs.split(',').map((spec) => {
     const mutant = parseMutant(spec);
-    const key = mutantSpec(mutant);
     for (const [region, list] of targets.get(mutant.image)!.groups) {
-      if (list.some((m) => mutantSpec(m) === key)) return { mutant, region };
+      if (list.some((m) => m.kind === mutant.kind && m.at === mutant.at)) return { mutant, region };
     }
-    throw new Error(`${spec} mutates no metadata byte of image ${mutant.image}`);
+    throw new Error(`${spec} is not a mutant of image ${mutant.image}'s metadata`);
   });
 }
 
@@ -286,7 +148,7 @@ function watchWorker(script: string, job: FuzzJob, hangMs: number, onBatch: (b: 
     const timer = setInterval(() => {
       const at = Atomics.load(job.progress, 0);
       if (at !== last) { last = at; since = Date.now(); return; }
-      if (Date.now() - since < hangMs) return;
+      if (Date.now() - since < (at < job.from ? Math.max(hangMs, STARTUP_MS) : hangMs)) return;
       void worker.terminate();
       finish(at, at < job.from ? new Error('the fuzz worker hung before its first mutant') : undefined);
     }, Math.min(250, hangMs / 4));
@@ -315,27 +177,31 @@ async function runAll(script: string, bases: Map<ImageName, Uint8Array>, planned
 
 // ─── the report ───────────────────────────────────────────────────────────
 
-const pad = (s: string | number, n: number) => String(s).padStart(n);
+const WIDTHS = OUTCOMES.map((o) => Math.max(o.length, 6) + 2);
+const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0);
 
+function tableRow(label: string, cells: Array<string | number>, counts: Array<string | number>): string {
+  return label.padEnd(22) + cells.map((c) => String(c).padStart(9)).join('') + counts.map((c, k) => String(c).padStart(WIDTHS[k])).join('');
+}
+
+/** Outcomes per image and region: how many mutants the region has, how many were run, and each outcome's count. */
 function reportTable(planned: Planned[], results: Results, totals: Map<string, number>): string {
   const count = new Map<string, number[]>();
   planned.forEach((p, i) => {
     const key = `${p.mutant.image} ${p.region}`;
-    const row = count.get(key) ?? count.set(key, new Array(OUTCOMES.length).fill(0)).get(key)!;
-    row[results.outcomes[i]]++;
+    if (!count.has(key)) count.set(key, new Array(OUTCOMES.length).fill(0));
+    count.get(key)![results.outcomes[i]]++;
   });
-  const head = `${'image region'.padEnd(22)}${pad('mutants', 8)}${pad('opened', 8)}${OUTCOMES.map((o) => pad(o, Math.max(o.length, 6) + 2)).join('')}`;
-  const lines = [head];
-  const sum = new Array(OUTCOMES.length).fill(0);
+  const lines = [tableRow('image region', ['mutants', 'run'], [...OUTCOMES])];
   for (const image of IMAGE_NAMES) {
     for (const region of REGION_NAMES) {
-      const row = count.get(`${image} ${region}`);
-      if (!row) continue;
-      row.forEach((n, k) => { sum[k] += n; });
-      lines.push(`${`${image} ${region}`.padEnd(22)}${pad(totals.get(`${image} ${region}`) ?? 0, 8)}${pad(row.reduce((a, b) => a + b), 8)}${row.map((n, k) => pad(n, Math.max(OUTCOMES[k].length, 6) + 2)).join('')}`);
+      const key = `${image} ${region}`;
+      const row = count.get(key);
+      if (row) lines.push(tableRow(key, [totals.get(key)!, sum(row)], row));
     }
   }
-  lines.push(`${'total'.padEnd(22)}${pad([...totals.values()].reduce((a, b) => a + b, 0), 8)}${pad(planned.length, 8)}${sum.map((n, k) => pad(n, Math.max(OUTCOMES[k].length, 6) + 2)).join('')}`);
+  const byOutcome = OUTCOMES.map((_, k) => sum([...count.values()].map((row) => row[k])));
+  lines.push(tableRow('total', [sum([...totals.values()]), planned.length], byOutcome));
   return lines.join('\n');
 }
 
@@ -420,6 +286,20 @@ describe(`pool-file fuzzing (PHEAP_FUZZ_SEED=${SEED}${ALL ? ', PHEAP_FUZZ_ALL=1'
     }
   });
 
+  it('the size classes the bitmap regions rest on mirror the core: each class\'s stride and slots per run', () => {
+    const pool = Pool.create({ size: 6 << 20, layout: LAYOUT });
+    const { heapOffset } = pool.layoutInfo();
+    CLASS_STRIDES.forEach((stride, cls) => {
+      const slots = runSlots(cls);
+      const offs = Array.from({ length: slots + 1 }, () => pool.alloc(stride - 16));
+      const chunk = offs[0] - ((offs[0] - heapOffset) % CHUNK_SIZE);
+      expect(offs.slice(0, slots), `class ${cls}`).toEqual(offs.slice(0, slots).map((_, i) => chunk + 304 + i * stride + 16));
+      expect(pool.usableSize(offs[0]), `class ${cls}`).toBe(stride - 16);
+      expect(offs[slots] - chunk, `class ${cls}: slot ${slots} starts a new run`).toBeGreaterThanOrEqual(CHUNK_SIZE);
+    });
+    pool.close();
+  });
+
   it('no mutant is answered with a raw exception, a trap, a hang, or a write to a pool it refuses', () => {
     expect(results.outcomes.includes(0xff), 'every mutant has a verdict').toBe(false);
     const bad = failureLines(planned, results).filter((l) => l.outcome !== 'silent loss').map((l) => l.line);
@@ -472,7 +352,7 @@ describe(`pool-file fuzzing (PHEAP_FUZZ_SEED=${SEED}${ALL ? ', PHEAP_FUZZ_ALL=1'
         parentPort.postMessage({ from: i, outcomes: Uint8Array.of(hang ? ${OUTCOMES.indexOf('hang')} : ${OUTCOMES.indexOf('harmless')}),
           failures: hang ? [[i, 'spun']] : [], errors: {} });
       }`);
-    const few = planned.slice(0, 6);
+    const few = Array.from({ length: 6 }, (_, at): Planned => ({ mutant: { image: 'A', kind: 'xor', at, arg: 0xff }, region: 'header' }));
     const r = await runAll(script, images.bases, few, 400);
     expect([...r.outcomes].map((o) => OUTCOMES[o])).toEqual(['harmless', 'harmless', 'harmless', 'hang', 'harmless', 'harmless']);
     expect([...r.failures]).toEqual([[3, 'spun']]);
@@ -480,15 +360,18 @@ describe(`pool-file fuzzing (PHEAP_FUZZ_SEED=${SEED}${ALL ? ', PHEAP_FUZZ_ALL=1'
 
   it('every spec names its mutant exactly, and every mutant differs from its base', () => {
     const work = new Map([...images.bases].map(([n, b]) => [n, b.slice()]));
-    for (const { mutant: m } of planned) {
-      expect(parseMutant(mutantSpec(m))).toEqual(m);
+    const differs = (m: Mutant) => {
       const base = images.bases.get(m.image)!;
       const w = work.get(m.image)!;
       const img = applyMutant(w, m);
-      const differs = m.kind === 'trunc' ? img.length < base.length : !sameBytes(w.subarray(m.at, m.at + LINE), base.subarray(m.at, m.at + LINE));
-      expect(differs, mutantSpec(m)).toBe(true);
+      const changed = m.kind === 'trunc' ? img.length < base.length : !sameBytes(w.subarray(m.at, m.at + LINE), base.subarray(m.at, m.at + LINE));
       w.set(base.subarray(m.at, m.at + LINE), m.at);
-    }
+      return changed;
+    };
+    const misnamed = planned.filter(({ mutant }) => JSON.stringify(parseMutant(mutantSpec(mutant))) !== JSON.stringify(mutant));
+    const noops = planned.filter(({ mutant }) => !differs(mutant));
+    expect(misnamed.map((p) => mutantSpec(p.mutant))).toEqual([]);
+    expect(noops.map((p) => mutantSpec(p.mutant))).toEqual([]);
     expect(isFailure('silent loss') && isFailure('hang') && !isFailure('harmless')).toBe(true);
   });
 });

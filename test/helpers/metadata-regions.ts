@@ -1,11 +1,11 @@
 // metadata-regions.ts — pool-file fuzzing (test/fuzz.test.ts): where a pool
 // image's metadata lives, and every mutant of those bytes.
 //
-//   metadataRegions  header page, chunk table, undo log (entries valid for its
-//                    seq, extension blocks, stale rest), run bitmaps, object
-//                    headers, large objects' heads — found from the documented
-//                    format (docs/format.md), pool.layoutInfo() and
-//                    pool.objects(); nothing is guessed
+//   metadataRegions  header page, chunk table, undo log (entries valid for
+//                    its seq, extension blocks, stale rest), run bitmaps
+//                    (bits of slots, padding), object headers, large objects'
+//                    heads — found from the documented format (docs/format.md),
+//                    pool.layoutInfo() and pool.objects(); nothing is guessed
 //   mutantsOf        each metadata byte xor 0xFF and set to a seeded random
 //                    value, each bit flipped, each 64-byte line zeroed, and a
 //                    few truncations, grouped by the region they hit
@@ -20,7 +20,7 @@ import { LINE, type ImageName, type Mutant } from './mutants.js';
 /** Metadata regions, in table order. 'truncation' names the truncated mutants. */
 export const REGION_NAMES = [
   'header', 'header padding', 'chunk words', 'table padding', 'log header', 'log entry headers', 'log entry data',
-  'log stale', 'log extension', 'run bitmaps', 'object headers', 'large heads', 'truncation',
+  'log stale', 'log extension', 'run bitmaps', 'bitmap padding', 'object headers', 'large heads', 'truncation',
 ] as const;
 export type RegionName = typeof REGION_NAMES[number];
 
@@ -33,6 +33,7 @@ const ENTRY_HEADER = 16;
 const EXT_HEADER = 16;
 const OBJ_HEADER = 16;
 const RUN_BITMAP = 256;
+const RUN_DATA = 304;
 const KIND_RUN = 1;
 const KIND_LARGE = 2;
 /** The multiplier in a log entry's check seed (docs/format.md: seq·K). */
@@ -40,6 +41,21 @@ const LOG_K = 0x9e3779b97f4a7c15n;
 const M64 = (1n << 64n) - 1n;
 
 const align16 = (v: number) => (v + 15) & ~15;
+
+/**
+ * Slot strides of the size classes, by class number (docs/format.md): 32…128
+ * step 16, then four steps per doubling up to 16 KiB, then 21 696 and 32 576.
+ */
+export const CLASS_STRIDES: readonly number[] = [
+  ...[32, 48, 64, 80, 96, 112, 128],
+  ...[32, 64, 128, 256, 512, 1024, 2048].flatMap((step) => [1, 2, 3, 4].map((k) => 4 * step + k * step)),
+  21696, 32576,
+];
+
+/** Slots in a run of class `cls`: as many strides as fit after RUN_DATA, at most one per bitmap bit. */
+export function runSlots(cls: number): number {
+  return Math.min(Math.floor((CHUNK_SIZE - RUN_DATA) / CLASS_STRIDES[cls]), 8 * RUN_BITMAP);
+}
 
 /** The check word a log entry of `data` for pool range [off, off+len) carries under `seq`. */
 function entryCheck(data: Uint8Array, off: number, len: number, seq: bigint): bigint {
@@ -91,15 +107,23 @@ function logRegions(image: Uint8Array, logOffset: number, heapOffset: number): R
   return out;
 }
 
-/** Run bitmaps (from the chunk words), every live run object's header, every large object's head. */
+/**
+ * Run bitmaps (from the chunk words: the bytes with a bit per slot, and the
+ * padding after them), every live run object's header, every large object's
+ * head (its chunk's start up to the payload).
+ */
 function heapRegions(image: Uint8Array, pool: Pool, heapOffset: number): Region[] {
   const tableOff = u32At(image, H.TABLE_OFF);
   const chunkStart = (off: number) => off - ((off - heapOffset) % CHUNK_SIZE);
-  const kindAt = (off: number) => Number(u64At(image, tableOff + 8 * ((chunkStart(off) - heapOffset) / CHUNK_SIZE)) & 0xfn);
+  const wordAt = (off: number) => u64At(image, tableOff + 8 * ((chunkStart(off) - heapOffset) / CHUNK_SIZE));
+  const kindAt = (off: number) => Number(wordAt(off) & 0xfn);
   const out: Region[] = [];
   for (let c = 0; c < u32At(image, H.NCHUNKS); c++) {
     const start = heapOffset + c * CHUNK_SIZE;
-    if (kindAt(start) === KIND_RUN) out.push({ name: 'run bitmaps', start, end: start + RUN_BITMAP });
+    if (kindAt(start) !== KIND_RUN) continue;
+    const used = Math.ceil(runSlots(Number((wordAt(start) >> 8n) & 0xffffffn)) / 8);
+    out.push({ name: 'run bitmaps', start, end: start + used });
+    if (used < RUN_BITMAP) out.push({ name: 'bitmap padding', start: start + used, end: start + RUN_BITMAP });
   }
   for (const off of pool.objects()) {
     if (kindAt(off) === KIND_LARGE) out.push({ name: 'large heads', start: chunkStart(off), end: off });
