@@ -322,7 +322,8 @@ describe(`pool-file fuzzing (PHEAP_FUZZ_SEED=${SEED}${ALL ? ', PHEAP_FUZZ_ALL=1'
     planned.forEach((p, i) => {
       if (OUTCOMES[results.outcomes[i]] !== 'refused') return;
       const key = `${p.mutant.image} ${p.region}`;
-      byRegion.set(key, [...(byRegion.get(key) ?? []), p.mutant]);
+      const list = byRegion.get(key);
+      if (list) list.push(p.mutant); else byRegion.set(key, [p.mutant]);
     });
     const picked = [...byRegion.values()].flatMap((list) => sample(list, FILE_SAMPLE_PER_REGION, rng));
     if (!REPLAY) expect(picked.length).toBeGreaterThan(20);
