@@ -17,7 +17,7 @@
 import { Pool, Prng, type AllocOptions } from '../../src/index.js';
 import type { ImageName } from './mutants.js';
 
-export const SIZE = 1 << 20;
+const SIZE = 1 << 20;
 export const LAYOUT = 'fuzz';
 const ROOT_SIZE = 256; // u32 slots holding the published objects' offsets
 /** Six run classes (the root's is a seventh); three objects of each fill the last one's run. */
@@ -42,7 +42,7 @@ function rolledBack(fn: () => void): void {
 class Workload {
   readonly root: number;
   readonly large: number[] = [];
-  /** Extension blocks seen in use during the history (the big transaction's). */
+  /** Transactions of the history that grew the log into extension blocks. */
   extensionsUsed = 0;
   private slots = 0;
 
@@ -150,7 +150,7 @@ class Workload {
   }
 }
 
-/** Image A (clean) and B (mid-transaction crash), and how many extension blocks A's history used. */
+/** Image A (clean) and B (mid-transaction crash), and how many of A's transactions used extension blocks. */
 export interface Images { bases: Map<ImageName, Uint8Array>; extensionsUsed: number }
 
 /** The two images of one seed (every byte is a function of the seed). */
