@@ -63,7 +63,7 @@ function entryCheck(data: Uint8Array, off: number, len: number, seq: bigint): bi
 }
 
 /** The valid log entries in [start, end) of `image`, in log order, as recovery reads them. */
-export function validEntries(image: Uint8Array, start: number, end: number, seq: bigint): Array<{ at: number; len: number }> {
+function validEntries(image: Uint8Array, start: number, end: number, seq: bigint): Array<{ at: number; len: number }> {
   const out: Array<{ at: number; len: number }> = [];
   for (let pos = start; pos + ENTRY_HEADER <= end;) {
     const off = u32At(image, pos);
@@ -79,7 +79,7 @@ export function validEntries(image: Uint8Array, start: number, end: number, seq:
 }
 
 /** Payload offsets of the extension blocks chained from the log header (docs/format.md). */
-export function extensionBlocks(image: Uint8Array, logOffset: number): number[] {
+function extensionBlocks(image: Uint8Array, logOffset: number): number[] {
   const out: number[] = [];
   for (let p = u32At(image, logOffset + 8); p !== 0 && p + EXT_HEADER <= image.length && !out.includes(p); p = u32At(image, p)) {
     out.push(p);
@@ -151,7 +151,7 @@ export function metadataRegions(image: Uint8Array, pool: Pool): Region[] {
 }
 
 /** Truncated lengths: inside the header, just past the header page, mid-heap, one byte short. */
-export function truncations(size: number, heapOffset: number): number[] {
+function truncations(size: number, heapOffset: number): number[] {
   return [0x80, H.PAGE + 1, heapOffset + (size - heapOffset) / 2, size - 1];
 }
 
