@@ -32,7 +32,7 @@ import {
   claimSlot, flagsOf, freeWord, isReserved, kindOf, makeChunkWord, ownerChunk, reserve, runBitmapWordOff,
   setChunkWord, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit,
 } from "./heap";
-import { beginLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
+import { beginLog, confirmLogged, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
 
 export { objectDataLen, objectType } from "./object";
 export const ALLOC_ZERO: u32 = 1;
@@ -244,6 +244,7 @@ function publishAtomically(dest: u32, value: u32, made: u32, freed: u32): Code {
   if (code == Code.OK && freed != 0) code = logRange(metaWordOff(freed), 8);
   if (code != Code.OK) { endTx(); return code; }
   drain();
+  confirmLogged();
   if (dest != 0) writeDest(dest, value);
   if (made != 0) commitObject(made);
   if (freed != 0) releaseObject(freed);
@@ -257,6 +258,7 @@ function publishAtomically(dest: u32, value: u32, made: u32, freed: u32): Code {
 function publishInTx(dest: u32, value: u32): Code {
   const code = logRange(dest, destLen(dest));
   drain();
+  confirmLogged();
   if (code == Code.OK) writeDest(dest, value);
   return code;
 }
@@ -343,6 +345,7 @@ function growInPlace(off: u32, size: u32): Code {
     let code = logRange(headerWord, 8);
     if (code == Code.OK && size > old) code = logRange(off + old, size - old);
     drain();
+    confirmLogged();
     if (code != Code.OK) return code;
     if (size > old) memory.fill(abs(off + old), 0, size - old);
     store<u64>(abs(headerWord), resized);

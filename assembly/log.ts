@@ -20,12 +20,16 @@
 //
 // Every header word is self-checking (checked.ts): damage is refused as
 // CORRUPT_LOG, never obeyed. `count` says how many entries are known durable:
-// it is raised (in the same drain as the next batch of entries) to the
-// entries made durable by earlier drains, and to all of them at commit.
-// Recovery therefore accepts a torn tail — the last batch, whose drain may
-// have kept any subset of its lines, and whose ranges the caller had not yet
-// modified — but refuses a log in which any entry below `count` fails: a
-// damaged entry never causes a partial rollback.
+// right after the drain that made a batch of entries durable (before the
+// caller may store into the snapshotted ranges) it is set to all of them —
+// stored and flushed, not drained, so it becomes durable with the next drain
+// at the latest, no later than the caller's first durable store.
+// Recovery therefore accepts a torn tail — entries past `count`, which a
+// drain may have kept in any subset of its lines and whose ranges the caller
+// had not modified durably — but refuses a log in which any entry below
+// `count` fails: a damaged entry never causes a partial rollback. (What it
+// cannot tell from a torn write: damage to entries past `count`, i.e. of the
+// one batch whose confirmation was itself lost in the crash.)
 //
 // Invariants:
 // - Committing, aborting and every open move seq on (one aligned 8-byte
@@ -51,7 +55,7 @@ import {
 import { CHUNK_SIZE, logOff, logSize, poolSize } from "./format";
 import { hash64 } from "./hash";
 import { complementValid, complementWord, fold8 } from "./checked";
-import { drain, drainCalls, flush, persist } from "./flush";
+import { drain, flush, persist } from "./flush";
 import { OBJ_HEADER, TYPE_LOG_EXT, headerValid, objectType, writeObjectHeader } from "./object";
 import {
   FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkOf, chunkStart, chunkWord, claimChunks, flagsOf, freeWord, kindOf,
@@ -78,7 +82,7 @@ let blockEnd: u32 = 0;
 let linkOff: u32 = 0; // where the next extension block gets linked
 let extCount: u32 = 0;
 let appended: u32 = 0; // entries written by the open log session
-let drainsAtLastAppend: u64 = 0;
+let confirmed: u32 = 0; // the count last stored in the seq word
 let rangeCount: u32 = 0;
 let allocCount: u32 = 0;
 let freeCount: u32 = 0;
@@ -97,9 +101,14 @@ function seqWord(s: u64, count: u32): u64 {
 // @ts-ignore: decorator
 @inline function seqWordValid(w: u64): bool { return <u32>(w >>> 56) == fold8(w & 0x00FF_FFFF_FFFF_FFFF); }
 
-/** Durably set the log's seq and count (one aligned 8-byte store; the caller drains). */
-function writeSeqWord(count: u32): void {
-  store<u64>(abs(logOff), seqWord(seq, count));
+/**
+ * Every entry appended so far is durable (the caller just drained): say so
+ * in the seq word's count (one aligned 8-byte store, flushed, not drained).
+ */
+export function confirmLogged(): void {
+  if (appended == confirmed) return;
+  confirmed = appended;
+  store<u64>(abs(logOff), seqWord(seq, confirmed));
   flush(logOff, 8);
 }
 
@@ -193,8 +202,8 @@ export function beginLog(): void {
   linkOff = logOff + LINK_OFF;
   extCount = 0;
   appended = 0;
+  confirmed = 0;
   rangeCount = 0;
-  drainsAtLastAppend = drainCalls;
   store<u32>(LOG_BLOCK_FIRST, 0);
 }
 
@@ -227,9 +236,6 @@ function nextBlock(): bool {
 function appendEntry(off: u32, len: u32): bool {
   const need = ENTRY_HEADER + align16(len);
   if (writePos + need > blockEnd && !nextBlock()) return false;
-  // Entries appended before the last drain are durable: let the count say so
-  // (this store rides along with the drain that makes the new entry durable).
-  if (drainCalls != drainsAtLastAppend) writeSeqWord(appended);
   const data = abs(writePos + ENTRY_HEADER);
   memory.copy(data, abs(off), len);
   store<u32>(abs(writePos), off);
@@ -238,7 +244,6 @@ function appendEntry(off: u32, len: u32): bool {
   flush(writePos, ENTRY_HEADER + len);
   writePos += need;
   appended++;
-  drainsAtLastAppend = drainCalls;
   return true;
 }
 
@@ -308,9 +313,9 @@ export function logTouched(): bool { return appended != 0 || extCount != 0; }
 
 // ─── commit and invalidation ────────────────────────────────────────────────
 
-/** Flush what the session logged (and the full count), drain, invalidate the log: it is durable. */
+/** Flush what the session logged (its entries are durable: confirm them), drain, invalidate the log. */
 export function finishCommit(): void {
-  if (drainCalls != drainsAtLastAppend) writeSeqWord(appended);
+  confirmLogged();
   for (let i: u32 = 0; i < rangeCount; i++) flush(rStart(i), rEnd(i) - rStart(i));
   drain();
   invalidateLog();
@@ -323,6 +328,7 @@ export function invalidateLog(): void {
   persist(logOff, 8);
   releaseExtensions(true);
   appended = 0;
+  confirmed = 0;
 }
 
 /**

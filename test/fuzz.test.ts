@@ -36,7 +36,7 @@ import {
   IMAGE_NAMES, LINE, MutantRunner, OUTCOMES, applyMutant, contentsDiff, contentsOf, encodeMutants, isFailure, mutantImage, mutantSpec,
   parseMutant, type ImageName, type Mutant, type Outcome,
 } from './helpers/mutants.js';
-import { CLASS_STRIDES, REGION_NAMES, metadataRegions, runSlots, mutantsOf, type MutantGroups, type RegionName, type Region } from './helpers/metadata-regions.js';
+import { CLASS_STRIDES, REGION_NAMES, RUN_DATA, metadataRegions, runSlots, mutantsOf, type MutantGroups, type RegionName, type Region } from './helpers/metadata-regions.js';
 import type { FuzzBatch, FuzzJob } from './helpers/fuzz-worker.js';
 import { LAYOUT, buildImages, type Images } from './helpers/fuzz-images.js';
 
@@ -297,7 +297,7 @@ describe(`pool-file fuzzing (PHEAP_FUZZ_SEED=${SEED}${ALL ? ', PHEAP_FUZZ_ALL=1'
       const slots = runSlots(cls);
       const offs = Array.from({ length: slots + 1 }, () => pool.alloc(stride - 16));
       const chunk = offs[0] - ((offs[0] - heapOffset) % CHUNK_SIZE);
-      expect(offs.slice(0, slots), `class ${cls}`).toEqual(offs.slice(0, slots).map((_, i) => chunk + 304 + i * stride + 16));
+      expect(offs.slice(0, slots), `class ${cls}`).toEqual(offs.slice(0, slots).map((_, i) => chunk + RUN_DATA + i * stride + 16));
       expect(pool.usableSize(offs[0]), `class ${cls}`).toBe(stride - 16);
       expect(offs[slots] - chunk, `class ${cls}: slot ${slots} starts a new run`).toBeGreaterThanOrEqual(CHUNK_SIZE);
     });

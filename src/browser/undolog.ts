@@ -38,6 +38,17 @@ export function hash64(bytes: Uint8Array, seed: bigint): bigint {
   return mix(h ^ K);
 }
 
+/** The sequence number in the log's seq word at `logOffset`. */
+export function logSeq(image: Uint8Array, logOffset: number): bigint {
+  return new DataView(image.buffer, image.byteOffset, image.byteLength).getBigUint64(logOffset, true) & SEQ_MASK;
+}
+
+/** The check word entry `index` carries when it snapshots `old` from [off, off+len) under `seq`. */
+export function entryCheck(old: Uint8Array, seq: bigint, off: number, len: number, index: number): bigint {
+  const seed = ((seq * K) & M64) ^ ((BigInt(off) << 32n) | BigInt(len)) ^ rotr((BigInt(index) * K) & M64, 23n);
+  return hash64(old, seed);
+}
+
 export interface LogEntry {
   /** Pool offset of the entry itself. */
   at: number;
@@ -59,7 +70,7 @@ export interface DecodedLog {
 /** Decode the fixed log area [logOffset, logOffset + logBytes) of `image`. */
 export function decodeLog(image: Uint8Array, logOffset: number, logBytes: number): DecodedLog {
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const seq = view.getBigUint64(logOffset, true) & SEQ_MASK;
+  const seq = logSeq(image, logOffset);
   const end = logOffset + logBytes;
   const entries: LogEntry[] = [];
   let pos = logOffset + LOG_HEADER;
@@ -71,9 +82,7 @@ export function decodeLog(image: Uint8Array, logOffset: number, logBytes: number
     if (pos + ENTRY_HEADER + padded > end) break;
     const check = view.getBigUint64(pos + 8, true);
     const old = image.slice(pos + ENTRY_HEADER, pos + ENTRY_HEADER + len);
-    const index = BigInt(entries.length);
-    const seed = ((seq * K) & M64) ^ ((BigInt(off) << 32n) | BigInt(len)) ^ rotr((index * K) & M64, 23n);
-    entries.push({ at: pos, off, len, check, valid: hash64(old, seed) === check, old });
+    entries.push({ at: pos, off, len, check, valid: entryCheck(old, seq, off, len, entries.length) === check, old });
     pos += ENTRY_HEADER + padded;
   }
   // Entries after the first invalid one are never rolled back (recovery stops there).

@@ -14,7 +14,8 @@
 // its base image; the same image, regions and Prng seed give the same list.
 
 import { CHUNK_SIZE, type Pool, type Prng } from '../../src/index.js';
-import { H, hash64, u32At, u64At } from './pool-files.js';
+import { H, u32At, u64At } from './pool-files.js';
+import { entryCheck, logSeq } from '../../src/browser/undolog.js';
 import { LINE, type ImageName, type Mutant } from './mutants.js';
 
 /** Metadata regions, in table order. 'truncation' names the truncated mutants. */
@@ -32,38 +33,35 @@ const LOG_HEADER = 64;
 const ENTRY_HEADER = 16;
 const EXT_HEADER = 16;
 const OBJ_HEADER = 16;
-const RUN_BITMAP = 256;
-const RUN_DATA = 304;
+/** 64 bitmap words of 32 slot bits + a 32-bit check each. */
+const RUN_BITMAP = 512;
+export const RUN_DATA = 560;
 const KIND_RUN = 1;
 const KIND_LARGE = 2;
-/** The multiplier in a log entry's check seed (docs/format.md: seq·K). */
-const LOG_K = 0x9e3779b97f4a7c15n;
-const M64 = (1n << 64n) - 1n;
 
 const align16 = (v: number) => (v + 15) & ~15;
 
 /**
  * Slot strides of the size classes, by class number (docs/format.md): 32…128
- * step 16, then four steps per doubling up to 16 KiB, then 21 696 and 32 576.
+ * step 16, then four steps per doubling up to 16 KiB, then the two strides that split a
+ * run into 3 and 2 slots (rounded down to 64).
  */
 export const CLASS_STRIDES: readonly number[] = [
   ...[32, 48, 64, 80, 96, 112, 128],
   ...[32, 64, 128, 256, 512, 1024, 2048].flatMap((step) => [1, 2, 3, 4].map((k) => 4 * step + k * step)),
-  21696, 32576,
+  ...[3, 2].map((n) => Math.floor((CHUNK_SIZE - RUN_DATA) / n / 64) * 64),
 ];
 
 /** Slots in a run of class `cls`: as many strides as fit after RUN_DATA, at most one per bitmap bit. */
 export function runSlots(cls: number): number {
-  return Math.min(Math.floor((CHUNK_SIZE - RUN_DATA) / CLASS_STRIDES[cls]), 8 * RUN_BITMAP);
+  return Math.min(Math.floor((CHUNK_SIZE - RUN_DATA) / CLASS_STRIDES[cls]), 32 * (RUN_BITMAP / 8));
 }
 
-/** The check word a log entry of `data` for pool range [off, off+len) carries under `seq`. */
-function entryCheck(data: Uint8Array, off: number, len: number, seq: bigint): bigint {
-  return hash64(data, len, ((seq * LOG_K) & M64) ^ ((BigInt(off) << 32n) | BigInt(len)));
-}
-
-/** The valid log entries in [start, end) of `image`, in log order, as recovery reads them. */
-function validEntries(image: Uint8Array, start: number, end: number, seq: bigint): Array<{ at: number; len: number }> {
+/**
+ * The valid log entries in [start, end) of `image`, in log order, as recovery reads them;
+ * `first` is the index of the block's first entry (entries are numbered across blocks).
+ */
+function validEntries(image: Uint8Array, start: number, end: number, seq: bigint, first: number): Array<{ at: number; len: number }> {
   const out: Array<{ at: number; len: number }> = [];
   for (let pos = start; pos + ENTRY_HEADER <= end;) {
     const off = u32At(image, pos);
@@ -71,7 +69,7 @@ function validEntries(image: Uint8Array, start: number, end: number, seq: bigint
     const next = pos + ENTRY_HEADER + align16(len);
     if (len === 0 || off + len > image.length || next > end) break;
     const data = image.subarray(pos + ENTRY_HEADER, pos + ENTRY_HEADER + len);
-    if (u64At(image, pos + 8) !== entryCheck(data, off, len, seq)) break;
+    if (u64At(image, pos + 8) !== entryCheck(data, seq, off, len, first + out.length)) break;
     out.push({ at: pos, len });
     pos = next;
   }
@@ -87,22 +85,25 @@ function extensionBlocks(image: Uint8Array, logOffset: number): number[] {
   return out;
 }
 
-function entryRegions(image: Uint8Array, start: number, end: number, seq: bigint): Region[] {
-  return validEntries(image, start, end, seq).flatMap(({ at, len }): Region[] => [
+function entryRegions(image: Uint8Array, start: number, end: number, seq: bigint, first: number): Region[] {
+  return validEntries(image, start, end, seq, first).flatMap(({ at, len }): Region[] => [
     { name: 'log entry headers', start: at, end: at + ENTRY_HEADER },
     { name: 'log entry data', start: at + ENTRY_HEADER, end: at + ENTRY_HEADER + align16(len) },
   ]);
 }
 
 function logRegions(image: Uint8Array, logOffset: number, heapOffset: number): Region[] {
-  const seq = u64At(image, logOffset);
-  const fixed = entryRegions(image, logOffset + LOG_HEADER, heapOffset, seq);
+  const seq = logSeq(image, logOffset);
+  const fixed = entryRegions(image, logOffset + LOG_HEADER, heapOffset, seq, 0);
+  let entries = fixed.length / 2;
   const usedEnd = fixed.length ? fixed[fixed.length - 1].end : logOffset + LOG_HEADER;
   const out: Region[] = [{ name: 'log header', start: logOffset, end: logOffset + LOG_HEADER }, ...fixed];
   if (usedEnd < heapOffset) out.push({ name: 'log stale', start: usedEnd, end: heapOffset });
   for (const p of extensionBlocks(image, logOffset)) {
     out.push({ name: 'log extension', start: p - OBJ_HEADER, end: p + EXT_HEADER });
-    out.push(...entryRegions(image, p + EXT_HEADER, p - OBJ_HEADER + CHUNK_SIZE, seq));
+    const inBlock = entryRegions(image, p + EXT_HEADER, p - OBJ_HEADER + CHUNK_SIZE, seq, entries);
+    entries += inBlock.length / 2;
+    out.push(...inBlock);
   }
   return out;
 }
@@ -121,7 +122,7 @@ function heapRegions(image: Uint8Array, pool: Pool, heapOffset: number): Region[
   for (let c = 0; c < u32At(image, H.NCHUNKS); c++) {
     const start = heapOffset + c * CHUNK_SIZE;
     if (kindAt(start) !== KIND_RUN) continue;
-    const used = Math.ceil(runSlots(Number((wordAt(start) >> 8n) & 0xffffffn)) / 8);
+    const used = 8 * Math.ceil(runSlots(Number((wordAt(start) >> 8n) & 0xffffffn)) / 32);
     out.push({ name: 'run bitmaps', start, end: start + used });
     if (used < RUN_BITMAP) out.push({ name: 'bitmap padding', start: start + used, end: start + RUN_BITMAP });
   }
