@@ -306,7 +306,7 @@ export class Pool {
   static open(opts: OpenOptions): Pool {
     const layout = encodeLayout(opts.layout);
     const backend = pickBackend(opts, null, opts.image);
-    let pool: Pool;
+    let pool: Pool | undefined;
     try {
       const old = opts.recycle;
       if (old && old.closed && old.backend.size === backend.size && old.debug === (opts.debug ?? DEFAULT_DEBUG)) {
@@ -324,6 +324,7 @@ export class Pool {
       pool.check0(pool.core.openPool(backend.size, layout.length));
       pool.recoveryMs = performance.now() - t0;
     } catch (e) {
+      if (pool) pool.closed = true; // a recycled pool stays reusable after a refused open
       backend.close(false);
       throw e;
     }

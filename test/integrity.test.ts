@@ -178,3 +178,19 @@ describe('finding 4: damage is detected, never obeyed', () => {
     }
   });
 });
+
+describe('a refused open leaves nothing half-open', () => {
+  it('a recycled pool whose open was refused is closed again and can be recycled by the next open', () => {
+    const { pool } = sample();
+    const good = pool.durableImage();
+    const bad = good.slice();
+    bad.fill(0, 4096, 4096 + 64);
+    const shell = openImage(good);
+    shell.close();
+    expect(() => Pool.open({ image: bad, layout: 'integrity', recycle: shell })).toThrow(CorruptHeapError);
+    expect(shell.isClosed).toBe(true);
+    const again = Pool.open({ image: good.slice(), layout: 'integrity', recycle: shell });
+    expect(again).toBe(shell);
+    again.check();
+  });
+});
