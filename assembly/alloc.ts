@@ -32,7 +32,7 @@ import {
   claimSlot, flagsOf, freeWord, isReserved, kindOf, makeChunkWord, ownerChunk, reserve, runBitmapWordOff,
   setChunkWord, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit,
 } from "./heap";
-import { beginLog, confirmLogged, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
+import { beginLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
 
 export { objectDataLen, objectType } from "./object";
 export const ALLOC_ZERO: u32 = 1;
@@ -130,10 +130,18 @@ function notUsableCode(off: u32): Code {
 
 function notUsable(off: u32): u32 { return fail(notUsableCode(off)); }
 
+// The *Located variants act on the object the last locate() found (no
+// second search on the hot paths); the others locate `off` first.
+
+/** Offset of the allocator word whose change makes the located object live or free. */
+function metaWordLocated(): u32 {
+  return locKind == KIND_RUN ? runBitmapWordOff(locChunk, locSlot) : chunkWordOff(locChunk);
+}
+
 /** Offset of the allocator word whose change makes `off` live or free. */
 export function metaWordOff(off: u32): u32 {
   assert(locate(off, true), "metaWordOff: not an object place");
-  return locKind == KIND_RUN ? runBitmapWordOff(locChunk, locSlot) : chunkWordOff(locChunk);
+  return metaWordLocated();
 }
 
 /** Make the object durable-live (a store only; callers persist or log). */
@@ -144,18 +152,26 @@ export function commitObject(off: u32): void {
   setChunkWord(locChunk, makeChunkWord(KIND_LARGE, aligned ? FLAG_ALIGN64 : 0, spanFor(off, locChunk, objectDataLen(off)), locChunk));
 }
 
+function releaseLocated(): void {
+  if (locKind == KIND_RUN) writeSlotBit(locChunk, locSlot, false);
+  else setChunkWord(locChunk, freeWord(locChunk));
+}
+
 /** Make the object durable-free (a store only). */
 export function releaseObject(off: u32): void {
   assert(locate(off, true), "releaseObject: not an object place");
-  if (locKind == KIND_RUN) writeSlotBit(locChunk, locSlot, false);
-  else setChunkWord(locChunk, freeWord(locChunk));
+  releaseLocated();
+}
+
+function unclaimLocated(off: u32): void {
+  if (locKind == KIND_RUN) unclaimSlot(locChunk, locClass, locSlot);
+  else unclaimChunks(locChunk, largeSpan(off, locChunk));
 }
 
 /** Return the object's space to the volatile free state. */
 export function unclaimObject(off: u32): void {
   assert(locate(off, true), "unclaimObject: not an object place");
-  if (locKind == KIND_RUN) unclaimSlot(locChunk, locClass, locSlot);
-  else unclaimChunks(locChunk, largeSpan(off, locChunk));
+  unclaimLocated(off);
 }
 
 /** Usable bytes of the object at `off`; 0 (with the reason in lastError) if it is not one. */
@@ -178,21 +194,17 @@ export function rangeWritable(off: u32, len: u32): bool {
   const c = ownerChunk(<u32>ci);
   const w = chunkWord(c);
   const start = chunkStart(c);
-  let payload: u32 = 0;
-  let end: u32 = 0;
   if (kindOf(w) == KIND_RUN) {
     if (off < start + RUN_DATA) return false;
     const stride = classStride(argOf(w));
     const slotStart = start + RUN_DATA + ((off - start - RUN_DATA) / stride) * stride;
-    payload = slotStart + OBJ_HEADER;
-    end = slotStart + stride;
-  } else {
-    payload = start + OBJ_HEADER;
-    if (kindOf(w) == KIND_LARGE ? (flagsOf(w) & FLAG_ALIGN64) != 0 : !isReserved(payload)) payload += ALIGNED_HEADER_POS;
-    if (!usable(payload)) return false;
-    end = payload + usableBytes(payload);
+    if (off < slotStart + OBJ_HEADER || <u64>off + len > <u64>slotStart + stride) return false;
+    return usable(slotStart + OBJ_HEADER);
   }
-  return off >= payload && <u64>off + len <= <u64>end && usable(payload);
+  let payload = start + OBJ_HEADER;
+  if (kindOf(w) == KIND_LARGE ? (flagsOf(w) & FLAG_ALIGN64) != 0 : !isReserved(payload)) payload += ALIGNED_HEADER_POS;
+  if (off < payload || !usable(payload)) return false;
+  return <u64>off + len <= <u64>payload + usableBytes(payload);
 }
 
 // ─── reserving space ────────────────────────────────────────────────────────
@@ -244,10 +256,9 @@ function publishAtomically(dest: u32, value: u32, made: u32, freed: u32): Code {
   if (code == Code.OK && freed != 0) code = logRange(metaWordOff(freed), 8);
   if (code != Code.OK) { endTx(); return code; }
   drain();
-  confirmLogged();
   if (dest != 0) writeDest(dest, value);
+  if (freed != 0) releaseLocated(); // the last locate() was metaWordOff(freed)
   if (made != 0) commitObject(made);
-  if (freed != 0) releaseObject(freed);
   finishCommit();
   endTx();
   if (freed != 0) unclaimObject(freed);
@@ -258,7 +269,6 @@ function publishAtomically(dest: u32, value: u32, made: u32, freed: u32): Code {
 function publishInTx(dest: u32, value: u32): Code {
   const code = logRange(dest, destLen(dest));
   drain();
-  confirmLogged();
   if (code == Code.OK) writeDest(dest, value);
   return code;
 }
@@ -290,7 +300,7 @@ function allocChecked(size: u32, type: u32, flags: u32, dest: u32): u32 {
   if (dest == 0) {
     drain();
     commitObject(off);
-    persist(metaWordOff(off), 8);
+    persist(metaWordLocated(), 8);
     return off;
   }
   const code = publishAtomically(dest, off, off, 0);
@@ -331,9 +341,10 @@ export function free(off: u32, dest: u32): Code {
   if (!liveAndIntact(off)) return notUsableCode(off);
   if (objectType(off) >= FIRST_INTERNAL_TYPE) return Code.BAD_TYPE;
   if (dest != 0) return publishAtomically(dest, 0, 0, off);
-  releaseObject(off);
-  persist(metaWordOff(off), 8);
-  unclaimObject(off);
+  // still located at `off` (liveAndIntact and the type check do not locate)
+  releaseLocated();
+  persist(metaWordLocated(), 8);
+  unclaimLocated(off);
   return Code.OK;
 }
 
@@ -345,7 +356,6 @@ function growInPlace(off: u32, size: u32): Code {
     let code = logRange(headerWord, 8);
     if (code == Code.OK && size > old) code = logRange(off + old, size - old);
     drain();
-    confirmLogged();
     if (code != Code.OK) return code;
     if (size > old) memory.fill(abs(off + old), 0, size - old);
     store<u64>(abs(headerWord), resized);

@@ -12,7 +12,19 @@ import * as errors from "./errors";
 import * as checker from "./check";
 
 export { runtimeHeapEnd } from "./runtime/capped";
-export { flush, drain, persist, pendingLineCount, collectPending, discardPending } from "./flush";
+export { flush, pendingLineCount, collectPending, discardPending } from "./flush";
+
+/** The caller's drain (SFENCE): inside a transaction it first counts the log entries earlier drains made durable. */
+export function drain(): void {
+  log.countDurable();
+  flushModel.drain();
+}
+
+/** The caller's persist: flush + drain, as above. */
+export function persist(off: u32, len: u32): void {
+  flushModel.flush(off, len);
+  drain();
+}
 export { createPool, openPool } from "./pool";
 export { alloc, free, realloc, root, usableSize, nextObject, rangeWritable, isLive, objectType, objectDataLen } from "./alloc";
 export { txBegin, txAddRange, txCommit, txAbort } from "./tx";

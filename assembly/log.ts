@@ -20,16 +20,18 @@
 //
 // Every header word is self-checking (checked.ts): damage is refused as
 // CORRUPT_LOG, never obeyed. `count` says how many entries are known durable:
-// right after the drain that made a batch of entries durable (before the
-// caller may store into the snapshotted ranges) it is set to all of them —
-// stored and flushed, not drained, so it becomes durable with the next drain
-// at the latest, no later than the caller's first durable store.
-// Recovery therefore accepts a torn tail — entries past `count`, which a
-// drain may have kept in any subset of its lines and whose ranges the caller
-// had not modified durably — but refuses a log in which any entry below
-// `count` fails: a damaged entry never causes a partial rollback. (What it
-// cannot tell from a torn write: damage to entries past `count`, i.e. of the
-// one batch whose confirmation was itself lost in the crash.)
+// when the caller drains inside a transaction (pool.drain / persist: the
+// only way, besides commit, that snapshotted ranges can become durable
+// before the log is invalidated), the entries earlier drains made durable
+// are counted first — one store + flush riding along with that drain, so
+// transactions that do not drain by hand pay nothing. Recovery therefore
+// accepts a torn tail — entries past `count`, which a drain may have kept in
+// any subset of its lines; while they are uncounted, the ranges they
+// protect were not made durable by the caller, so stopping there loses
+// nothing — but refuses a log in which any entry below `count` fails: a
+// damaged entry never causes a partial rollback. What it cannot tell from a
+// torn write (docs/format.md): damage to uncounted entries during the
+// commit's own drains, or after a line the caller stored into was evicted.
 //
 // Invariants:
 // - Committing, aborting and every open move seq on (one aligned 8-byte
@@ -55,7 +57,7 @@ import {
 import { CHUNK_SIZE, logOff, logSize, poolSize } from "./format";
 import { hash64 } from "./hash";
 import { complementValid, complementWord, fold8 } from "./checked";
-import { drain, flush, persist } from "./flush";
+import { drain, drainCalls, flush, persist } from "./flush";
 import { OBJ_HEADER, TYPE_LOG_EXT, headerValid, objectType, writeObjectHeader } from "./object";
 import {
   FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkOf, chunkStart, chunkWord, claimChunks, flagsOf, freeWord, kindOf,
@@ -83,6 +85,7 @@ let linkOff: u32 = 0; // where the next extension block gets linked
 let extCount: u32 = 0;
 let appended: u32 = 0; // entries written by the open log session
 let confirmed: u32 = 0; // the count last stored in the seq word
+let drainsAtLastAppend: u64 = 0; // flush.drainCalls when the last entry was appended
 let rangeCount: u32 = 0;
 let allocCount: u32 = 0;
 let freeCount: u32 = 0;
@@ -102,11 +105,12 @@ function seqWord(s: u64, count: u32): u64 {
 @inline function seqWordValid(w: u64): bool { return <u32>(w >>> 56) == fold8(w & 0x00FF_FFFF_FFFF_FFFF); }
 
 /**
- * Every entry appended so far is durable (the caller just drained): say so
- * in the seq word's count (one aligned 8-byte store, flushed, not drained).
+ * If a drain since the last append made entries durable that the seq word
+ * does not count yet, count them (one aligned 8-byte store, flushed: it
+ * becomes durable with the drain the caller is about to make).
  */
-export function confirmLogged(): void {
-  if (appended == confirmed) return;
+export function countDurable(): void {
+  if (depth == 0 || appended == confirmed || drainCalls == drainsAtLastAppend) return;
   confirmed = appended;
   store<u64>(abs(logOff), seqWord(seq, confirmed));
   flush(logOff, 8);
@@ -121,11 +125,15 @@ export function txAborted(): bool { return aborted; }
 export function txDepth(): u32 { return depth; }
 export function logSeq(): u64 { return seq; }
 
-/** Load the log's sequence number (open/create; the seq word was validated or just written). */
+/** Load the log's sequence number (open/create; the seq word was validated or just written) and forget any earlier session. */
 export function loadLog(): void {
   seq = load<u64>(abs(logOff)) & SEQ_MASK;
   depth = 0;
   aborted = false;
+  appended = 0;
+  confirmed = 0;
+  extCount = 0;
+  rangeCount = 0;
 }
 
 /** Initialise the log of a fresh pool (seq 1, no extensions); the caller persists. */
@@ -203,6 +211,7 @@ export function beginLog(): void {
   extCount = 0;
   appended = 0;
   confirmed = 0;
+  drainsAtLastAppend = drainCalls;
   rangeCount = 0;
   store<u32>(LOG_BLOCK_FIRST, 0);
 }
@@ -244,6 +253,7 @@ function appendEntry(off: u32, len: u32): bool {
   flush(writePos, ENTRY_HEADER + len);
   writePos += need;
   appended++;
+  drainsAtLastAppend = drainCalls;
   return true;
 }
 
@@ -313,9 +323,8 @@ export function logTouched(): bool { return appended != 0 || extCount != 0; }
 
 // ─── commit and invalidation ────────────────────────────────────────────────
 
-/** Flush what the session logged (its entries are durable: confirm them), drain, invalidate the log. */
+/** Flush what the session logged, drain, invalidate the log: it is durable. */
 export function finishCommit(): void {
-  confirmLogged();
   for (let i: u32 = 0; i < rangeCount; i++) flush(rStart(i), rEnd(i) - rStart(i));
   drain();
   invalidateLog();
@@ -482,8 +491,7 @@ function readLog(): Code {
  * Runs before the heap's volatile state exists, so it only writes words.
  */
 export function recoverLog(): Code {
-  depth = 0;
-  aborted = false;
+  loadLog(); // a reused instance forgets the previous image's session first
   const code = readLog();
   if (code != Code.OK) return code;
   recoveredEntries = validEntries;

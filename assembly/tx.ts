@@ -22,7 +22,7 @@ import { OBJ_HEADER, objectDataLen } from "./object";
 import { clearReservations, isReserved, unreserve } from "./heap";
 import { commitObject, metaWordOff, releaseObject, unclaimObject } from "./alloc";
 import {
-  allocAt, allocsRecorded, clearAborted, confirmLogged, endTx, enterTx, finishCommit, freeAt, freesRecorded, leaveTx, logRange,
+  allocAt, allocsRecorded, clearAborted, endTx, enterTx, finishCommit, freeAt, freesRecorded, leaveTx, logRange,
   logTouched, markAborted, rollbackLog, txAborted, txReady, txDepth,
 } from "./log";
 
@@ -36,7 +36,6 @@ export function txAddRange(off: u32, len: u32): Code {
   if (ready != Code.OK) return ready;
   const code = logRange(off, len);
   drain();
-  confirmLogged();
   return code;
 }
 
@@ -55,7 +54,6 @@ function applyAllocatorChanges(): Code {
     if (code != Code.OK) return code;
   }
   drain();
-  confirmLogged();
   for (let i: u32 = 0; i < allocs; i++) {
     const off = allocAt(i);
     if (!unreserve(off)) continue;

@@ -105,7 +105,7 @@ export const SCENARIOS: Scenario[] = [
     id: 'tx-safe',
     title: '4. The same update, made safe by a transaction',
     text: 'The same pair update inside a transaction: add-range logs the old 16 bytes (and persists the entry) before the stores. ' +
-      'The crash happens before commit, with the pair\'s lines and the log\'s count line pending. Crash: pending, seed 4: some survive, some do not — recovery undoes whatever did.',
+      'The crash happens before commit. Crash: pending, seed 4 — the same coins that tore scenario 3.',
     crash: { mode: 'pending', seed: 4 },
     async steps(lab) {
       await initPair(lab);

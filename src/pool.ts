@@ -177,8 +177,8 @@ function bytesValue(v: unknown): void {
 function optionsArg<K extends string>(v: unknown, keys: readonly K[], what: string): Partial<Record<K, unknown>> {
   if (v === undefined) return {};
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgumentError(`${what} must be an object or undefined, not ${shown(v)}`);
-  for (const k of Object.keys(v)) {
-    if (!(keys as readonly string[]).includes(k)) throw new InvalidArgumentError(`${what}: unknown option '${k}' (known: ${keys.join(', ')})`);
+  for (const k in v) { // no key array: option objects are checked on every call
+    if (Object.hasOwn(v, k) && !(keys as readonly string[]).includes(k)) throw new InvalidArgumentError(`${what}: unknown option '${k}' (known: ${keys.join(', ')})`);
   }
   return v as Partial<Record<K, unknown>>;
 }
@@ -207,7 +207,8 @@ function crashOptionsArg(v: unknown): void {
   }
 }
 
-const ASYNC_TAGS = ['[object AsyncFunction]', '[object AsyncGeneratorFunction]'];
+/** The constructors of async functions (a property read, not a toString, on the hot path). */
+const ASYNC_CONSTRUCTORS: ReadonlySet<unknown> = new Set([(async () => {}).constructor, (async function* () {}).constructor]);
 
 /** A promise or other thenable (what an asynchronous transaction function returns). */
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -230,8 +231,11 @@ interface TxLevel {
   open: boolean;
 }
 
-/** Levels made by Pool.tx(): a Tx handle over anything else refuses every call. */
-const issuedLevels = new WeakSet<TxLevel>();
+/** Only Pool.tx() holds this: a Tx handle built without it refuses every call. */
+const TX_TOKEN: unique symbol = Symbol('pheap Tx');
+/** Module-private: the pool's views, for Tx setters that have just snapshotted (and so checked) their range. */
+const VIEW: unique symbol = Symbol('pheap view');
+const BYTES: unique symbol = Symbol('pheap bytes');
 
 function pickBackend(opts: PoolOptions, size: number | null, image?: Uint8Array): Backend {
   if (typeof opts.backend === 'object') return opts.backend;
@@ -254,6 +258,10 @@ export class Pool {
   private backend: Backend;
   private bytes: Uint8Array;
   private view: DataView;
+  /** @internal Tx setters only (see VIEW). */
+  get [VIEW](): DataView { return this.view; }
+  /** @internal Tx setters only (see BYTES). */
+  get [BYTES](): Uint8Array { return this.bytes; }
   private closed = false;
   /** The pool file, if any (also names the pool in error messages). */
   private path: string | undefined;
@@ -587,13 +595,13 @@ export class Pool {
   tx<T>(fn: (tx: Tx) => T): T {
     this.live();
     if (typeof fn !== 'function') throw new InvalidArgumentError(`tx() needs a function, not ${shown(fn)}`);
-    if (ASYNC_TAGS.includes(Object.prototype.toString.call(fn))) {
+    if (ASYNC_CONSTRUCTORS.has(fn.constructor)) {
       throw new TxStateError('tx(fn): fn is an async function; transaction functions must be synchronous (nothing was run or begun)');
     }
     const level = this.openLevel(true);
     let out: T;
     try {
-      out = fn(new Tx(this, level));
+      out = fn(new Tx(this, level, TX_TOKEN));
     } catch (e) {
       this.abortThrough(level);
       throw e;
@@ -623,7 +631,6 @@ export class Pool {
   private openLevel(byTx: boolean): TxLevel {
     this.check0(this.live().txBegin());
     const level: TxLevel = { pool: this, byTx, open: true };
-    if (byTx) issuedLevels.add(level);
     this.levels.push(level);
     return level;
   }
@@ -776,16 +783,18 @@ export class Pool {
 export class Tx {
   readonly #pool: Pool;
   readonly #level: TxLevel;
+  readonly #issued: boolean;
 
-  /** Internal: Pool.tx() makes the handles. */
-  constructor(pool: Pool, level: TxLevel) {
+  /** Internal: Pool.tx() makes the handles (a handle built by anyone else refuses every call). */
+  constructor(pool: Pool, level: TxLevel, token?: symbol) {
     this.#pool = pool;
     this.#level = level;
+    this.#issued = token === TX_TOKEN && level?.byTx === true;
   }
 
   /** The pool, if this handle's transaction level is still open. */
   #open(): Pool {
-    if (!issuedLevels.has(this.#level) || this.#level.pool !== this.#pool) {
+    if (!this.#issued || this.#level.pool !== this.#pool) {
       throw new TxStateError('this Tx handle was not made by pool.tx(): it belongs to no transaction');
     }
     if (!this.#level.open) {
@@ -797,13 +806,15 @@ export class Tx {
   /** Snapshot a range you are about to modify with raw stores. */
   addRange(off: number, len: number): void { this.#open().addRange(off, len); }
   /** Snapshot, then store (the value is checked first, as by writeU8: nothing is logged for a refused value). */
-  setU8(off: number, v: number): void { const p = this.#open(); intValue(v, 'u8'); p.addRange(off, 1); p.writeU8(off, v); }
-  setU16(off: number, v: number): void { const p = this.#open(); intValue(v, 'u16'); p.addRange(off, 2); p.writeU16(off, v); }
-  setU32(off: number, v: number): void { const p = this.#open(); intValue(v, 'u32'); p.addRange(off, 4); p.writeU32(off, v); }
-  setI32(off: number, v: number): void { const p = this.#open(); intValue(v, 'i32'); p.addRange(off, 4); p.writeI32(off, v); }
-  setU64(off: number, v: bigint): void { const p = this.#open(); u64Value(v); p.addRange(off, 8); p.writeU64(off, v); }
-  setF64(off: number, v: number): void { const p = this.#open(); f64Value(v); p.addRange(off, 8); p.writeF64(off, v); }
-  setBytes(off: number, data: Uint8Array): void { const p = this.#open(); bytesValue(data); p.addRange(off, data.length); p.writeBytes(off, data); }
+  // Each setter checks the value, then addRange checks the range (inside one live object) and
+  // snapshots it; the store that follows needs no second check.
+  setU8(off: number, v: number): void { const p = this.#open(); intValue(v, 'u8'); p.addRange(off, 1); p[BYTES][off] = v; }
+  setU16(off: number, v: number): void { const p = this.#open(); intValue(v, 'u16'); p.addRange(off, 2); p[VIEW].setUint16(off, v, true); }
+  setU32(off: number, v: number): void { const p = this.#open(); intValue(v, 'u32'); p.addRange(off, 4); p[VIEW].setUint32(off, v, true); }
+  setI32(off: number, v: number): void { const p = this.#open(); intValue(v, 'i32'); p.addRange(off, 4); p[VIEW].setInt32(off, v, true); }
+  setU64(off: number, v: bigint): void { const p = this.#open(); u64Value(v); p.addRange(off, 8); p[VIEW].setBigUint64(off, v, true); }
+  setF64(off: number, v: number): void { const p = this.#open(); f64Value(v); p.addRange(off, 8); p[VIEW].setFloat64(off, v, true); }
+  setBytes(off: number, data: Uint8Array): void { const p = this.#open(); bytesValue(data); p.addRange(off, data.length); p[BYTES].set(data, off); }
   /** Allocate inside the transaction (durable at commit, gone on abort). */
   alloc(size: number, opts?: AllocOptions): number { return this.#open().alloc(size, opts); }
   /** Free inside the transaction (takes effect at commit). */

@@ -194,3 +194,24 @@ describe('a refused open leaves nothing half-open', () => {
     again.check();
   });
 });
+
+describe('the log count never claims entries of an earlier session (found by the torture test)', () => {
+  it('a crash inside a transaction, a reopen on the same instance, a persist outside any transaction: the pool still opens', () => {
+    const p = mem();
+    const r = p.root(64);
+    let image: Uint8Array | undefined;
+    expect(() => p.tx((tx) => {
+      tx.setU32(r, 1);
+      tx.setU32(r + 32, 2);
+      image = p.crashImage({ mode: 'strict' });
+      p.close(); // the process "dies" here; its core instance is reused below
+    })).toThrow();
+    const q = Pool.open({ image: image!, layout: 'integrity', recycle: p });
+    expect(q).toBe(p);
+    q.writeU32(r, 7);
+    q.persist(r, 4); // outside a transaction: must not count the crashed session's entries
+    const again = reopen(q);
+    expect(again.readU32(r)).toBe(7);
+    again.check();
+  });
+});
