@@ -1,4 +1,4 @@
-// Crash modes exactly as DESIGN.md defines them, on copy-style backends:
+// Crash modes exactly as docs/durability.md defines them, on copy-style backends:
 //   strict   only drained lines survive (deterministic)
 //   pending  each flushed-but-not-drained line survives or not (seeded)
 //   evict    additionally each dirty, never-flushed line may survive

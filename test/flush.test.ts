@@ -1,4 +1,4 @@
-// The cache-line flush model (DESIGN.md "The flush model"): a store lands in
+// The cache-line flush model (docs/durability.md): a store lands in
 // the cache, flush marks its lines pending, drain makes every pending line
 // durable with ONE backend call carrying sorted, coalesced ranges, persist is
 // flush + drain. Checked by example, through a recording backend, by the

@@ -1,5 +1,5 @@
-// The AssemblyScript runtime never reaches the pool (DESIGN.md "Linear memory
-// layout"): the core's runtime heap end stays below POOL_BASE — and below the
+// The AssemblyScript runtime never reaches the pool (assembly/layout.ts draws the
+// linear memory map): the core's runtime heap end stays below POOL_BASE — and below the
 // 1 MiB cap of runtime/capped.ts — however hard the core is driven. And the
 // host's copies of the layout constants (src/layout.ts) equal the core's own.
 //

@@ -1,8 +1,8 @@
 // Shared helpers for pheap benchmarks: median, a calibrated ops/s measurement
-// and one table format. Every row names its durability level (DESIGN.md:
+// and one table format. Every row names its durability level (docs/durability.md:
 // "Name the level in every benchmark row").
 
-/** DESIGN.md durability levels: fsync (reaches the device), os (survives a
+/** The durability levels (docs/durability.md): fsync (reaches the device), os (survives a
  * process crash, not a power cut), none (volatile). */
 export type Durability = 'fsync' | 'os' | 'none';
 

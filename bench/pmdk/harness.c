@@ -1,6 +1,6 @@
 /*
  * PMDK libpmemobj anchor harness for pheap's allocator and transaction
- * benchmarks (issues 3 and 4, DESIGN.md "Performance").
+ * benchmarks (issues 3 and 4; anchors in docs/benchmarks.md).
  *
  * Builds against Debian's libpmemobj-dev (PMDK 1.12):
  *   gcc -O2 -o harness harness.c -lpmemobj

@@ -27,8 +27,8 @@ const BUILD = join(HERE, "build");
 const BIN = join(BUILD, "harness");
 const STAMP = join(BUILD, "harness.stamp");
 
-/** DESIGN.md "Performance" anchors (PMDK 1.12, this kind of machine).
- * DESIGN.md does not say where the destination oid lived; the figures match
+/** The published performance anchors (docs/benchmarks.md) (PMDK 1.12, this kind of machine).
+ * The anchors do not say where the destination oid lived; the figures match
  * the in-pool (publish) variant, so both variants are compared with them. */
 export const PMDK_ANCHORS = {
   alloc_64: 0.76e6,
