@@ -189,6 +189,7 @@ function usableBytes(off: u32): u32 {
 
 /** May the caller store into [off, off+len)? Only inside one live (or tx-allocated) object. */
 export function rangeWritable(off: u32, len: u32): bool {
+  clearDamage();
   const ci = chunkOf(off);
   if (ci < 0 || len == 0) return false;
   const c = ownerChunk(<u32>ci);

@@ -169,6 +169,19 @@ export class QuotaError extends PheapError {
     super('ERR_QUOTA', `${what}: the browser's storage quota does not allow ${bytes} bytes; free space (delete other pools or site data) or use a smaller pool`);
   }
 }
+/**
+ * The operating system refused a pool file operation (a missing directory,
+ * no permission, a read-only or full file system): `errno` names the cause.
+ */
+export class PoolFileError extends PheapError {
+  /** The system error code, e.g. 'ENOENT', 'EACCES', 'ENOSPC'. */
+  readonly errno: string;
+  constructor(path: string, errno: string, detail: string) {
+    super('ERR_POOL_FILE', `${path}: the system refused the pool file (${errno}: ${detail}); nothing was created or changed`);
+    this.errno = errno;
+  }
+}
+
 /** An argument of the wrong kind (a string, null, a bigint where a number is wanted, an unknown option) or a value that does not fit the store. */
 export class InvalidArgumentError extends PheapError {
   constructor(message: string) { super('ERR_BAD_ARGUMENT', message); }

@@ -26,7 +26,7 @@ import { Prng, type Seed } from './prng.js';
 import { CRASH_MODES, crashImage, linesOfRanges, type CrashOptions } from './crash/modes.js';
 import {
   CHECK_PROBLEMS, CorruptHeapError, OffsetError, PoolClosedError, TxStateError, UnsupportedOperationError,
-  errorForCode, BadTypeError, InvalidSizeError, InvalidArgumentError, NotLiveError,
+  Code, errorForCode, BadTypeError, InvalidSizeError, InvalidArgumentError, NotLiveError, PheapError, PoolFileError,
 } from './errors.js';
 
 export interface PoolOptions {
@@ -249,7 +249,18 @@ function pickBackend(opts: PoolOptions, size: number | null, image?: Uint8Array)
   if (!opener) throw new UnsupportedOperationError(`backend '${kind}' is not available in this environment`);
   if (!opts.path) throw new UnsupportedOperationError(`backend '${kind}' needs a path`);
   const durability = opts.durability ?? 'fsync';
-  return size === null ? opener.open(opts.path, durability) : opener.create(opts.path, size, durability);
+  try {
+    return size === null ? opener.open(opts.path, durability) : opener.create(opts.path, size, durability);
+  } catch (e) {
+    throw typedFileError(e, opts.path);
+  }
+}
+
+/** Only typed errors escape: a raw system error from a backend becomes a PoolFileError. */
+function typedFileError(e: unknown, path: string): unknown {
+  if (e instanceof PheapError) return e;
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof errno === 'string' ? new PoolFileError(path, errno, (e as Error).message) : e;
 }
 
 export class Pool {
@@ -380,6 +391,7 @@ export class Pool {
   private writable(off: number, len: number): void {
     this.inPool(off, len);
     if (len > 0 && !this.core.rangeWritable(off, len)) {
+      if (this.core.damageOffset() !== 0) this.check0(Code.CORRUPT_HEAP, off); // the object's metadata is damaged
       throw new OffsetError(`range [${off}, ${off}+${len}) is not inside one live object: stores may only go into objects`);
     }
   }

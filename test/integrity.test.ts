@@ -7,9 +7,10 @@
 // fuzzing; these pin the exact cases.
 import { describe, it, expect } from 'vitest';
 import {
-  Pool, CorruptHeapError, CorruptLogError, PheapError, explore, formatReport, CHUNK_SIZE,
+  Pool, CorruptHeapError, CorruptLogError, PheapError, PoolFileError, explore, formatReport, CHUNK_SIZE,
 } from '../src/index.js';
-import { sameBytes } from './helpers/pool-files.js';
+import * as path from 'node:path';
+import { sameBytes, useTempDir } from './helpers/pool-files.js';
 
 const MiB = 1 << 20;
 const mem = (size = 4 * MiB) => Pool.create({ size, layout: 'integrity', seed: 3 });
@@ -149,7 +150,8 @@ describe('finding 4: damage is detected, never obeyed', () => {
     expect(() => q.check()).toThrow(CorruptHeapError);
     expect(() => q.usableSize(big)).toThrow(CorruptHeapError);
     expect(() => q.free(big)).toThrow(CorruptHeapError);
-    expect(() => q.writeU32(big + 70_000, 1)).toThrow(PheapError);
+    expect(() => q.writeU32(big + 70_000, 1)).toThrow(CorruptHeapError);
+    expect(() => q.writeU32(big, 1)).toThrow(CorruptHeapError);
     expect(q.isLive(objs[4])).toBe(true);
   });
 
@@ -213,5 +215,16 @@ describe('the log count never claims entries of an earlier session (found by the
     const again = reopen(q);
     expect(again.readU32(r)).toBe(7);
     again.check();
+  });
+});
+
+describe('only typed errors escape from the file system', () => {
+  const tmp = useTempDir('pheap-integrity-');
+  it('creating a pool in a directory that does not exist is a PoolFileError (ENOENT), nothing created', () => {
+    const where = path.join(tmp.dir, 'no-such-dir', 'p.pool');
+    const err = (() => { try { Pool.create({ path: where, size: 1 << 20, layout: 'x' }); } catch (e) { return e; } })();
+    expect(err).toBeInstanceOf(PoolFileError);
+    expect((err as PoolFileError).errno).toBe('ENOENT');
+    expect((err as PoolFileError).code).toBe('ERR_POOL_FILE');
   });
 });
