@@ -4,6 +4,8 @@
 // them here. Every class extends PheapError, carries a stable `code` string,
 // and a message that says what went wrong and what to do about it.
 
+import { FORMAT_VERSION } from './layout.js';
+
 export class PheapError extends Error {
   /** Stable machine-readable name, e.g. 'ERR_POOL_CORRUPT_HEADER'. */
   readonly code: string;
@@ -41,7 +43,10 @@ export class CorruptHeaderError extends PheapError {
 }
 /** The pool was written by a format version (or with features) this build does not know. */
 export class UnsupportedVersionError extends PheapError {
-  constructor(what: string) { super('ERR_POOL_VERSION', `${what} uses an unsupported pool format version or feature; upgrade pheap to open it`); }
+  constructor(what: string) {
+    super('ERR_POOL_VERSION', `${what} uses an unsupported pool format version or feature: this build reads format version ${FORMAT_VERSION} ` +
+      '(a newer file needs a newer pheap; a format-1 file, written before metadata carried its own checks, must be recreated)');
+  }
 }
 /** The layout name given to open() differs from the one the pool was created with. */
 export class LayoutMismatchError extends PheapError {

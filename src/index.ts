@@ -11,7 +11,7 @@ export { MappedBackend, MappedBackendError } from './backends/mapped.js';
 export { CRASH_MODES, crashImage } from './crash/modes.js';
 export type { CrashMode, CrashOptions } from './crash/modes.js';
 export { Prng } from './prng.js';
-export { POOL_BASE, MIN_POOL_SIZE, MAX_POOL_SIZE, CHUNK_SIZE } from './layout.js';
+export { POOL_BASE, MIN_POOL_SIZE, MAX_POOL_SIZE, CHUNK_SIZE, FORMAT_VERSION } from './layout.js';
 export * from './errors.js';
 export { explore, formatReport, parseSpec, caseSpec, replayCommand } from './crash/explore.js';
 export type { ExploreOptions, ExploreReport, CrashCase, Choice, Failure, LevelReport, ReplaySpec, SpecCrash } from './crash/explore.js';
