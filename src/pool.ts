@@ -28,6 +28,7 @@ import {
   CHECK_PROBLEMS, CorruptHeapError, OffsetError, PoolClosedError, TxStateError, UnsupportedOperationError,
   Code, errorForCode, BadTypeError, InvalidSizeError, InvalidArgumentError, NotLiveError, PheapError, PoolFileError,
 } from './errors.js';
+import { PoolExistsError, PoolNotFoundError } from './errors.js';
 
 export interface PoolOptions {
   /** Pool file (Node). Without it the pool lives in memory. */
@@ -348,6 +349,55 @@ export class Pool {
       throw e;
     }
     return pool;
+  }
+
+  /**
+   * Open the pool at `opts.path` if there is one (recovery runs, the layout
+   * name is checked: LayoutMismatchError), else create it with `opts.size`
+   * (and `opts.seed`). Made for programs that run any number of times on one
+   * path. A separate method rather than a `create` option of open(), so that
+   * open() keeps its promise never to make a file, and the options are
+   * exactly create()'s.
+   *
+   * - Race-free: create is exclusive and atomic, so when another process
+   *   creates the path between this call's open and create, the create's
+   *   PoolExistsError means "open it now", and the pool it made is opened
+   *   (PoolLockedError while that process still holds it). A path that
+   *   vanishes again before that last open is PoolNotFoundError.
+   * - Only a missing file is created: a file that is not a pool is
+   *   NotAPoolError and a damaged pool is refused as open() refuses it, the
+   *   file untouched either way, never "recreated".
+   * - An existing pool keeps the size its header records; `size` and `seed`
+   *   are used only when creating, but are checked on every call.
+   * - A memory pool has no name to find again, so there is nothing to open:
+   *   without a path, with the 'memory' backend or with a ready Backend it
+   *   is UnsupportedOperationError (use create(), or open({ image })).
+   * Arguments are checked before any file is touched: an unknown option or
+   * one of the wrong kind is InvalidArgumentError, a size out of range or a
+   * layout name too long InvalidSizeError.
+   */
+  static openOrCreate(opts: CreateOptions): Pool {
+    if (opts === undefined) throw new InvalidArgumentError('openOrCreate needs options: { path, size, layout }');
+    const o = optionsArg(opts, ['path', 'backend', 'layout', 'durability', 'debug', 'size', 'seed'], 'openOrCreate options');
+    if (typeof o.path !== 'string' || o.path === '') throw new UnsupportedOperationError(`openOrCreate needs a path (a non-empty string, not ${shown(o.path)}): a memory pool has nothing to open; use Pool.create`);
+    if (o.backend === 'memory' || typeof o.backend === 'object') throw new UnsupportedOperationError('openOrCreate needs a named file backend (\'file\' or \'mapped\'): a memory pool or a ready Backend has no file to find again; use Pool.create or Pool.open');
+    if (typeof o.layout !== 'string') throw new InvalidArgumentError(`openOrCreate: layout must be a string, not ${shown(o.layout)}`);
+    if (!['fsync', 'os', 'none', undefined].includes(o.durability as string)) throw new InvalidArgumentError(`openOrCreate: durability ${shown(o.durability)} is not 'fsync', 'os' or 'none'`);
+    if (o.seed !== undefined && typeof o.seed !== 'string' && !Number.isFinite(o.seed)) throw new InvalidArgumentError(`openOrCreate: seed ${shown(o.seed)} must be a finite number or a string`);
+    flagArg(o.debug, 'openOrCreate: debug');
+    checkPoolSize(numberArg(o.size, 'openOrCreate: size'));
+    encodeLayout(o.layout);
+    try {
+      return Pool.open(opts);
+    } catch (e) {
+      if (!(e instanceof PoolNotFoundError)) throw e;
+    }
+    try {
+      return Pool.create(opts);
+    } catch (e) {
+      if (!(e instanceof PoolExistsError)) throw e;
+    }
+    return Pool.open(opts); // another process created it between our open and create
   }
 
   // ─── guards ──────────────────────────────────────────────────────────────
