@@ -1,31 +1,45 @@
 // The README's examples, run as written (through the package's own entry
 // points, `pheap` and `pheap/testing`, i.e. the built dist/ bundles).
+// The Node example is taken from README.md itself (its first ts block) and
+// run as a Node program twice in one directory: the only change is that its
+// `'pheap'` import names the built bundle, since the temp directory has no
+// node_modules. The second run must open the pool the first one created.
 import { describe, it, expect } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'pheap';
 import { crashTest } from 'pheap/testing';
 
+const repo = fileURLToPath(new URL('..', import.meta.url));
+
+/** The README's Node example: its first ts block, importing the built bundle. */
+function nodeExample(): string {
+  const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
+  const block = /```ts\n(import \{ Pool \} from 'pheap';\n[\s\S]*?)```/.exec(readme)?.[1];
+  if (!block) throw new Error('README.md has no ts block importing Pool from pheap');
+  return block.replace("from 'pheap'", `from ${JSON.stringify(pathToFileURL(path.join(repo, 'dist/index.js')).href)}`);
+}
+
 describe('README: a Node example', () => {
-  it('runs, and the pool reopens with its data', () => {
+  it('runs twice on one path: the first run creates the pool, the second opens it with its data', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pheap-readme-'));
-    const cwd = process.cwd();
-    process.chdir(dir);
     try {
-      const pool = Pool.create({ path: 'counters.pool', size: 8 << 20, layout: 'counters' });
-      const root = pool.root(64);
-      pool.tx((tx) => tx.setU32(root, pool.readU32(root) + 1));
-      const node = pool.alloc(32, { type: 1, into: root + 8 });
-      pool.writeU32(node, 42); pool.persist(node, 4);
-      expect([...pool.objects(1)]).toEqual([node]);
-      pool.close();
-      const again = Pool.open({ path: 'counters.pool', layout: 'counters' });
+      const script = path.join(dir, 'example.mjs');
+      fs.writeFileSync(script, nodeExample());
+      const run = () => execFileSync(process.execPath, [script], { cwd: dir, encoding: 'utf8' }).trim();
+      const first = run();
+      const second = run();
+      const objects = /^run 1: objects \[ (\d+) \]$/.exec(first)?.[1];
+      expect(objects, first).toBeDefined();
+      expect(second).toBe(`run 2: objects [ ${objects} ]`);
+      const again = Pool.open({ path: path.join(dir, 'counters.pool'), layout: 'counters' });
       const r = again.root(64);
-      expect([again.readU32(r), again.readU32(again.readU32(r + 8))]).toEqual([1, 42]);
+      expect([again.readU32(r), again.readU32(again.readU32(r + 8))]).toEqual([2, 42]);
       again.close();
     } finally {
-      process.chdir(cwd);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
