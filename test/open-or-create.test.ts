@@ -25,7 +25,7 @@ import fc from 'fast-check';
 import {
   Pool, Prng, registerBackend, FileBackend, MemoryBackend, MIN_POOL_SIZE, CHUNK_SIZE, PheapError,
   NotAPoolError, LayoutMismatchError, InvalidArgumentError, InvalidSizeError,
-  UnsupportedOperationError, TruncatedPoolError, PoolNotFoundError, PoolLockedError,
+  UnsupportedOperationError, TruncatedPoolError, PoolLockedError,
 } from '../src/index.js';
 import { useTempDir, sha256File, dirListing, thrown } from './helpers/pool-files.js';
 
@@ -118,15 +118,18 @@ describe('Pool.openOrCreate: a racing creator', () => {
   it('child processes racing on one path lose no run and replace no pool', async () => {
     const prng = new Prng(SEED);
     const rounds = 2, children = 4;
+    let waited = 0;
     for (let r = 0; r < rounds; r++) {
       const file = tmp.file('race');
       const startAt = Date.now() + 700;
       const outs = await Promise.all(Array.from({ length: children }, () => runChild(file, startAt + prng.below(4))));
       for (const out of outs) expect(out, `child output: ${out}`).toMatch(/^ok \d+$/);
+      waited += outs.filter((out) => out !== 'ok 0').length;
       const pool = Pool.open({ path: file, layout: LAYOUT });
       expect(pool.readU32(pool.root(8)), `round ${r}`).toBe(children);
       pool.close();
     }
+    console.log(`openOrCreate race: ${rounds} rounds x ${children} processes on one path, ${waited} of them waited for another's lock`);
   }, 60_000);
 });
 
@@ -196,13 +199,9 @@ describe('Pool.openOrCreate: what is there but is not this pool is refused, unto
       const damaged = tmp.file();
       runOnce(damaged, MIN_POOL_SIZE, 'file');
       const bytes = fs.readFileSync(damaged);
-      const at = 8 + (flip % 0xf0); // inside the checksummed header, past the magic
-      bytes[at] ^= 0xff;
+      bytes[8 + (flip % 0xf0)] ^= 0xff; // inside the checksummed header, past the magic
       fs.writeFileSync(damaged, bytes);
-      const e = thrown(() => Pool.openOrCreate({ path: damaged, size: MIN_POOL_SIZE, layout: LAYOUT, backend: 'file' }));
-      expect(e, `byte ${at} flipped`).toBeInstanceOf(PheapError);
-      expect(e).not.toBeInstanceOf(PoolNotFoundError);
-      expect(fs.readFileSync(damaged).equals(bytes)).toBe(true);
+      refusedUntouched(damaged, PheapError);
     }), { numRuns: 6, seed: SEED });
   });
 
