@@ -363,7 +363,8 @@ export class Pool {
    *   creates the path between this call's open and create, the create's
    *   PoolExistsError means "open it now", and the pool it made is opened
    *   (PoolLockedError while that process still holds it). A path that
-   *   vanishes again before that last open is PoolNotFoundError.
+   *   vanishes again before that last open, or a dangling symlink (never
+   *   followed to create its target), is PoolNotFoundError.
    * - Only a missing file is created: a file that is not a pool is
    *   NotAPoolError and a damaged pool is refused as open() refuses it, the
    *   file untouched either way, never "recreated".

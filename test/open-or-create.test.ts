@@ -9,8 +9,8 @@
 //     become an open of that pool), and real child processes racing on one
 //     path, each adding 1 to one counter: no run is lost, no pool replaced;
 //   - a file at the path that is not a pool (random bytes, a truncated or
-//     damaged pool, a directory) is refused with a typed error and left
-//     byte-identical; nothing is created beside it;
+//     damaged pool, a directory, a dangling symlink) is refused with a typed
+//     error and left byte-identical; nothing is created beside it;
 //   - a pool made with another layout name is LayoutMismatchError, untouched;
 //   - bad arguments and memory pools are typed errors before any file is touched.
 // Random cases come from fast-check with a fixed seed (PHEAP_OOC_SEED), and
@@ -25,7 +25,7 @@ import fc from 'fast-check';
 import {
   Pool, Prng, registerBackend, FileBackend, MemoryBackend, MIN_POOL_SIZE, CHUNK_SIZE, PheapError,
   NotAPoolError, LayoutMismatchError, InvalidArgumentError, InvalidSizeError,
-  UnsupportedOperationError, TruncatedPoolError, PoolLockedError,
+  UnsupportedOperationError, TruncatedPoolError, PoolNotFoundError, PoolLockedError,
 } from '../src/index.js';
 import { useTempDir, sha256File, dirListing, thrown } from './helpers/pool-files.js';
 
@@ -188,6 +188,16 @@ describe('Pool.openOrCreate: what is there but is not this pool is refused, unto
     const dir = tmp.file('dir', '');
     fs.mkdirSync(dir);
     refusedUntouched(dir, NotAPoolError);
+  });
+
+  it('a dangling symlink is not followed to create a pool: PoolNotFoundError, nothing made at either end', () => {
+    const link = tmp.file('dangling');
+    const target = tmp.file('target');
+    fs.symlinkSync(target, link);
+    const listing = dirListing(tmp.dir);
+    expect(thrown(() => Pool.openOrCreate({ path: link, size: MIN_POOL_SIZE, layout: LAYOUT, backend: 'file' }))).toBeInstanceOf(PoolNotFoundError);
+    expect(dirListing(tmp.dir)).toEqual(listing);
+    expect(fs.readlinkSync(link)).toBe(target);
   });
 
   it('a truncated pool is TruncatedPoolError and a damaged header a typed refusal: never recreated', () => {
