@@ -23,8 +23,7 @@
 //   P_EXTENTS    the free extents cover exactly the free chunks
 
 import { Code } from "./errors";
-import { abs } from "./layout";
-import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, logOff, poolSize, readHeaderAgain, rootOff } from "./format";
+import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, poolSize, readHeaderAgain, rootOff } from "./format";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
 import {
   FLAG_ALIGN64, KIND_FREE, KIND_LARGE, KIND_RUN, argOf, bitmapBits, bitmapWordValid, chunkStart, chunkWord, chunkWordValid,

@@ -35,7 +35,7 @@ import {
   CHUNK_HINT, CHUNK_LIVE, CHUNK_LOADED, CHUNK_OWNER, CLASS_NONFULL, CLASS_NONFULL_STRIDE, CLASS_SCAN,
   EXTENT_LEN, EXTENT_NEXT, EXTENT_PREV, TX_RESERVED, TX_RESERVED_CAP, TX_RESERVED_USED, abs,
 } from "./layout";
-import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, heapOff, tableOff } from "./format";
+import { CHUNK_SHIFT, chunkCount, heapOff, tableOff } from "./format";
 import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classCount, classSlots, classStride } from "./classes";
 import { flush, drain, persist } from "./flush";

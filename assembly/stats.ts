@@ -6,7 +6,7 @@
 //   +0 f64 liveObjects  +8 f64 liveBytes  +16 f64 usableBytes  +24 f64 freeBytes
 //   +32 f64 largestFree +40 f64 metadataBytes  +48 f64 runs  +56 f64 freeChunks
 
-import { SCRATCH, abs } from "./layout";
+import { SCRATCH } from "./layout";
 import { CHUNK_SIZE, HEADER_SIZE, chunkCount, heapOff, tableOff } from "./format";
 import { RUN_DATA, classSlots, classStride } from "./classes";
 import { FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, flagsOf, kindOf, largestExtent, runLive } from "./heap";
