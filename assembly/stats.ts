@@ -13,6 +13,12 @@ import { FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, flags
 import { OBJ_HEADER, TYPE_ANY, objectDataLen } from "./object";
 import { nextObject } from "./alloc";
 
+/** Live slots of run c, at most its slot count (a damaged run counts as full: heap.ts loadRun). */
+function liveSlots(c: u32, cls: u32): u32 {
+  const live = runLive(c);
+  return live < classSlots(cls) ? live : classSlots(cls);
+}
+
 export function heapStats(): void {
   let objects: f64 = 0, liveBytes: f64 = 0, usableBytes: f64 = 0, freeBytes: f64 = 0;
   let runs: u32 = 0, freeChunks: u32 = 0, largestSlot: u32 = 0;
@@ -23,7 +29,7 @@ export function heapStats(): void {
     if (kind == KIND_RUN) {
       runs++;
       const cls = argOf(w);
-      const free = classSlots(cls) - runLive(c);
+      const free = classSlots(cls) - liveSlots(c, cls);
       freeBytes += <f64>free * classStride(cls);
       if (free != 0 && classStride(cls) - OBJ_HEADER > largestSlot) largestSlot = classStride(cls) - OBJ_HEADER;
       c++;
@@ -44,7 +50,7 @@ export function heapStats(): void {
   // Usable bytes of small objects: their slot strides minus headers.
   for (let k: u32 = 0; k < chunkCount; k++) {
     const w = chunkWord(k);
-    if (kindOf(w) == KIND_RUN) usableBytes += <f64>runLive(k) * (classStride(argOf(w)) - OBJ_HEADER);
+    if (kindOf(w) == KIND_RUN) usableBytes += <f64>liveSlots(k, argOf(w)) * (classStride(argOf(w)) - OBJ_HEADER);
   }
   const largestChunks = <f64>largestExtent() * CHUNK_SIZE;
   const metadata = <f64>heapOff - <f64>tableOff + <f64>HEADER_SIZE + <f64>runs * RUN_DATA + objects * OBJ_HEADER;

@@ -176,6 +176,7 @@ describe('finding 4: damage is detected, never obeyed', () => {
         try { fresh.push(q.alloc(24)); } catch (e) { expect(e).toBeInstanceOf(CorruptHeapError); break; }
       }
       expect(fresh).not.toContain(objs[0]);
+      expect(q.stats().heap.freeBytes).toBeLessThanOrEqual(q.size); // a damaged run counts as full, not as 2^16 live slots
       expect(q.readBytes(objs[0], 16)).toEqual(m.slice(objs[0], objs[0] + 16));
     }
   });
