@@ -450,9 +450,9 @@ export class Pool {
   /** A destination option (`into` / `from`): undefined or 0 (none), else a u32 inside the pool; the core checks it is inside a live object. */
   private destArg(v: unknown, what: string): number {
     if (v === undefined || v === 0) return 0;
-    this.offsetArg(v, what);
-    this.inPool(v, 4);
-    return v as number;
+    const off = this.offsetArg(v, what);
+    if (off + 4 > this.backend.size) throw new OffsetError(`${what} ${off}: a u32 there would end past the pool (size ${this.backend.size})`);
+    return off;
   }
 
   private result(off: number, ctxOff?: number): number {
