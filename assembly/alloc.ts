@@ -376,6 +376,8 @@ function reallocChecked(off: u32, size: u32, dest: u32, type: u32): u32 {
   if (bad != Code.OK) return fail(bad);
   // Locate `off` last: destValid() locates the destination's object too.
   if (!usable(off)) return notUsable(off);
+  // A destination inside the object itself would receive the new offset in freed memory if it moves.
+  if (dest != H_ROOT && dest >= off && dest < off + usableBytes(off)) return fail(Code.BAD_OFFSET);
   const sameSpan = locKind == KIND_RUN || spanFor(off, locChunk, size) == largeSpan(off, locChunk);
   if (size <= usableBytes(off) && sameSpan) {
     let code = growInPlace(off, size);

@@ -20,9 +20,13 @@ export class MemoryBackend implements Backend {
   protected cache: Uint8Array | null = null;
   private cacheWords: Int32Array | null = null;
 
-  /** A backend over `image` (used as is, not copied) or over a fresh zeroed image of `size` bytes. */
+  /**
+   * A backend over `image` (used as is, not copied — unless it does not start
+   * at a 4-byte boundary of its buffer, when drains need a copy they can view
+   * as 32-bit words) or over a fresh zeroed image of `size` bytes.
+   */
   constructor(readonly size: number, readonly durability: Durability = 'os', image?: Uint8Array) {
-    this.image = image ?? new Uint8Array(size);
+    this.image = image === undefined ? new Uint8Array(size) : image.byteOffset % 4 === 0 ? image : image.slice();
     this.imageWords = new Int32Array(this.image.buffer, this.image.byteOffset, size >>> 2);
   }
 
