@@ -1,0 +1,273 @@
+// adversarial.test.ts — programs written from the outside, against the public
+// API only, trying what the authors may not have thought of.
+//
+// Owns: (1) a self-verifying "slot table" workload (a root of SLOTS u32
+// pointers, each to an object whose payload names its own tag and length and
+// is derived from the tag) driven by seeded random operations — big
+// transactions that spill into extension blocks, nested transactions whose
+// inner level aborts, publish/realloc with `into`, root growth, reopens with
+// `recycle` — crashed at random drains in every mode, then crashed again
+// inside the recovery of that crash, up to three times; (2) compound damage
+// (bit flips, zeroed lines, swapped words, headers copied over headers,
+// truncation, extension) of crash images; (3) objects() walks that free and
+// allocate as they go; (4) `recycle` reopening an image exactly like a fresh
+// instance does.
+//
+// Invariants asserted: after any chain of crashes the table equals the state
+// before or after the interrupted operation (a publish may also leave the
+// slot empty or its object unfilled), every object verifies, no object is
+// live that the table does not reference (no leak), no two live objects
+// overlap, check() passes and stats().heap.liveObjects === objects().length.
+// A damaged image is refused with a PheapError and left byte-identical, or
+// opens with check() failing, or opens with the original contents. Every
+// random run prints the one line that replays it.
+
+import { describe, expect, it } from 'vitest';
+import { CRASH_MODES, CorruptHeapError, LogFullError, OutOfSpaceError, PheapError, Pool, Prng, TxAbortedError, TxTooLargeError, type CrashMode, type Tx } from '../src/index.js';
+import { CrashBackend, CrashSignal } from './helpers/crash-backend.js';
+import { contentsDiff, contentsOf } from './helpers/mutants.js';
+
+const FILE = 'test/adversarial.test.ts';
+const LAYOUT = 'adversarial';
+const SIZE = 1 << 20;
+const SLOTS = 24;
+const TABLE = 4 * SLOTS;
+/** A slot's state: 0 empty, -1 published but not yet filled, else the tag of its verified object. */
+type Slot = number;
+const UNFILLED = -1;
+
+/** Payload of the object tagged `tag` with `len` bytes: tag, len, then bytes from Prng(tag). */
+function payload(tag: number, len: number): Uint8Array {
+  const out = new Prng(`adv-${tag}`).bytes(new Uint8Array(len));
+  new DataView(out.buffer).setUint32(0, tag, true);
+  new DataView(out.buffer).setUint32(4, len, true);
+  return out;
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The slot's state as the pool shows it; throws naming the slot if its object does not verify. */
+function readSlot(pool: Pool, root: number, i: number): Slot {
+  const off = pool.readU32(root + 4 * i);
+  if (off === 0) return 0;
+  if (!pool.isLive(off)) throw new Error(`slot ${i} points at ${off}, which is not live`);
+  const tag = pool.readU32(off);
+  if (tag === 0) {
+    if (pool.readBytes(off, pool.sizeOf(off)).some((b) => b !== 0)) throw new Error(`slot ${i}: unfilled object ${off} is not zero`);
+    return UNFILLED;
+  }
+  const len = pool.readU32(off + 4);
+  if (len > pool.sizeOf(off)) throw new Error(`slot ${i}: object ${off} claims ${len} B, has ${pool.sizeOf(off)}`);
+  if (!same(pool.readBytes(off, len), payload(tag, len))) throw new Error(`slot ${i}: object ${off} (tag ${tag}) payload differs`);
+  if (pool.readBytes(off + len, pool.sizeOf(off) - len).some((b) => b !== 0)) throw new Error(`slot ${i}: grown bytes of ${off} are not zero`);
+  return tag;
+}
+
+/** Heap-wide invariants: check(), stats agree with objects(), no overlap, no leak. */
+function heapProblems(pool: Pool, referenced: number): string | null {
+  pool.check();
+  const objs = [...pool.objects()];
+  const stats = pool.stats();
+  if (stats.heap.liveObjects !== objs.length) return `stats says ${stats.heap.liveObjects} live objects, objects() yields ${objs.length}`;
+  for (let k = 1; k < objs.length; k++) {
+    if (objs[k - 1] + pool.usableSize(objs[k - 1]) > objs[k] - 16) return `objects ${objs[k - 1]} and ${objs[k]} overlap`;
+  }
+  if (objs.length !== referenced + 1) return `${objs.length} live objects, but the root references ${referenced} (+ the root): leak or loss`;
+  return null;
+}
+
+/** The table's state, after checking every heap invariant. */
+function readState(pool: Pool): Slot[] {
+  const root = pool.root(TABLE);
+  const state = Array.from({ length: SLOTS }, (_, i) => readSlot(pool, root, i));
+  const ptrs = state.map((_, i) => pool.readU32(root + 4 * i)).filter((p) => p !== 0);
+  if (new Set(ptrs).size !== ptrs.length) throw new Error('two slots point at one object');
+  const problem = heapProblems(pool, ptrs.length);
+  if (problem) throw new Error(problem);
+  return state;
+}
+
+/** One random operation on the table; returns the slots it may leave in an in-between state (publish). */
+interface Op { name: string; run(pool: Pool): void; loose: number[] }
+
+const EXPECTED = [OutOfSpaceError, LogFullError, TxTooLargeError, TxAbortedError];
+const expected = (e: unknown) => EXPECTED.some((c) => e instanceof c);
+
+/** The random choices of one operation: drawn afresh on every run, so replaying it on a copy of the pool gives the same result. */
+class Draws {
+  readonly rng: Prng;
+  private tag: number;
+  constructor(seed: string, k: number) { this.rng = new Prng(`${seed}/op${k}`); this.tag = k * 1000 + 1; }
+
+  size(): number {
+    const r = this.rng.below(20);
+    if (r === 0) return 65536 + this.rng.below(40000); // large
+    if (r < 4) return 2000 + this.rng.below(20000);
+    return 8 + this.rng.below(400);
+  }
+
+  nextTag(): number { return this.tag++; }
+}
+
+/** Put a fresh object in slot i of the table at `root` inside tx (snapshotting its bytes, so big ones spill into extension blocks). */
+function put(pool: Pool, tx: Tx, d: Draws, root: number, i: number): void {
+  const tag = d.nextTag();
+  const len = d.size();
+  const off = tx.alloc(len, { type: 1 + (tag % 3) });
+  tx.setBytes(off, payload(tag, len));
+  const old = pool.readU32(root + 4 * i);
+  tx.setU32(root + 4 * i, off);
+  if (old !== 0) tx.free(old);
+}
+
+/** Outside a transaction: free the old object (clearing the slot), publish a zeroed one, fill it, then write its tag. */
+function publish(pool: Pool, d: Draws, i: number): void {
+  const root = pool.root(TABLE);
+  const at = root + 4 * i;
+  const old = pool.readU32(at);
+  if (old !== 0) pool.free(old, { from: at });
+  const tag = d.nextTag();
+  const len = d.size();
+  const off = pool.alloc(len, { zero: true, into: at });
+  const bytes = payload(tag, len);
+  pool.writeBytes(off + 4, bytes.subarray(4)); pool.persist(off + 4, len - 4);
+  pool.writeU32(off, tag); pool.persist(off, 4);
+}
+
+/** Grow slot i's object with realloc, publishing the new offset into the slot. */
+function grow(pool: Pool, d: Draws, i: number): void {
+  const root = pool.root(TABLE);
+  const off = pool.readU32(root + 4 * i);
+  if (off !== 0) pool.realloc(off, pool.sizeOf(off) + 1 + d.rng.below(5000), { into: root + 4 * i });
+}
+
+/** A nested transaction whose inner level drains and aborts; the outer one goes on and must be refused. */
+function nested(pool: Pool, d: Draws, i: number, j: number): void {
+  const root = pool.root(TABLE);
+  pool.tx((tx) => {
+    put(pool, tx, d, root, i);
+    try {
+      pool.tx((inner) => { put(pool, inner, d, root, j); pool.drain(); throw new Error('inner abort'); });
+    } catch (e) { if (!(e instanceof Error) || e.message !== 'inner abort') throw e; }
+    put(pool, tx, d, root, j); // the whole transaction was aborted: this is refused (TxAbortedError)
+  });
+}
+
+/** Operation k of a seed: a name, what it does (deterministic given the pool), and the slots it may leave half-done. */
+interface Op { name: string; run(pool: Pool): void; loose: number[] }
+
+function opOf(seed: string, k: number): Op {
+  const c = new Prng(`${seed}/choose${k}`);
+  const i = c.below(SLOTS), j = c.below(SLOTS);
+  const r = c.below(10);
+  const many = [...new Set(Array.from({ length: 4 + c.below(10) }, () => c.below(SLOTS)))];
+  const op = (name: string, run: (p: Pool, d: Draws) => void, loose: number[] = []): Op => ({ name, loose, run: (p) => run(p, new Draws(seed, k)) });
+  if (r < 3) return op(`put ${i}`, (p, d) => { const root = p.root(TABLE); p.tx((tx) => put(p, tx, d, root, i)); });
+  if (r === 3) return op(`big tx ${many}`, (p, d) => { const root = p.root(TABLE); p.tx((tx) => { for (const s of many) put(p, tx, d, root, s); }); });
+  if (r === 4) return op(`nested ${i}/${j}, inner aborts`, (p, d) => nested(p, d, i, j));
+  if (r === 5) return op(`publish ${i}`, (p, d) => publish(p, d, i), [i]);
+  if (r === 6) return op(`realloc ${i}`, (p, d) => grow(p, d, i));
+  if (r === 7) return op(`free ${i}`, (p) => { const at = p.root(TABLE) + 4 * i; const o = p.readU32(at); if (o) p.free(o, { from: at }); });
+  if (r === 8) return op(`persist in tx ${i}`, (p, d) => { const root = p.root(TABLE); p.tx((tx) => { put(p, tx, d, root, i); p.persist(root, TABLE); }); });
+  return op('root grow', (p, d) => { p.root(p.usableSize(p.root(TABLE)) + 1 + d.rng.below(3000)); });
+}
+
+function fresh(seed: string): { pool: Pool; backend: CrashBackend } {
+  const backend = new CrashBackend(SIZE);
+  const pool = Pool.create({ backend, size: SIZE, layout: LAYOUT, seed, debug: true });
+  pool.root(TABLE);
+  return { pool, backend };
+}
+
+/** Reopen `image`, crashing inside recovery up to `depth` more times; returns the recovered pool and the crash chain. */
+function recoverChain(image: Uint8Array, rng: Prng, depth: number, recycle?: Pool): { pool: Pool; backend: CrashBackend; chain: string[] } {
+  const chain: string[] = [];
+  for (;;) {
+    const backend = new CrashBackend(SIZE, image);
+    if (chain.length < depth && rng.coin()) {
+      const plan = { countdown: rng.below(4), mode: CRASH_MODES[rng.below(CRASH_MODES.length)], seed: rng.next() };
+      backend.arm(plan);
+      chain.push(`in recovery @${plan.countdown}:${plan.mode}:${plan.seed}`);
+    }
+    try {
+      const pool = Pool.open({ backend, layout: LAYOUT, debug: true, recycle });
+      backend.arm(null);
+      return { pool, backend, chain };
+    } catch (e) {
+      if (!(e instanceof CrashSignal)) throw e;
+      image = e.image;
+    }
+  }
+}
+
+/** The table after running `op` on a copy of `image` without crashing. */
+function stateAfter(image: Uint8Array, op: Op): Slot[] {
+  const pool = Pool.open({ image: image.slice(), layout: LAYOUT, debug: true });
+  try { op.run(pool); } catch (e) { if (!expected(e)) throw e; }
+  const s = readState(pool);
+  pool.close();
+  return s;
+}
+
+function matches(got: Slot[], before: Slot[], after: Slot[], loose: number[]): boolean {
+  if (loose.length === 0) return got.every((v, i) => v === before[i]) || got.every((v, i) => v === after[i]);
+  return got.every((v, i) => v === before[i] || v === after[i] || (loose.includes(i) && (v === 0 || v === UNFILLED)));
+}
+
+/** One seeded run of `ops` operations with crashes (and crashes inside their recovery); throws naming the step. */
+function runChain(seed: string, ops: number): { crashes: number; recoveryCrashes: number } {
+  const rng = new Prng(`${seed}/crash`);
+  let { pool, backend } = fresh(seed);
+  let state = readState(pool);
+  let crashes = 0, recoveryCrashes = 0;
+  for (let k = 0; k < ops; k++) {
+    const op = opOf(seed, k);
+    const plan = { countdown: rng.below(12), mode: CRASH_MODES[rng.below(CRASH_MODES.length)] as CrashMode, seed: rng.next() };
+    const crashing = rng.below(3) === 0;
+    const where = `seed ${seed}, op ${k} (${op.name})${crashing ? `, crash @${plan.countdown}:${plan.mode}:${plan.seed}` : ''}`;
+    const pre = backend.durableImage();
+    if (crashing) backend.arm(plan);
+    const p = pool;
+    backend.onCrash = () => p.close();
+    let signal: CrashSignal | null = null;
+    try { op.run(pool); } catch (e) {
+      if (e instanceof CrashSignal) signal = e;
+      else if (!expected(e)) throw new Error(`${where}: ${String(e)}`);
+    }
+    backend.arm(null);
+    if (signal === null) {
+      try { state = readState(pool); } catch (e) { throw new Error(`${where}, no crash: ${String(e)}`); }
+      if (rng.below(8) === 0) {
+        pool.close();
+        ({ pool, backend } = recoverChain(backend.durableImage(), rng, 0, pool));
+        expect(readState(pool), `${where}: clean reopen`).toEqual(state);
+      }
+      continue;
+    }
+    crashes++;
+    const r = recoverChain(signal.image, rng, 3, pool);
+    recoveryCrashes += r.chain.length;
+    ({ pool, backend } = r);
+    const desc = `${where}${r.chain.length ? `, then ${r.chain.join(', ')}` : ''}`;
+    let got: Slot[];
+    try { got = readState(pool); } catch (e) { throw new Error(`${desc}: ${String(e)}`); }
+    const after = stateAfter(pre, op);
+    if (!matches(got, state, after, op.loose)) throw new Error(`${desc}: table ${JSON.stringify(got)} is neither before ${JSON.stringify(state)} nor after ${JSON.stringify(after)}`);
+    state = got;
+  }
+  pool.close();
+  return { crashes, recoveryCrashes };
+}
+
+describe('crash chains: crash at a random drain, then again inside recovery (seeded)', () => {
+  for (const seed of Array.from({ length: 12 }, (_, n) => `adv-${n}`)) {
+    it(`the slot table survives every chain (${seed})`, () => {
+      console.log(`replay: npx vitest run ${FILE} -t '${seed}'`);
+      const { crashes, recoveryCrashes } = runChain(seed, 60);
+      console.log(`${seed}: ${crashes} crashes, ${recoveryCrashes} crashes inside recovery`);
+      expect(crashes).toBeGreaterThan(0);
+    }, 60_000);
+  }
+});
