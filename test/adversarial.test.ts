@@ -32,7 +32,7 @@ const LAYOUT = 'adversarial';
 const SIZE = 1 << 20;
 const SLOTS = 24;
 const TABLE = 4 * SLOTS;
-/** A slot's state: 0 empty, -1 published but not yet filled, else the tag of its verified object. */
+/** A slot's state: 0 empty, -1 published but its tag not yet written, else the tag of its verified object. */
 type Slot = number;
 const UNFILLED = -1;
 
@@ -54,10 +54,7 @@ function readSlot(pool: Pool, root: number, i: number): Slot {
   if (off === 0) return 0;
   if (!pool.isLive(off)) throw new Error(`slot ${i} points at ${off}, which is not live`);
   const tag = pool.readU32(off);
-  if (tag === 0) {
-    if (pool.readBytes(off, pool.sizeOf(off)).some((b) => b !== 0)) throw new Error(`slot ${i}: unfilled object ${off} is not zero`);
-    return UNFILLED;
-  }
+  if (tag === 0) return UNFILLED; // published, tag not yet written (its body may be partly written)
   const len = pool.readU32(off + 4);
   if (len > pool.sizeOf(off)) throw new Error(`slot ${i}: object ${off} claims ${len} B, has ${pool.sizeOf(off)}`);
   if (!same(pool.readBytes(off, len), payload(tag, len))) throw new Error(`slot ${i}: object ${off} (tag ${tag}) payload differs`);
@@ -268,6 +265,136 @@ describe('crash chains: crash at a random drain, then again inside recovery (see
       const { crashes, recoveryCrashes } = runChain(seed, 60);
       console.log(`${seed}: ${crashes} crashes, ${recoveryCrashes} crashes inside recovery`);
       expect(crashes).toBeGreaterThan(0);
+    }, 60_000);
+  }
+});
+
+// ─── compound damage of pools in interesting states ────────────────────────
+
+const CHUNK = 65536;
+
+/** Run `ops` operations of `seed` without crashing, then crash in op `ops` at drain `at` (mode `mode`); the crash image (or the durable image if the op ended first). */
+function imageMidOp(seed: string, ops: number, at: number, mode: CrashMode): Uint8Array {
+  const { pool, backend } = fresh(seed);
+  for (let k = 0; k < ops; k++) { try { opOf(seed, k).run(pool); } catch (e) { if (!expected(e)) throw e; } }
+  backend.arm({ countdown: at, mode, seed: at });
+  backend.onCrash = () => pool.close();
+  try { opOf(seed, ops).run(pool); } catch (e) { if (e instanceof CrashSignal) return e.image; if (!expected(e)) throw e; }
+  backend.arm(null);
+  const image = backend.durableImage();
+  pool.close();
+  return image;
+}
+
+/** Offsets worth damaging: the header, the log's first 2 KiB, the chunk table, run bitmaps and every live object's header. */
+function metadataTargets(pool: Pool, image: Uint8Array): { bytes: number[]; headers: number[] } {
+  const dv = new DataView(image.buffer, image.byteOffset);
+  const bytes: number[] = [];
+  const range = (a: number, n: number) => { for (let b = a; b < a + n; b++) bytes.push(b); };
+  range(0, 0x110);
+  const { logOffset, heapOffset } = pool.layoutInfo();
+  range(logOffset, 2048);
+  range(dv.getUint32(0x30, true), 8 * dv.getUint32(0x34, true));
+  const headers = [...pool.objects()];
+  for (const off of headers) range(off - 16, 16);
+  for (const c of new Set(headers.map((o) => Math.floor((o - heapOffset) / CHUNK)))) range(heapOffset + c * CHUNK, 512);
+  return { bytes, headers };
+}
+
+type Damage = (img: Uint8Array, rng: Prng) => string;
+
+function damages(t: { bytes: number[]; headers: number[] }): Damage[] {
+  const pick = (rng: Prng) => t.bytes[rng.below(t.bytes.length)];
+  const word = (rng: Prng) => pick(rng) & ~7;
+  return [
+    (img, rng) => { const b = pick(rng), bit = rng.below(8); img[b] ^= 1 << bit; return `bit ${bit} @${b}`; },
+    (img, rng) => { const w = word(rng); img.fill(0, w, w + 8); return `zero word @${w}`; },
+    (img, rng) => { const l = pick(rng) & ~63; img.fill(0, l, l + 64); return `zero line @${l}`; },
+    (img, rng) => { const a = word(rng), b = word(rng); const x = img.slice(a, a + 8); img.copyWithin(a, b, b + 8); img.set(x, b); return `swap words @${a} @${b}`; },
+    (img, rng) => {
+      if (t.headers.length < 2) return 'no headers to copy';
+      const a = t.headers[rng.below(t.headers.length)], b = t.headers[rng.below(t.headers.length)];
+      img.copyWithin(b - 16, a - 16, a); return `copy header of ${a} over ${b}`;
+    },
+    (img, rng) => { const a = word(rng); img.set(img.slice(a, a + 8), word(rng)); return `copy word @${a}`; },
+  ];
+}
+
+/** Offsets handed out (and their usable spans) must not overlap each other or the original's objects. */
+function overlapOf(spans: Array<[number, number]>): string | null {
+  const s = [...spans].sort((x, y) => x[0] - y[0]);
+  for (let k = 1; k < s.length; k++) if (s[k - 1][1] > s[k][0]) return `[${s[k - 1]}] overlaps [${s[k]}]`;
+  return null;
+}
+
+/** Open the damaged image and judge it; returns the outcome, throws on a failure. */
+function judge(img: Uint8Array, want: ReturnType<typeof contentsOf>, spans: Array<[number, number]>, rng: Prng, what: string): string {
+  const before = img.slice();
+  let pool: Pool;
+  try { pool = Pool.open({ image: img, layout: LAYOUT, debug: true }); } catch (e) {
+    if (!(e instanceof PheapError)) throw new Error(`${what}: open threw ${String(e)}, not a PheapError`);
+    if (!same(img, before)) throw new Error(`${what}: refused (${e.constructor.name}) but the image was written`);
+    return 'refused';
+  }
+  let outcome = 'harmless';
+  try { pool.check(); } catch (e) {
+    if (!(e instanceof PheapError)) throw new Error(`${what}: check threw ${String(e)}`);
+    outcome = 'detected';
+  }
+  if (outcome === 'harmless') {
+    const diff = contentsDiff(pool, want);
+    if (diff !== null) throw new Error(`${what}: opened, check() passed, but ${diff}`);
+  }
+  const given: Array<[number, number]> = [];
+  for (let n = 0; n < 12; n++) {
+    try {
+      const off = pool.alloc(8 + rng.below(rng.coin() ? 300 : 70000));
+      given.push([off - 16, off + pool.usableSize(off)]);
+    } catch (e) {
+      if (!(e instanceof PheapError)) throw new Error(`${what}: alloc after open threw ${String(e)}`);
+    }
+  }
+  pool.close();
+  const overlap = overlapOf([...spans, ...given]);
+  if (overlap) throw new Error(`${what} (${outcome}): memory handed out twice: ${overlap}`);
+  return outcome;
+}
+
+describe('compound damage of crash images and busy pools (seeded)', () => {
+  const states: Array<{ name: string; ops: number; at: number; mode: CrashMode }> = [
+    { name: 'mid big tx', ops: 12, at: 3, mode: 'pending' },
+    { name: 'mid big tx, late', ops: 20, at: 9, mode: 'evict' },
+    { name: 'mid tx, torn', ops: 30, at: 5, mode: 'tear8' },
+    { name: 'busy, clean', ops: 45, at: 1000, mode: 'strict' },
+  ];
+  for (const st of states) {
+    it(`a damaged image is refused untouched, detected, or harmless; never handed out twice (${st.name})`, () => {
+      const seed = `adv-dmg-${st.ops}`;
+      console.log(`replay: npx vitest run ${FILE} -t '${st.name}'`);
+      const base = imageMidOp(seed, st.ops, st.at, st.mode);
+      const ref = Pool.open({ image: base.slice(), layout: LAYOUT, debug: true });
+      const want = contentsOf(ref);
+      const spans = want.objects.map((o): [number, number] => [o.off - 16, o.off + ref.usableSize(o.off)]);
+      const targets = metadataTargets(ref, base);
+      ref.close();
+      const kinds = damages(targets);
+      const tally: Record<string, number> = {};
+      const rng = new Prng(seed);
+      for (let m = 0; m < 150; m++) {
+        const img = base.slice();
+        const done = Array.from({ length: 1 + rng.below(3) }, () => kinds[rng.below(kinds.length)](img, rng));
+        for (const o of want.objects) img.set(base.subarray(o.off, o.off + o.size), o.off); // payload damage is undetectable by design
+        const outcome = judge(img, want, spans, rng, `${seed} ${st.name} mutant ${m}: ${done.join(' + ')}`);
+        tally[outcome] = (tally[outcome] ?? 0) + 1;
+      }
+      for (const len of [base.length - CHUNK, base.length + CHUNK, base.length - 64]) {
+        const img = new Uint8Array(len); img.set(base.subarray(0, Math.min(len, base.length)));
+        const before = img.slice();
+        expect(() => Pool.open({ image: img, layout: LAYOUT, debug: true }), `length ${len}`).toThrow(PheapError);
+        expect(same(img, before)).toBe(true);
+      }
+      console.log(`${st.name}: ${JSON.stringify(tally)}`);
+      expect(Object.keys(tally).length).toBeGreaterThan(0);
     }, 60_000);
   }
 });
