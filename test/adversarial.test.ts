@@ -414,3 +414,97 @@ describe('compound damage of crash images and busy pools (seeded)', () => {
     }, 60_000);
   }
 });
+
+// ─── objects() walks that change the heap ───────────────────────────────────
+
+/** A memory pool holding `n` objects of random sizes and types 1..3. */
+function populated(rng: Prng, n: number): Pool {
+  const pool = Pool.create({ size: 4 * SIZE, layout: LAYOUT, seed: rng.next(), debug: true });
+  for (let k = 0; k < n; k++) pool.alloc(rng.coin() ? 8 + rng.below(200) : 300 + rng.below(9000), { type: 1 + rng.below(3) });
+  return pool;
+}
+
+describe('objects() while freeing and allocating (seeded)', () => {
+  for (let s = 0; s < 6; s++) {
+    it(`every object live at the start and not freed before its turn is yielded once, in order (seed walk-${s})`, () => {
+      console.log(`replay: npx vitest run ${FILE} -t 'seed walk-${s}'`);
+      const rng = new Prng(`walk-${s}`);
+      const pool = populated(rng, 60);
+      const type = s % 2 === 0 ? undefined : 1 + rng.below(3);
+      const start = new Set([...pool.objects(type)]);
+      const freedEarly = new Set<number>();
+      const reborn = new Set<number>(); // offsets handed out during the walk: new objects, which the walk may or may not yield
+      const yielded: number[] = [];
+      for (const off of pool.objects(type)) {
+        expect(freedEarly.has(off) && !reborn.has(off), `${off} was freed before the walk reached it`).toBe(false);
+        expect(pool.isLive(off)).toBe(true);
+        if (type !== undefined) expect(pool.typeOf(off)).toBe(type);
+        yielded.push(off);
+        const r = rng.below(4);
+        if (r === 0) pool.free(off);
+        if (r === 1) {
+          const ahead = [...start].filter((o) => o > off && !freedEarly.has(o));
+          if (ahead.length) { const victim = ahead[rng.below(ahead.length)]; pool.free(victim); freedEarly.add(victim); }
+        }
+        if (r === 2) reborn.add(pool.alloc(8 + rng.below(2000), { type: 1 + rng.below(3) }));
+        if (r === 3 && yielded.length > 1) { const o = yielded[rng.below(yielded.length - 1)]; if (pool.isLive(o)) reborn.add(pool.realloc(o, pool.sizeOf(o) + 1 + rng.below(3000))); }
+      }
+      for (let k = 1; k < yielded.length; k++) expect(yielded[k], 'ascending').toBeGreaterThan(yielded[k - 1]);
+      for (const o of start) if (!freedEarly.has(o)) expect(yielded, `${o} not yielded`).toContain(o);
+      pool.check();
+      expect(pool.stats().heap.liveObjects).toBe([...pool.objects()].length);
+      pool.close();
+    });
+  }
+
+  it('a walk inside a transaction sees the heap as it was: tx allocations not yielded, tx frees still yielded (seed walk-tx)', () => {
+    const rng = new Prng('walk-tx');
+    const pool = populated(rng, 40);
+    const before = [...pool.objects()];
+    const added: number[] = [];
+    const seen: number[] = [];
+    pool.tx((tx) => {
+      for (const off of pool.objects()) {
+        seen.push(off);
+        if (rng.coin()) tx.free(off);
+        if (rng.coin()) added.push(tx.alloc(8 + rng.below(500)));
+      }
+    });
+    expect(seen).toEqual(before);
+    for (const a of added) expect(pool.isLive(a)).toBe(true);
+    pool.check();
+    expect(pool.stats().heap.liveObjects).toBe([...pool.objects()].length);
+    pool.close();
+  });
+});
+
+// ─── recycle ────────────────────────────────────────────────────────────────
+
+describe('Pool.open({ recycle }) behaves exactly like a fresh instance (seeded)', () => {
+  it('same contents, same stats, same offsets and bytes for the same later operations (seed recycle)', () => {
+    console.log(`replay: npx vitest run ${FILE} -t 'seed recycle'`);
+    const images = [12, 20, 30].map((n) => imageMidOp(`adv-rec-${n}`, n, n === 20 ? 'big tx' : '', n === 20 ? 4 : 1000, 'pending').image);
+    let old: Pool | undefined;
+    for (let round = 0; round < 6; round++) {
+      const img = images[round % images.length];
+      const freshPool = Pool.open({ image: img.slice(), layout: LAYOUT, debug: true });
+      const reused = Pool.open({ image: img.slice(), layout: LAYOUT, debug: true, recycle: old });
+      if (old) expect(reused).toBe(old);
+      expect(contentsOf(reused)).toEqual(contentsOf(freshPool));
+      expect(reused.stats().heap).toEqual(freshPool.stats().heap);
+      const ops = [40, 41, 42, 43].map((k) => opOf(`adv-rec-${round}`, k));
+      for (const op of ops) for (const p of [freshPool, reused]) { try { op.run(p); } catch (e) { if (!expected(e)) throw e; } }
+      expect(same(reused.durableImage(), freshPool.durableImage()), `round ${round}: images differ after the same operations`).toBe(true);
+      freshPool.close();
+      // leave the reused instance in an awkward state before it is recycled again: inside a transaction, crashed, or refused
+      if (round % 3 === 0) { reused.beginTx(); reused.alloc(100); reused.close(); }
+      else if (round % 3 === 1) reused.crash({ mode: 'evict', seed: round }).close();
+      else {
+        reused.close();
+        const bad = img.slice(); bad[0x100] ^= 0xff;
+        expect(() => Pool.open({ image: bad, layout: LAYOUT, debug: true, recycle: reused })).toThrow(PheapError);
+      }
+      old = reused;
+    }
+  });
+});
