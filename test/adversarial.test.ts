@@ -23,7 +23,7 @@
 // random run prints the one line that replays it.
 
 import { describe, expect, it } from 'vitest';
-import { CRASH_MODES, CorruptHeapError, LogFullError, OutOfSpaceError, PheapError, Pool, Prng, TxAbortedError, TxTooLargeError, type CrashMode, type Tx } from '../src/index.js';
+import { CRASH_MODES, LogFullError, OutOfSpaceError, PheapError, Pool, Prng, TxAbortedError, TxTooLargeError, TxStateError, type CrashMode, type Tx } from '../src/index.js';
 import { CrashBackend, CrashSignal } from './helpers/crash-backend.js';
 import { contentsDiff, contentsOf } from './helpers/mutants.js';
 
@@ -507,4 +507,90 @@ describe('Pool.open({ recycle }) behaves exactly like a fresh instance (seeded)'
       old = reused;
     }
   });
+});
+
+// ─── one operation crashed at every drain, in every mode ───────────────────
+
+/** Crash `op` (operation k of `seed`, run on the pool after ops 0..k-1) at every drain in every mode, then maybe once more in recovery. */
+function everyDrain(seed: string, k: number): { op: string; cases: number } {
+  const { pool: p0, backend: b0 } = fresh(seed);
+  for (let j = 0; j < k; j++) { try { opOf(seed, j).run(p0); } catch (e) { if (!expected(e)) throw e; } }
+  const pre = b0.durableImage();
+  const before = readState(p0);
+  p0.close();
+  const op = opOf(seed, k);
+  const after = stateAfter(pre, op);
+  const rng = new Prng(`${seed}/every${k}`);
+  let cases = 0;
+  for (const mode of CRASH_MODES) {
+    for (let c = 0; ; c++) {
+      const backend = new CrashBackend(SIZE, pre.slice());
+      const pool = Pool.open({ backend, layout: LAYOUT, debug: true });
+      backend.arm({ countdown: c, mode, seed: c });
+      backend.onCrash = () => pool.close();
+      let image: Uint8Array | null = null;
+      try { op.run(pool); } catch (e) { if (e instanceof CrashSignal) image = e.image; else if (!expected(e)) throw e; }
+      if (image === null) { pool.close(); break; }
+      cases++;
+      const r = recoverChain(image, rng, 1);
+      const desc = `seed ${seed}, op ${k} (${op.name}) crashed @${c}:${mode}:${c}${r.chain.length ? `, then ${r.chain.join(', ')}` : ''}`;
+      let got: Slot[];
+      try { got = readState(r.pool); } catch (e) { throw new Error(`${desc}: ${String(e)}`); }
+      if (!matches(got, before, after, op.loose)) throw new Error(`${desc}: table ${JSON.stringify(got)} is neither before ${JSON.stringify(before)} nor after ${JSON.stringify(after)}`);
+      r.pool.close();
+    }
+  }
+  return { op: op.name, cases };
+}
+
+describe('one operation crashed at every drain in every mode, sometimes again in recovery (seeded)', () => {
+  const seed = 'adv-every';
+  const wanted = ['root grow', 'realloc', 'publish', 'big tx', 'nested', 'persist in tx', 'free'];
+  for (const kind of wanted) {
+    it(`${kind}: both-or-neither at every drain (seed ${seed})`, () => {
+      let k = 8;
+      while (!opOf(seed, k).name.startsWith(kind)) k++;
+      console.log(`replay: npx vitest run ${FILE} -t '${kind}: both-or-neither'`);
+      const { op, cases } = everyDrain(seed, k);
+      console.log(`${op}: ${cases} crash cases`);
+      expect(cases).toBeGreaterThan(0);
+    }, 60_000);
+  }
+});
+
+// ─── crash() inside transactions, abort, crash again ───────────────────────
+
+describe('crash() inside a transaction, reopen, same allocations aborted, crash again (every mode, seeded)', () => {
+  for (const mode of CRASH_MODES) {
+    it(`nothing leaks or survives of either transaction (${mode})`, () => {
+      for (let s = 0; s < 4; s++) {
+        const seed = `adv-txcrash-${mode}-${s}`;
+        const rng = new Prng(seed);
+        let pool = Pool.create({ size: 4 * SIZE, layout: LAYOUT, seed, debug: true });
+        pool.root(TABLE);
+        for (let k = 0; k < 10; k++) { try { opOf(seed, k).run(pool); } catch (e) { if (!expected(e)) throw e; } }
+        const before = readState(pool);
+        const sizes = Array.from({ length: 1 + rng.below(5) }, () => (rng.coin() ? 8 + rng.below(500) : 70000));
+        const root = pool.root(TABLE);
+        const crashed = pool;
+        expect(() => crashed.tx((tx) => {
+          for (const [n, size] of sizes.entries()) { const o = tx.alloc(size); tx.setU32(root + 4 * n, o); }
+          if (rng.coin()) { crashed.persist(root, TABLE); crashed.drain(); }
+          pool = crashed.crash({ mode, seed: s });
+        }), seed).toThrow(TxStateError);
+        expect(readState(pool), `${seed}: after the first crash`).toEqual(before);
+        const root2 = pool.root(TABLE);
+        const p2 = pool;
+        expect(() => p2.tx((tx) => { for (const [n, size] of sizes.entries()) tx.setU32(root2 + 4 * n, tx.alloc(size)); throw new Error('abort'); })).toThrow('abort');
+        expect(readState(pool), `${seed}: after the abort`).toEqual(before);
+        pool = pool.crash({ mode, seed: s + 100 });
+        expect(readState(pool), `${seed}: after the second crash`).toEqual(before);
+        const spans = [...pool.objects()].map((o): [number, number] => [o - 16, o + pool.usableSize(o)]);
+        for (const size of sizes) { try { const o = pool.alloc(size); spans.push([o - 16, o + pool.usableSize(o)]); } catch (e) { if (!(e instanceof OutOfSpaceError)) throw e; } }
+        expect(overlapOf(spans), seed).toBeNull();
+        pool.check();
+        pool.close();
+      }
+    });
+  }
 });
