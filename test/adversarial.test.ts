@@ -594,3 +594,56 @@ describe('crash() inside a transaction, reopen, same allocations aborted, crash 
     });
   }
 });
+
+// ─── bad input the guards let through (each test names the symptom) ────────
+
+describe('bad input that must be refused, not obeyed', () => {
+  it('realloc with `into` inside the object it moves must not publish the new offset into freed memory (seed into-self)', () => {
+    const rng = new Prng('into-self');
+    console.log(`replay: npx vitest run ${FILE} -t 'into inside the object it moves'`);
+    for (let n = 0; n < 8; n++) {
+      const pool = Pool.create({ size: SIZE, layout: LAYOUT, seed: n, debug: true });
+      const root = pool.root(64);
+      const size = 8 + rng.below(300);
+      const a = pool.alloc(size, { into: root });
+      const k = 4 * rng.below(size >>> 2);
+      const grown = size + 4096 + rng.below(20000);
+      const inTx = rng.coin();
+      const image = pool.durableImage();
+      const what = `case ${n}: a ${size}-byte object, realloc to ${grown} with into = object + ${k}${inTx ? ' inside a transaction' : ''}`;
+      let moved: number;
+      try {
+        moved = inTx ? pool.tx((tx) => tx.realloc(a, grown, { into: a + k })) : pool.realloc(a, grown, { into: a + k });
+      } catch (e) {
+        expect(e, what).toBeInstanceOf(PheapError);
+        expect(same(pool.durableImage(), image), `${what}: refused but the pool changed`).toBe(true);
+        pool.close();
+        continue;
+      }
+      // accepted: the publication must be somewhere live, not in the freed old object
+      expect(pool.isLive(a) || moved === a, `${what}: the old object was freed (moved to ${moved}) and the new offset was stored into it (at ${a + k}, now free memory)`).toBe(true);
+      pool.check();
+      pool.close();
+    }
+  });
+
+  it('Pool.open of a valid image held at an unaligned byteOffset answers with a PheapError or opens it, never a raw RangeError', () => {
+    const pool = Pool.create({ size: SIZE, layout: LAYOUT, seed: 'unaligned', debug: true });
+    pool.alloc(100, { into: pool.root(64) });
+    const image = pool.durableImage();
+    const want = contentsOf(pool);
+    pool.close();
+    for (const shift of [1, 2, 3]) {
+      const holder = new Uint8Array(image.length + shift).subarray(shift);
+      holder.set(image);
+      let opened: Pool;
+      try { opened = Pool.open({ image: holder, layout: LAYOUT, debug: true }); } catch (e) {
+        expect(e, `byteOffset ${shift}: ${String(e)}`).toBeInstanceOf(PheapError);
+        expect(same(holder, image)).toBe(true);
+        continue;
+      }
+      expect(contentsDiff(opened, want)).toBeNull();
+      opened.close();
+    }
+  });
+});
