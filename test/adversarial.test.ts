@@ -29,7 +29,7 @@ import { contentsDiff, contentsOf } from './helpers/mutants.js';
 
 const FILE = 'test/adversarial.test.ts';
 const LAYOUT = 'adversarial';
-const SIZE = 1 << 20;
+const SIZE = 2 << 20;
 const SLOTS = 24;
 const TABLE = 4 * SLOTS;
 /** A slot's state: 0 empty, -1 published but its tag not yet written, else the tag of its verified object. */
@@ -119,6 +119,18 @@ function put(pool: Pool, tx: Tx, d: Draws, root: number, i: number): void {
   if (old !== 0) tx.free(old);
 }
 
+/** Like put, but the object is 30–50 KB: two of them outgrow the fixed undo log (56 KiB in a 2 MiB pool), so the transaction needs extension blocks. */
+function hugePut(pool: Pool, tx: Tx, d: Draws, root: number, i: number): void {
+  const tag = d.nextTag();
+  const len = 30000 + d.rng.below(20000);
+  const off = tx.alloc(len, { type: 1 });
+  tx.setBytes(off, payload(tag, len));
+  const old = pool.readU32(root + 4 * i);
+  tx.setU32(root + 4 * i, off);
+  if (old !== 0) tx.free(old);
+  tx.setBytes(root + TABLE - 64, new Uint8Array(0)); // an empty range: harmless, and a corner case
+}
+
 /** Outside a transaction: free the old object (clearing the slot), publish a zeroed one, fill it, then write its tag. */
 function publish(pool: Pool, d: Draws, i: number): void {
   const root = pool.root(TABLE);
@@ -158,7 +170,7 @@ interface Op { name: string; run(pool: Pool): void; loose: number[] }
 function opOf(seed: string, k: number): Op {
   const c = new Prng(`${seed}/choose${k}`);
   const i = c.below(SLOTS), j = c.below(SLOTS);
-  const r = c.below(10);
+  const r = c.below(11);
   const many = [...new Set(Array.from({ length: 4 + c.below(10) }, () => c.below(SLOTS)))];
   const op = (name: string, run: (p: Pool, d: Draws) => void, loose: number[] = []): Op => ({ name, loose, run: (p) => run(p, new Draws(seed, k)) });
   if (r < 3) return op(`put ${i}`, (p, d) => { const root = p.root(TABLE); p.tx((tx) => put(p, tx, d, root, i)); });
@@ -168,6 +180,7 @@ function opOf(seed: string, k: number): Op {
   if (r === 6) return op(`realloc ${i}`, (p, d) => grow(p, d, i));
   if (r === 7) return op(`free ${i}`, (p) => { const at = p.root(TABLE) + 4 * i; const o = p.readU32(at); if (o) p.free(o, { from: at }); });
   if (r === 8) return op(`persist in tx ${i}`, (p, d) => { const root = p.root(TABLE); p.tx((tx) => { put(p, tx, d, root, i); p.persist(root, TABLE); }); });
+  if (r === 10) return op(`huge tx ${i}/${j}`, (p, d) => { const root = p.root(TABLE); p.tx((tx) => { hugePut(p, tx, d, root, i); hugePut(p, tx, d, root, j); }); });
   return op('root grow', (p, d) => { p.root(p.usableSize(p.root(TABLE)) + 1 + d.rng.below(3000)); });
 }
 
@@ -199,11 +212,13 @@ function recoverChain(image: Uint8Array, rng: Prng, depth: number, recycle?: Poo
   }
 }
 
-/** The table after running `op` on a copy of `image` without crashing. */
-function stateAfter(image: Uint8Array, op: Op): Slot[] {
+/** The table after running `op` on a copy of `image` without crashing (and whether the op changed any durable byte). */
+function stateAfter(image: Uint8Array, op: Op): Slot[] & { changed?: boolean } {
   const pool = Pool.open({ image: image.slice(), layout: LAYOUT, debug: true });
+  const opened = pool.durableImage(); // opening itself writes (seq, open count)
   try { op.run(pool); } catch (e) { if (!expected(e)) throw e; }
-  const s = readState(pool);
+  const s: Slot[] & { changed?: boolean } = readState(pool);
+  s.changed = !same(pool.durableImage(), opened);
   pool.close();
   return s;
 }
@@ -315,6 +330,12 @@ function metadataTargets(pool: Pool, image: Uint8Array, entries: boolean): { byt
   return { bytes, headers };
 }
 
+/** The undo log's link word (first extension block) in an image. */
+function linkWord(image: Uint8Array): number {
+  const dv = new DataView(image.buffer, image.byteOffset);
+  return dv.getUint32(dv.getUint32(0x38, true) + 8, true);
+}
+
 type Damage = (img: Uint8Array, rng: Prng) => string;
 
 function damages(t: { bytes: number[]; headers: number[] }): Damage[] {
@@ -375,9 +396,10 @@ function judge(img: Uint8Array, want: ReturnType<typeof contentsOf>, spans: Arra
 }
 
 describe('compound damage of crash images and busy pools (seeded)', () => {
-  const states: Array<{ name: string; ops: number; kind: string; at: number; mode: CrashMode }> = [
+  const states: Array<{ name: string; ops: number; kind: string; at: number; mode: CrashMode; linked?: boolean }> = [
     { name: 'mid big tx', ops: 12, kind: 'big tx', at: 3, mode: 'pending' },
     { name: 'mid big tx, late', ops: 20, kind: 'big tx', at: 9, mode: 'evict' },
+    { name: 'mid huge tx (extension blocks)', ops: 15, kind: 'huge tx', at: 4, mode: 'pending', linked: true },
     { name: 'mid nested tx, torn', ops: 30, kind: 'nested', at: 2, mode: 'tear8' },
     { name: 'mid persist in tx', ops: 25, kind: 'persist', at: 2, mode: 'pending' },
     { name: 'busy, clean', ops: 45, kind: '', at: 1000, mode: 'strict' },
@@ -386,7 +408,11 @@ describe('compound damage of crash images and busy pools (seeded)', () => {
     it(`a damaged image is refused untouched, detected, or harmless; never handed out twice (${st.name})`, () => {
       const seed = `adv-dmg-${st.ops}`;
       console.log(`replay: npx vitest run ${FILE} -t '${st.name}'`);
-      const { image: base, op, crashed } = imageMidOp(seed, st.ops, st.kind, st.at, st.mode);
+      let mid = imageMidOp(seed, st.ops, st.kind, st.at, st.mode);
+      // with `linked`, crash at a later drain until the log's link word (logOffset + 8, docs/format.md) names an extension block
+      for (let at = st.at + 1; st.linked && mid.crashed && linkWord(mid.image) === 0; at++) mid = imageMidOp(seed, st.ops, st.kind, at, st.mode);
+      if (st.linked) expect(linkWord(mid.image), 'an extension block is linked').not.toBe(0);
+      const { image: base, op, crashed } = mid;
       expect(crashed, `crashed in ${op}`).toBe(st.at < 1000);
       const ref = Pool.open({ image: base.slice(), layout: LAYOUT, debug: true });
       const want = contentsOf(ref);
@@ -512,7 +538,7 @@ describe('Pool.open({ recycle }) behaves exactly like a fresh instance (seeded)'
 // ─── one operation crashed at every drain, in every mode ───────────────────
 
 /** Crash `op` (operation k of `seed`, run on the pool after ops 0..k-1) at every drain in every mode, then maybe once more in recovery. */
-function everyDrain(seed: string, k: number): { op: string; cases: number } {
+function everyDrain(seed: string, k: number, needChange: boolean): { op: string; cases: number } | null {
   const { pool: p0, backend: b0 } = fresh(seed);
   for (let j = 0; j < k; j++) { try { opOf(seed, j).run(p0); } catch (e) { if (!expected(e)) throw e; } }
   const pre = b0.durableImage();
@@ -520,6 +546,7 @@ function everyDrain(seed: string, k: number): { op: string; cases: number } {
   p0.close();
   const op = opOf(seed, k);
   const after = stateAfter(pre, op);
+  if (needChange && !after.changed) return null;
   const rng = new Prng(`${seed}/every${k}`);
   let cases = 0;
   for (const mode of CRASH_MODES) {
@@ -545,13 +572,14 @@ function everyDrain(seed: string, k: number): { op: string; cases: number } {
 
 describe('one operation crashed at every drain in every mode, sometimes again in recovery (seeded)', () => {
   const seed = 'adv-every';
-  const wanted = ['root grow', 'realloc', 'publish', 'big tx', 'nested', 'persist in tx', 'free'];
+  const wanted = ['root grow', 'realloc', 'publish', 'big tx', 'huge tx', 'nested', 'persist in tx', 'free'];
   for (const kind of wanted) {
     it(`${kind}: both-or-neither at every drain (seed ${seed})`, () => {
-      let k = 8;
-      while (!opOf(seed, k).name.startsWith(kind)) k++;
       console.log(`replay: npx vitest run ${FILE} -t '${kind}: both-or-neither'`);
-      const { op, cases } = everyDrain(seed, k);
+      const needChange = kind !== 'nested'; // an aborted transaction changes nothing
+      let found: { op: string; cases: number } | null = null;
+      for (let k = 8; found === null; k++) if (opOf(seed, k).name.startsWith(kind)) found = everyDrain(seed, k, needChange);
+      const { op, cases } = found;
       console.log(`${op}: ${cases} crash cases`);
       expect(cases).toBeGreaterThan(0);
     }, 60_000);
