@@ -11,7 +11,11 @@
 // (bit flips, zeroed lines, swapped words, headers copied over headers,
 // truncation, extension) of crash images; (3) objects() walks that free and
 // allocate as they go; (4) `recycle` reopening an image exactly like a fresh
-// instance does.
+// instance does; (5) single operations (root growth, realloc, publish, big
+// and huge transactions, nested aborts, persist inside a transaction, free)
+// crashed at every drain in every mode; (6) crash() inside a transaction,
+// the same allocations aborted, crash() again; (7) bad input the guards let
+// through (each a failing test named after its symptom).
 //
 // Invariants asserted: after any chain of crashes the table equals the state
 // before or after the interrupted operation (a publish may also leave the
