@@ -34,7 +34,6 @@ import {
 } from "./heap";
 import { beginLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
 
-export { objectDataLen, objectType } from "./object";
 export const ALLOC_ZERO: u32 = 1;
 export const ALLOC_ALIGN64: u32 = 2;
 const ALIGNED_HEADER_POS: u32 = 48; // large + aligned: payload at chunk + 64

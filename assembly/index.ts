@@ -26,7 +26,8 @@ export function persist(off: u32, len: u32): void {
   drain();
 }
 export { createPool, openPool } from "./pool";
-export { alloc, free, realloc, root, usableSize, nextObject, rangeWritable, isLive, objectType, objectDataLen } from "./alloc";
+export { alloc, free, realloc, root, usableSize, nextObject, rangeWritable, isLive } from "./alloc";
+export { objectType, objectDataLen } from "./object";
 export { txBegin, txAddRange, txCommit, txAbort } from "./tx";
 export { txDepth } from "./log";
 export { check } from "./check";

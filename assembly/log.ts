@@ -331,7 +331,7 @@ export function finishCommit(): void {
 }
 
 /** Invalidate every entry with one 8-byte store, then drop the extension blocks. */
-export function invalidateLog(): void {
+function invalidateLog(): void {
   seq = (seq + 1) & SEQ_MASK;
   store<u64>(abs(logOff), seqWord(seq, 0));
   persist(logOff, 8);

@@ -20,7 +20,7 @@
 import { abs } from "./layout";
 
 export const OBJ_HEADER: u32 = 16;
-export const OBJ_MAGIC: u32 = 0x4A424F50; // "POBJ"
+const OBJ_MAGIC: u32 = 0x4A424F50; // "POBJ"
 export const TYPE_ANY: u32 = 0xFFFF_FFFF;
 /** Types from here up are the pool's own; users get [0, FIRST_INTERNAL_TYPE). */
 export const FIRST_INTERNAL_TYPE: u32 = 0xFFFF_0000;
