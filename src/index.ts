@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 // index.ts — the package entry for Node: the public API in one import.
 
 import './node/env.js';

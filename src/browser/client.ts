@@ -85,9 +85,34 @@ class Channel {
   }
 }
 
+/**
+ * The pool worker's code, embedded by the package build (scripts/build.mjs
+ * defines it for dist/browser.js: the worker bundle with the release core
+ * inside). Absent when this file is bundled from source, e.g. by the
+ * playground, which sets PoolClient.workerUrl instead.
+ */
+declare const __PHEAP_WORKER_SOURCE__: string | undefined;
+
+let embeddedUrl: string | null = null;
+
+/** A blob: URL for the embedded worker, made once per page. */
+function embeddedWorkerUrl(): string {
+  if (typeof __PHEAP_WORKER_SOURCE__ !== 'string') {
+    throw new errors.UnsupportedOperationError('this build of PoolClient embeds no worker: set PoolClient.workerUrl to the URL of a pool worker (src/browser/worker.ts, bundled)');
+  }
+  embeddedUrl ??= URL.createObjectURL(new Blob([__PHEAP_WORKER_SOURCE__], { type: 'text/javascript' }));
+  return embeddedUrl;
+}
+
 export class PoolClient {
-  /** Where new workers come from: the bundled worker next to this module by default. */
-  static workerUrl: string | URL = new URL('./worker.js', import.meta.url);
+  /**
+   * Where new workers come from. null (the default): the worker embedded in
+   * the package's browser bundle, with the release core inside, started from
+   * a blob: URL. Set a URL to use a worker you serve (a CSP without blob:
+   * workers, or the debug core: that worker fetches the core from its
+   * `?wasm=` parameter, default /build/pheap.wasm).
+   */
+  static workerUrl: string | URL | null = null;
 
   private closed = false;
 
@@ -95,7 +120,7 @@ export class PoolClient {
     private opened: OpenResult) {}
 
   private static spawn(): Worker {
-    return new Worker(PoolClient.workerUrl, { type: 'module', name: 'pheap-pool' });
+    return new Worker(PoolClient.workerUrl ?? embeddedWorkerUrl(), { type: 'module', name: 'pheap-pool' });
   }
 
   /** Open pool `name` (creating it when `create` is given and it does not exist). */

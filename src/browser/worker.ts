@@ -6,8 +6,9 @@
 // operation is one round trip. Errors cross as {name, code, message} and are
 // rebuilt into the same PheapError classes by the client.
 //
-// The WASM module is fetched and compiled once, from `?wasm=` on the worker's
-// URL or /build/pheap.wasm.
+// The WASM module is compiled once: the release core embedded in the
+// package's worker, or fetched from `?wasm=` on the worker's URL (default
+// /build/pheap.wasm) when the worker is served as a file.
 
 import { setCompiledModule } from '../core.js';
 import { Pool, type AllocOptions } from '../pool.js';
@@ -34,16 +35,32 @@ let nextPool = 1;
 
 // ─── the WASM module ─────────────────────────────────────────────────────────
 
+/**
+ * The release core as base64, embedded by the package build in the worker
+ * that dist/browser.js carries; absent in a worker served as a file (the
+ * playground's), which fetches the core instead.
+ */
+declare const __PHEAP_CORE_BASE64__: string | undefined;
+
+/** The core's bytes: embedded, or fetched from `?wasm=` on the worker's URL (default /build/pheap.wasm). */
+async function coreBytes(debug: boolean): Promise<BufferSource> {
+  if (typeof __PHEAP_CORE_BASE64__ === 'string') {
+    if (debug) throw new UnsupportedOperationError('the embedded pool worker carries only the release core: for debug: true, serve pheap.debug.wasm and a worker (PoolClient.workerUrl)');
+    return Uint8Array.from(atob(__PHEAP_CORE_BASE64__), (c) => c.charCodeAt(0));
+  }
+  const base = new URL(self.location.href).searchParams.get('wasm') ?? '/build/pheap.wasm';
+  const url = new URL(debug ? base.replace(/\.wasm$/, '.debug.wasm') : base, self.location.href);
+  const res = await fetch(url);
+  if (!res.ok) throw new UnsupportedOperationError(`cannot load the pheap core from ${url}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
 const compiled = new Map<boolean, Promise<void>>();
 function loadModule(debug: boolean): Promise<void> {
   let p = compiled.get(debug);
   if (!p) {
-    const base = new URL(self.location.href).searchParams.get('wasm') ?? '/build/pheap.wasm';
-    const url = new URL(debug ? base.replace(/\.wasm$/, '.debug.wasm') : base, self.location.href);
     p = (async () => {
-      const res = await fetch(url);
-      if (!res.ok) throw new UnsupportedOperationError(`cannot load the pheap core from ${url}: HTTP ${res.status}`);
-      setCompiledModule(debug, await WebAssembly.compile(await res.arrayBuffer()));
+      setCompiledModule(debug, await WebAssembly.compile(await coreBytes(debug)));
     })();
     p.catch(() => compiled.delete(debug));
     compiled.set(debug, p);
