@@ -23,13 +23,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import { serve } from '../src/cli/serve.js';
 import { median, printTable, type Row } from './lib/report.js';
+import { CHROMIUM, launchChromium } from '../test/helpers/chromium.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const MIN_MS = 300;
-const CHROMIUM = process.env.PHEAP_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 if (!fs.existsSync(CHROMIUM)) {
@@ -42,10 +41,7 @@ execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inher
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pheap-bench-browser-'));
 const server = await serve(0);
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-const ctx = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-  executablePath: CHROMIUM, headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const ctx = await launchChromium(path.join(tmp, 'profile'));
 
 try {
   const page = ctx.pages()[0] ?? (await ctx.newPage());

@@ -6,12 +6,47 @@
 
 import { FORMAT_VERSION } from './layout.js';
 
+/**
+ * Each code's class name, written out rather than read from the constructor:
+ * a minifier (the package's own embedded worker, or an app's bundler) renames
+ * classes, and `name` must still say which error it is — in messages, and
+ * for the browser client, which rebuilds worker errors by name.
+ */
+const ERROR_NAMES: Record<string, string> = {
+  ERR_POOL_NOT_FOUND: 'PoolNotFoundError',
+  ERR_POOL_EXISTS: 'PoolExistsError',
+  ERR_NOT_A_POOL: 'NotAPoolError',
+  ERR_POOL_TRUNCATED: 'TruncatedPoolError',
+  ERR_POOL_CORRUPT_HEADER: 'CorruptHeaderError',
+  ERR_POOL_VERSION: 'UnsupportedVersionError',
+  ERR_POOL_LAYOUT: 'LayoutMismatchError',
+  ERR_POOL_SIZE: 'InvalidSizeError',
+  ERR_POOL_LOCKED: 'PoolLockedError',
+  ERR_BAD_OFFSET: 'OffsetError',
+  ERR_POOL_CLOSED: 'PoolClosedError',
+  ERR_OUT_OF_SPACE: 'OutOfSpaceError',
+  ERR_NOT_LIVE: 'NotLiveError',
+  ERR_BAD_TYPE: 'BadTypeError',
+  ERR_TX_STATE: 'TxStateError',
+  ERR_TX_ABORTED: 'TxAbortedError',
+  ERR_LOG_FULL: 'LogFullError',
+  ERR_TX_TOO_LARGE: 'TxTooLargeError',
+  ERR_HEAP_CORRUPT: 'CorruptHeapError',
+  ERR_LOG_CORRUPT: 'CorruptLogError',
+  ERR_UNSUPPORTED: 'UnsupportedOperationError',
+  ERR_STORAGE_UNAVAILABLE: 'StorageUnavailableError',
+  ERR_QUOTA: 'QuotaError',
+  ERR_POOL_FILE: 'PoolFileError',
+  ERR_BAD_ARGUMENT: 'InvalidArgumentError',
+  ERR_MAPPED: 'MappedBackendError',
+};
+
 export class PheapError extends Error {
   /** Stable machine-readable name, e.g. 'ERR_POOL_CORRUPT_HEADER'. */
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);
-    this.name = new.target.name;
+    this.name = ERROR_NAMES[code] ?? 'PheapError';
     this.code = code;
   }
 }

@@ -665,3 +665,38 @@ describe('junk arguments at every public method of Pool and Tx (fast-check)', ()
     expect(outcomes.get('accepted') ?? 0).toBeGreaterThan(0);
   });
 });
+
+describe('error classes', () => {
+  // Found by the consumer test: the package's embedded worker is minified,
+  // and a name read from the constructor came out as "$". Every class, built
+  // the way an app's bundler may build it, must still carry its own name.
+  it('every exported PheapError class names itself, minified or not', async () => {
+    const esbuild = await import('esbuild');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { pathToFileURL } = await import('node:url');
+    const dir = mkdtempSync(join(tmpdir(), 'pheap-errors-'));
+    try {
+      for (const minify of [false, true]) {
+        const entry = "export * from './src/errors.ts'; export { MappedBackendError } from './src/backends/mapped.ts';";
+        const out = await esbuild.build({ stdin: { contents: entry, resolveDir: process.cwd(), loader: 'ts' }, bundle: true, format: 'esm', platform: 'node', packages: 'external', minify, write: false });
+        const file = join(dir, `errors-${minify}.mjs`);
+        writeFileSync(file, out.outputFiles[0].contents);
+        const mod = await import(pathToFileURL(file).href) as Record<string, unknown>;
+        const base = mod.PheapError as typeof PheapError;
+        const names: string[] = [];
+        for (const [name, cls] of Object.entries(mod)) {
+          if (typeof cls !== 'function' || !(cls.prototype instanceof base)) continue;
+          const e = Reflect.construct(cls, ['x', 'y', 3]) as Error;
+          expect(e.name, `${name} (minify ${minify})`).toBe(name);
+          names.push(name);
+        }
+        expect(names.length).toBeGreaterThan(20);
+        expect(names).toContain('MappedBackendError');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

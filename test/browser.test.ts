@@ -1,8 +1,7 @@
 // Browser tests: the playground and the OPFS backend in real Chromium.
 //
-// playwright-core drives Debian's chromium (/usr/bin/chromium, installed by
-// scripts/setup-system.sh, which `npm test`'s pretest runs; PHEAP_CHROMIUM
-// overrides the path). A missing browser FAILS these tests with a message
+// playwright-core drives Debian's chromium (test/helpers/chromium.ts: where
+// it is, its flags). A missing browser FAILS these tests with a message
 // saying so — it never skips them. The test builds the bundles it serves
 // (scripts/build.mjs; the WASM core too if build/ lacks it), serves
 // playground/ + build/ with src/cli/serve.ts on a free port, and uses a
@@ -13,7 +12,7 @@
 // PHEAP_DOCS_SCREENSHOTS=1 the two in docs/ are refreshed too.
 
 import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,13 +21,11 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '../src/cli/serve.js';
 import { Pool } from '../src/index.js';
+import { launchChromium, requireChromium } from './helpers/chromium.js';
 
-const CHROMIUM = process.env.PHEAP_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ART = path.join(ROOT, 'test-results', 'browser');
 const DOCS = process.env.PHEAP_DOCS_SCREENSHOTS === '1';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let server: Server;
 let base = '';
@@ -60,10 +57,7 @@ beforeAll(async () => {
 });
 
 async function setUp(): Promise<void> {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}. The browser tests need Debian's chromium: run \`bash scripts/setup-system.sh\` ` +
-      '(npm test runs it as pretest; it needs root or passwordless sudo and apt), or point PHEAP_CHROMIUM at a Chromium binary.');
-  }
+  requireChromium();
   if (!fs.existsSync(path.join(ROOT, 'build', 'pheap.wasm'))) execFileSync('npm', ['run', 'build:wasm'], { cwd: ROOT, stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   fs.mkdirSync(ART, { recursive: true });
@@ -71,9 +65,7 @@ async function setUp(): Promise<void> {
   userDir = path.join(tmp, 'profile');
   server = await serve(0);
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  ctx = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 800 }, acceptDownloads: true,
-  });
+  ctx = await launchChromium(userDir, { acceptDownloads: true });
   page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
 }

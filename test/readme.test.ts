@@ -9,18 +9,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Pool } from 'pheap';
 import { crashTest } from 'pheap/testing';
+import { parseExampleRun, readmeNodeExample, REPO } from './helpers/readme.js';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
-
-/** The README's Node example: its first ts block, importing the built bundle. */
+/** The README's Node example, importing the built bundle. */
 function nodeExample(): string {
-  const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
-  const block = /```ts\n(import \{ Pool \} from 'pheap';\n[\s\S]*?)```/.exec(readme)?.[1];
-  if (!block) throw new Error('README.md has no ts block importing Pool from pheap');
-  return block.replace("from 'pheap'", `from ${JSON.stringify(pathToFileURL(path.join(repo, 'dist/index.js')).href)}`);
+  return readmeNodeExample().replace("from 'pheap'", `from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist/index.js')).href)}`);
 }
 
 describe('README: a Node example', () => {
@@ -30,11 +26,10 @@ describe('README: a Node example', () => {
       const script = path.join(dir, 'example.mjs');
       fs.writeFileSync(script, nodeExample());
       const run = () => execFileSync(process.execPath, [script], { cwd: dir, encoding: 'utf8' }).trim();
-      const first = run();
-      const second = run();
-      const objects = /^run 1: objects \[ (\d+) \]$/.exec(first)?.[1];
-      expect(objects, first).toBeDefined();
-      expect(second).toBe(`run 2: objects [ ${objects} ]`);
+      const first = parseExampleRun(run());
+      const second = parseExampleRun(run());
+      expect(first?.[0]).toBe(1);
+      expect(second).toEqual([2, first![1]]);
       const again = Pool.open({ path: path.join(dir, 'counters.pool'), layout: 'counters' });
       const r = again.root(64);
       expect([again.readU32(r), again.readU32(again.readU32(r + 8))]).toEqual([2, 42]);
