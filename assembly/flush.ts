@@ -13,10 +13,14 @@
 //   - a line's bit in PENDING_BITMAP is set  <=>  the line is pending;
 //   - every pending line is in PENDING_LIST unless listOverflow is set, in
 //     which case the bitmap between minLine and maxLine is authoritative;
-//   - the host sees pool-relative line numbers, never absolute addresses.
+//   - the host sees pool-relative line numbers, never absolute addresses;
+//   - every line of EARLY_RANGES is pending too (flushFirst marks both), and
+//     no drain hands the host a pending line before every early line is
+//     durable.
 
 import {
-  DRAIN_RANGES, DRAIN_RANGES_CAP, LINE_SHIFT, PENDING_BITMAP, PENDING_LIST, PENDING_LIST_CAP,
+  DRAIN_RANGES, DRAIN_RANGES_CAP, EARLY_RANGES, EARLY_RANGES_CAP, LINE_SHIFT, PENDING_BITMAP, PENDING_LIST,
+  PENDING_LIST_CAP,
 } from "./layout";
 
 // @ts-ignore: decorator
@@ -56,6 +60,110 @@ export function flush(off: u32, len: u32): void {
   flushCalls++;
   const last = (off + len - 1) >>> LINE_SHIFT;
   for (let line = off >>> LINE_SHIFT; line <= last; line++) markPending(line);
+}
+
+// ─── ordered flush ──────────────────────────────────────────────────────────
+
+let earlyCount: u32 = 0; // ranges in EARLY_RANGES
+
+// @ts-ignore: decorator
+@inline function earlyFirst(i: u32): u32 { return load<u32>(EARLY_RANGES + (<usize>i << 3)); }
+// @ts-ignore: decorator
+@inline function earlyLen(i: u32): u32 { return load<u32>(EARLY_RANGES + (<usize>i << 3), 4); }
+
+function setEarly(i: u32, first: u32, len: u32): void {
+  store<u32>(EARLY_RANGES + (<usize>i << 3), first);
+  store<u32>(EARLY_RANGES + (<usize>i << 3), len, 4);
+}
+
+/**
+ * Ordered flush of [off, off+len): pending like flush(), and durable before
+ * any other line at the next drain. A range that touches the last one
+ * recorded (log entries are appended in order) extends it.
+ */
+export function flushFirst(off: u32, len: u32): void {
+  if (len == 0) return;
+  flush(off, len);
+  const first = off >>> LINE_SHIFT;
+  const end = ((off + len - 1) >>> LINE_SHIFT) + 1;
+  if (earlyCount != 0) {
+    const i = earlyCount - 1;
+    const lf = earlyFirst(i), le = lf + earlyLen(i);
+    if (first >= lf && first <= le) {
+      if (end > le) setEarly(i, lf, end - lf);
+      return;
+    }
+  }
+  if (earlyCount == EARLY_RANGES_CAP) drain(); // full: make them durable now (still in order)
+  setEarly(earlyCount, first, end - first);
+  earlyCount++;
+}
+
+/** Sort EARLY_RANGES by first line and merge overlaps; returns the count left. */
+function sortEarly(): u32 {
+  for (let i: u32 = 1; i < earlyCount; i++) {
+    const f = earlyFirst(i), l = earlyLen(i);
+    let j = i;
+    while (j > 0 && earlyFirst(j - 1) > f) { setEarly(j, earlyFirst(j - 1), earlyLen(j - 1)); j--; }
+    setEarly(j, f, l);
+  }
+  let n: u32 = 0;
+  for (let i: u32 = 0; i < earlyCount; i++) {
+    const f = earlyFirst(i), e = f + earlyLen(i);
+    if (n != 0 && f <= earlyFirst(n - 1) + earlyLen(n - 1)) {
+      const pe = earlyFirst(n - 1) + earlyLen(n - 1);
+      if (e > pe) setEarly(n - 1, earlyFirst(n - 1), e - earlyFirst(n - 1));
+    } else {
+      setEarly(n, f, e - f);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Emit the early lines as ranges (sorted, coalesced) into DRAIN_RANGES; returns their count. */
+function buildEarlyRanges(toHost: bool): u32 {
+  const n = sortEarly();
+  earlyCount = n;
+  rangeCount = 0;
+  for (let i: u32 = 0; i < n; i++) pushRange(earlyFirst(i), earlyLen(i), toHost);
+  return rangeCount;
+}
+
+/** Take the early lines out of the pending set (bitmap and list). */
+function unmarkEarly(): void {
+  for (let i: u32 = 0; i < earlyCount; i++) {
+    const f = earlyFirst(i), e = f + earlyLen(i);
+    for (let line = f; line < e; line++) {
+      const addr = bitmapWordAddr(line);
+      store<u64>(addr, load<u64>(addr) & ~(<u64>1 << (line & 63)));
+    }
+  }
+  if (listOverflow) {
+    pendingCount = 0; // recounted lazily: the bitmap between minLine and maxLine is authoritative
+    for (let w = minLine >>> 6; w <= maxLine >>> 6; w++) pendingCount += <u32>popcnt(load<u64>(PENDING_BITMAP + (<usize>w << 3)));
+  } else {
+    let kept: u32 = 0;
+    for (let i: u32 = 0; i < pendingCount; i++) {
+      const line = load<u32>(PENDING_LIST + (<usize>i << 2));
+      if (load<u64>(bitmapWordAddr(line)) & (<u64>1 << (line & 63))) {
+        store<u32>(PENDING_LIST + (<usize>kept << 2), line);
+        kept++;
+      }
+    }
+    pendingCount = kept;
+  }
+  earlyCount = 0;
+  if (pendingCount == 0) clearPending();
+}
+
+/** The first half of a drain with early lines: they alone, in a host call (and a drain) of their own. */
+function drainEarly(): void {
+  drainCalls++;
+  const n = buildEarlyRanges(true);
+  for (let i: u32 = 0; i < earlyCount; i++) linesPersisted += earlyLen(i);
+  hostDrain(DRAIN_RANGES, n, true);
+  unmarkEarly();
 }
 
 /** Number of lines flushed and not yet drained. */
@@ -146,8 +254,13 @@ function clearPending(): void {
   maxLine = 0;
 }
 
-/** SFENCE: make every pending line durable with one host call (batched only past DRAIN_RANGES_CAP ranges). */
+/**
+ * SFENCE: make every pending line durable with one host call (batched only
+ * past DRAIN_RANGES_CAP ranges) — preceded, when there are early lines, by
+ * the drain that makes them durable first.
+ */
 export function drain(): void {
+  if (earlyCount != 0) drainEarly();
   drainCalls++;
   if (pendingCount == 0) return;
   linesPersisted += pendingCount;
@@ -173,9 +286,22 @@ export function collectPending(): i32 {
   return rangesOverflowed ? -1 : <i32>n;
 }
 
+/**
+ * Like collectPending, but only the lines the next drain's first host call
+ * would carry — what a crash could catch in flight: the early lines if
+ * there are any, else the whole pending set.
+ */
+export function collectInFlight(): i32 {
+  if (earlyCount == 0) return collectPending();
+  rangesOverflowed = false;
+  const n = buildEarlyRanges(false);
+  return rangesOverflowed ? -1 : <i32>n;
+}
+
 /** Forget the pending set without draining (the pool is being discarded). */
 export function discardPending(): void {
   if (pendingCount != 0) clearPending();
+  earlyCount = 0;
 }
 
 export function resetFlushCounters(): void {

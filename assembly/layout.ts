@@ -62,6 +62,8 @@ export const TX_RESERVED_CAP: u32 = 0x2_0000; // power of two, >= 2 * TX_LIST_CA
 export const LOG_POSITIONS: usize = 0x0036_0000; // entry positions of one log block, for reverse rollback
 export const LOG_POSITIONS_CAP: u32 = 0x1000; // a block of 64 KiB holds at most 2048 entries
 export const LOG_BLOCK_FIRST: usize = 0x0036_4000; // u32 per log block (fixed area = 0): index of its first entry
+export const EARLY_RANGES: usize = 0x0038_0000; // (first line, line count) pairs flushed with flushFirst, in flush order
+export const EARLY_RANGES_CAP: u32 = 0x2000;
 export const LOG_BLOCKS: usize = 0x003A_0000; // offsets of the log's blocks in chain order
 export const LOG_BLOCKS_CAP: u32 = 0x4000;
 

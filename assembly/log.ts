@@ -33,6 +33,20 @@
 // torn write (docs/format.md): damage to uncounted entries during the
 // commit's own drains, or after a line the caller stored into was evicted.
 //
+// Two orders of making entries durable (setDeferred, chosen by the host from
+// its backend, docs/durability.md "eviction"):
+// - eager (a cache that may write lines back on its own: pmem, a mapped
+//   file): each snapshot's entries are drained before the caller may store
+//   into the range — a line stored afterwards could reach the media any
+//   moment;
+// - deferred (only drains write: file, OPFS, memory): entries are flushed
+//   with flushFirst and no drain is made for them; the next drain, whoever
+//   makes it, writes them first in a drain of their own. A commit then
+//   costs 3 drains whatever the number of snapshots.
+// Either way the commit counts every entry (count = appended) in its data
+// drain, so damage to a committed transaction's entries is refused, not
+// taken for a torn tail.
+//
 // Invariants:
 // - Committing, aborting and every open move seq on (one aligned 8-byte
 //   store + persist, which also sets count to 0): all entries become stale
@@ -57,7 +71,7 @@ import {
 import { CHUNK_SIZE, logOff, logSize, poolSize } from "./format";
 import { hash64 } from "./hash";
 import { complementValid, complementWord, fold8 } from "./checked";
-import { drain, drainCalls, flush, persist } from "./flush";
+import { drain, drainCalls, flush, flushFirst, persist } from "./flush";
 import { OBJ_HEADER, TYPE_LOG_EXT, headerValid, objectType, writeObjectHeader } from "./object";
 import {
   FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkOf, chunkStart, chunkWord, claimChunks, flagsOf, freeWord, kindOf,
@@ -77,6 +91,7 @@ const SEQ_MASK: u64 = (<u64>1 << 40) - 1;
 const COUNT_MAX: u32 = 0xFFFF;
 
 let seq: u64 = 0;
+let deferred = false;
 let depth: u32 = 0;
 let aborted = false;
 let writePos: u32 = 0;
@@ -104,16 +119,31 @@ function seqWord(s: u64, count: u32): u64 {
 // @ts-ignore: decorator
 @inline function seqWordValid(w: u64): bool { return <u32>(w >>> 56) == fold8(w & 0x00FF_FFFF_FFFF_FFFF); }
 
-/**
- * If a drain since the last append made entries durable that the seq word
- * does not count yet, count them (one aligned 8-byte store, flushed: it
- * becomes durable with the drain the caller is about to make).
- */
-export function countDurable(): void {
-  if (depth == 0 || appended == confirmed || drainCalls == drainsAtLastAppend) return;
+/** Choose the deferred order (true: only drains write the pool) or the eager one. The host sets it before create / open. */
+export function setDeferred(on: bool): void {
+  deferred = on;
+}
+
+/** Are entries made durable by the next drain rather than at once? */
+export function deferredLog(): bool { return deferred; }
+
+/** Count every appended entry in the seq word (one aligned 8-byte store, flushed: durable with the next drain, after the entries). */
+function countAppended(): void {
   confirmed = appended;
   store<u64>(abs(logOff), seqWord(seq, confirmed));
   flush(logOff, 8);
+}
+
+/**
+ * Before a drain the caller makes inside a transaction: count the entries
+ * that will be durable before this drain's other lines — all of them when
+ * deferred (the drain writes them first), else those an earlier drain made
+ * durable. The count rides along with the drain.
+ */
+export function countDurable(): void {
+  if (depth == 0 || appended == confirmed) return;
+  if (!deferred && drainCalls == drainsAtLastAppend) return;
+  countAppended();
 }
 
 function entryCheck(dataAddr: usize, off: u32, len: u32, index: u32): u64 {
@@ -250,7 +280,8 @@ function appendEntry(off: u32, len: u32): bool {
   store<u32>(abs(writePos), off);
   store<u32>(abs(writePos), len, 4);
   store<u64>(abs(writePos), entryCheck(data, off, len, appended), 8);
-  flush(writePos, ENTRY_HEADER + len);
+  if (deferred) flushFirst(writePos, ENTRY_HEADER + len);
+  else flush(writePos, ENTRY_HEADER + len);
   writePos += need;
   appended++;
   drainsAtLastAppend = drainCalls;
@@ -323,8 +354,12 @@ export function logTouched(): bool { return appended != 0 || extCount != 0; }
 
 // ─── commit and invalidation ────────────────────────────────────────────────
 
-/** Flush what the session logged, drain, invalidate the log: it is durable. */
+/**
+ * Count the entries, flush what the session logged, drain (entries first
+ * when deferred), invalidate the log: it is durable.
+ */
 export function finishCommit(): void {
+  if (appended != confirmed) countAppended();
   for (let i: u32 = 0; i < rangeCount; i++) flush(rStart(i), rEnd(i) - rStart(i));
   drain();
   invalidateLog();

@@ -1,14 +1,16 @@
 // tx.ts — transactions: begin, snapshot, commit, abort.
 //
 // The undo log and the record of the open transaction live in log.ts; this
-// file orders the steps. Protocol (drains per step):
-//   addRange  copy old bytes to the log, persist the entry           1 drain
+// file orders the steps. Protocol (drains per step), eager log | deferred:
+//   addRange  copy old bytes to the log, persist the entry        1 | 0
 //             (several ranges added by one call share that drain)
-//   commit    log the allocator words this tx changes, if any        1 drain
-//             apply them, flush every logged range + new objects      1 drain
-//             seq++ and persist                                       1 drain
-//   abort     restore old bytes in reverse order, persist             1 drain
-//             seq++ and persist                                       1 drain
+//   commit    log the allocator words this tx changes, if any     1 | 0
+//             (deferred: every entry not yet durable, alone)      0 | 1
+//             apply them, flush every logged range + new objects,
+//             with the entry count                                 1 | 1
+//             seq++ and persist                                    1 | 1
+//   abort     restore old bytes in reverse order, persist          1 | 1 (+1 entries first)
+//             seq++ and persist                                    1 | 1
 //
 // Allocation in a tx only reserves (heap.ts); frees are only recorded. The
 // persistent bitmap / chunk words change at commit, under the same log, so a
@@ -22,7 +24,7 @@ import { OBJ_HEADER, objectDataLen } from "./object";
 import { clearReservations, isReserved, unreserve } from "./heap";
 import { commitObject, metaWordOff, releaseObject, unclaimObject } from "./alloc";
 import {
-  allocAt, allocsRecorded, clearAborted, endTx, enterTx, finishCommit, freeAt, freesRecorded, leaveTx, logRange,
+  allocAt, allocsRecorded, clearAborted, deferredLog, endTx, enterTx, finishCommit, freeAt, freesRecorded, leaveTx, logRange,
   logTouched, markAborted, rollbackLog, txAborted, txReady, txDepth,
 } from "./log";
 
@@ -35,7 +37,7 @@ export function txAddRange(off: u32, len: u32): Code {
   const ready = txReady();
   if (ready != Code.OK) return ready;
   const code = logRange(off, len);
-  drain();
+  if (!deferredLog()) drain();
   return code;
 }
 
@@ -53,7 +55,7 @@ function applyAllocatorChanges(): Code {
     const code = logRange(metaWordOff(freeAt(i)), 8);
     if (code != Code.OK) return code;
   }
-  drain();
+  if (!deferredLog()) drain();
   for (let i: u32 = 0; i < allocs; i++) {
     const off = allocAt(i);
     if (!unreserve(off)) continue;

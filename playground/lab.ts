@@ -16,6 +16,8 @@ export const LAB_POOL = 'lab.pool';
 export const LAB_LAYOUT = 'playground-lab';
 export const LAB_SIZE = 256 * 1024;
 export const LAB_SEED = 'lab';
+/** The lab teaches persistent memory: its pool models pmem's cache, which writes lines back on its own (every crash mode applies, the undo log is eager). */
+export const LAB_MODELS_PMEM = true;
 /** Root object size: its first lines hold the named fields below. */
 export const ROOT_SIZE = 320;
 /** User type of the objects the scenarios allocate. */
@@ -80,7 +82,7 @@ export class Lab {
   /** Open (or create) the lab pool; waits briefly for a reloading tab to let go of it. */
   async start(): Promise<void> {
     this.client = await PoolClient.open(LAB_POOL, {
-      layout: LAB_LAYOUT, create: { size: LAB_SIZE, seed: LAB_SEED }, durability: 'fsync', waitMs: 1500,
+      layout: LAB_LAYOUT, create: { size: LAB_SIZE, seed: LAB_SEED }, durability: 'fsync', waitMs: 1500, evicts: LAB_MODELS_PMEM,
     });
     const [root, insp] = await this.client.batch([{ op: 'root', size: ROOT_SIZE }, { op: 'inspect' }]);
     this.root = root as number;
@@ -94,7 +96,7 @@ export class Lab {
     await this.client?.close().catch(() => {});
     this.client = null;
     await PoolClient.remove(LAB_POOL);
-    this.client = await PoolClient.create(LAB_POOL, { layout: LAB_LAYOUT, size: LAB_SIZE, seed: LAB_SEED, durability: 'fsync' });
+    this.client = await PoolClient.create(LAB_POOL, { layout: LAB_LAYOUT, size: LAB_SIZE, seed: LAB_SEED, durability: 'fsync', evicts: LAB_MODELS_PMEM });
     const [root, insp] = await this.client.batch([{ op: 'root', size: ROOT_SIZE }, { op: 'inspect' }]);
     this.root = root as number;
     this.insp = insp as Inspection;

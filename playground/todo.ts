@@ -31,7 +31,8 @@ export class TodoApp {
   exportBytes(): Promise<Uint8Array> { return this.client!.exportBytes(); }
 
   async start(): Promise<void> {
-    this.client = await PoolClient.open(TODO_POOL, { layout: TODO_LAYOUT, create: { size: TODO_SIZE }, durability: 'fsync', waitMs: 1500 });
+    // evicts: the app lets you crash it in every mode, so its pool models pmem (an eager undo log).
+    this.client = await PoolClient.open(TODO_POOL, { layout: TODO_LAYOUT, create: { size: TODO_SIZE }, durability: 'fsync', waitMs: 1500, evicts: true });
     this.root = await this.client.root(16);
     const r = this.client.recovery;
     $('#todo-status').textContent = this.client.created

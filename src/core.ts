@@ -24,6 +24,8 @@ export interface CoreExports {
   persist(off: number, len: number): void;
   pendingLineCount(): number;
   collectPending(): number;
+  collectInFlight(): number;
+  setDeferredLog(on: number): void;
   discardPending(): void;
   createPool(size: number, layoutLen: number): number;
   openPool(size: number, layoutLen: number): number;

@@ -41,6 +41,15 @@ export interface PoolOptions {
   durability?: Durability;
   /** Use the core's debug build (assertions on). Default: env PHEAP_CORE=debug. */
   debug?: boolean;
+  /**
+   * Model a cache that writes lines back on its own (pmem): the undo log is
+   * made durable entry by entry, and the crash modes evict, tear8 and eadr
+   * apply. Default: what the backend declares (Backend.evicts: a mapping
+   * evicts; file, OPFS and memory write only at drains, so their commits
+   * cost 3 drains whatever they snapshot). `false` on a backend that evicts
+   * is InvalidArgumentError: it would be unsafe. docs/durability.md.
+   */
+  evicts?: boolean;
 }
 
 export interface CreateOptions extends PoolOptions {
@@ -94,6 +103,8 @@ export interface PoolStats {
 export interface PoolInfo {
   backend: BackendKind;
   isPmem: boolean;
+  /** The cache model in effect (PoolOptions.evicts). */
+  evicts: boolean;
   durability: Durability;
   size: number;
   path?: string;
@@ -242,9 +253,10 @@ function pickBackend(opts: PoolOptions, size: number | null, image?: Uint8Array)
   if (typeof opts.backend === 'object') return opts.backend;
   const kind: BackendKind = opts.backend ?? (opts.path ? defaultPathBackend : 'memory');
   if (kind === 'memory') {
-    if (image) return new MemoryBackend(recordedPoolSize(image, image.length, 'the image'), opts.durability ?? 'os', image);
+    const model = { evicts: opts.evicts === true };
+    if (image) return new MemoryBackend(recordedPoolSize(image, image.length, 'the image'), opts.durability ?? 'os', image, model);
     if (size === null) throw new UnsupportedOperationError('opening a memory pool needs `image`');
-    return new MemoryBackend(size, opts.durability ?? 'os');
+    return new MemoryBackend(size, opts.durability ?? 'os', undefined, model);
   }
   const opener = openers.get(kind);
   if (!opener) throw new UnsupportedOperationError(`backend '${kind}' is not available in this environment`);
@@ -279,6 +291,8 @@ export class Pool {
   private path: string | undefined;
   private layout: string;
   private readonly debug: boolean;
+  /** The cache model in effect: PoolOptions.evicts, or what the backend declares. */
+  private evicts = true;
   private recoveryMs = 0;
   /** The open transaction levels, innermost last (mirrors the core's depth). */
   private levels: TxLevel[] = [];
@@ -295,6 +309,16 @@ export class Pool {
     this.view = new DataView(this.memory.buffer, POOL_BASE, backend.size);
   }
 
+  /** Settle the cache model (before the core creates or opens) and tell the core how to order its log. */
+  private setModel(evicts: unknown): void {
+    flagArg(evicts, 'evicts');
+    if (evicts === false && this.backend.evicts) {
+      throw new InvalidArgumentError(`evicts: false on the '${this.backend.kind}' backend, whose cache writes lines back on its own: deferring the undo log there would lose data`);
+    }
+    this.evicts = evicts === true || this.backend.evicts;
+    this.core.setDeferredLog(this.evicts ? 0 : 1);
+  }
+
   private writeLayout(layout: Uint8Array): void {
     const scratch = this.core.scratch();
     const mem = new Uint8Array(this.memory.buffer);
@@ -309,6 +333,7 @@ export class Pool {
     const backend = pickBackend(opts, opts.size);
     const pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
     try {
+      pool.setModel(opts.evicts);
       pool.writeLayout(layout);
       const uuid = new Uint8Array(pool.memory.buffer, pool.core.scratch() + 64, 16);
       if (opts.seed !== undefined) new Prng(opts.seed).bytes(uuid);
@@ -339,6 +364,7 @@ export class Pool {
       } else {
         pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
       }
+      pool.setModel(opts.evicts);
       pool.writeLayout(layout);
       const t0 = performance.now();
       pool.check0(pool.core.openPool(backend.size, layout.length));
@@ -379,13 +405,14 @@ export class Pool {
    */
   static openOrCreate(opts: CreateOptions): Pool {
     if (opts === undefined) throw new InvalidArgumentError('openOrCreate needs options: { path, size, layout }');
-    const o = optionsArg(opts, ['path', 'backend', 'layout', 'durability', 'debug', 'size', 'seed'], 'openOrCreate options');
+    const o = optionsArg(opts, ['path', 'backend', 'layout', 'durability', 'debug', 'evicts', 'size', 'seed'], 'openOrCreate options');
     if (typeof o.path !== 'string' || o.path === '') throw new UnsupportedOperationError(`openOrCreate needs a path (a non-empty string, not ${shown(o.path)}): a memory pool has nothing to open; use Pool.create`);
     if (o.backend === 'memory' || typeof o.backend === 'object') throw new UnsupportedOperationError('openOrCreate needs a named file backend (\'file\' or \'mapped\'): a memory pool or a ready Backend has no file to find again; use Pool.create or Pool.open');
     if (typeof o.layout !== 'string') throw new InvalidArgumentError(`openOrCreate: layout must be a string, not ${shown(o.layout)}`);
     if (!['fsync', 'os', 'none', undefined].includes(o.durability as string)) throw new InvalidArgumentError(`openOrCreate: durability ${shown(o.durability)} is not 'fsync', 'os' or 'none'`);
     if (o.seed !== undefined && typeof o.seed !== 'string' && !Number.isFinite(o.seed)) throw new InvalidArgumentError(`openOrCreate: seed ${shown(o.seed)} must be a finite number or a string`);
     flagArg(o.debug, 'openOrCreate: debug');
+    flagArg(o.evicts, 'openOrCreate: evicts');
     checkPoolSize(numberArg(o.size, 'openOrCreate: size'));
     encodeLayout(o.layout);
     try {
@@ -476,7 +503,7 @@ export class Pool {
   info(): PoolInfo {
     this.live();
     const b = this.backend;
-    return { backend: b.kind, isPmem: b.isPmem, durability: b.durability, size: b.size, ...(this.path ? { path: this.path } : {}) };
+    return { backend: b.kind, isPmem: b.isPmem, evicts: this.evicts, durability: b.durability, size: b.size, ...(this.path ? { path: this.path } : {}) };
   }
 
   /**
@@ -792,18 +819,29 @@ export class Pool {
 
   /** The pending lines (flushed, not drained), ascending. */
   pendingLines(): number[] {
-    const core = this.live();
-    const n = core.collectPending();
-    if (n < 0) throw new UnsupportedOperationError('more than 65536 separate ranges of lines are pending: drain before simulating a crash');
-    return linesOfRanges(new Uint32Array(this.memory.buffer, core.drainRanges(), 2 * n), n);
+    return this.linesOf(this.live().collectPending());
   }
 
-  /** The image a crash right now would leave (see crash/modes.ts). Changes nothing. */
+  private linesOf(n: number): number[] {
+    if (n < 0) throw new UnsupportedOperationError('more than 65536 separate ranges of lines are pending: drain before simulating a crash');
+    return linesOfRanges(new Uint32Array(this.memory.buffer, this.core.drainRanges(), 2 * n), n);
+  }
+
+  /**
+   * The image a crash right now would leave (see crash/modes.ts). Changes
+   * nothing. The lines a crash can catch in flight are those the next drain
+   * would write first (with a deferred log: the log's entries alone). Modes
+   * that need a cache that evicts (evict, tear8, eadr) are refused on a pool
+   * whose model does not (PoolOptions.evicts): they cannot happen there.
+   */
   crashImage(opts: CrashOptions): Uint8Array {
-    this.live();
+    const core = this.live();
     crashOptionsArg(opts);
     if (!this.backend.durableImage) throw new UnsupportedOperationError(`crash simulation needs a copy-style backend (memory, file, opfs), not '${this.backend.kind}': a live mapping has no separate durable image`);
-    return crashImage(this.backend.durableImage(), this.bytes, this.pendingLines(), opts);
+    if (!this.evicts && opts.mode !== 'strict' && opts.mode !== 'pending') {
+      throw new InvalidArgumentError(`crash mode '${opts.mode}' needs a cache that writes lines back on its own, and this pool's does not (only drains write it): open it with evicts: true to model pmem`);
+    }
+    return crashImage(this.backend.durableImage(), this.bytes, this.linesOf(core.collectInFlight()), opts);
   }
 
   /**
@@ -818,11 +856,11 @@ export class Pool {
     this.closed = true;
     if (backend.kind === 'memory') {
       backend.close(false);
-      return Pool.open({ image, layout: this.layout, durability: backend.durability, debug: this.debug });
+      return Pool.open({ image, layout: this.layout, durability: backend.durability, debug: this.debug, evicts: this.evicts });
     }
     backend.replaceDurableImage!(image);
     backend.close(false);
-    return Pool.open({ path: this.path, backend: backend.kind, layout: this.layout, durability: backend.durability, debug: this.debug });
+    return Pool.open({ path: this.path, backend: backend.kind, layout: this.layout, durability: backend.durability, debug: this.debug, evicts: this.evicts });
   }
 
   /** A copy of the durable image (copy-style backends). */

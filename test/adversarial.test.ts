@@ -517,8 +517,9 @@ describe('Pool.open({ recycle }) behaves exactly like a fresh instance (seeded)'
     let old: Pool | undefined;
     for (let round = 0; round < 6; round++) {
       const img = images[round % images.length];
-      const freshPool = Pool.open({ image: img.slice(), layout: LAYOUT, debug: true });
-      const reused = Pool.open({ image: img.slice(), layout: LAYOUT, debug: true, recycle: old });
+      // evicts: the reused instance is crashed in evict mode below (pmem model)
+      const freshPool = Pool.open({ image: img.slice(), layout: LAYOUT, debug: true, evicts: true });
+      const reused = Pool.open({ image: img.slice(), layout: LAYOUT, debug: true, recycle: old, evicts: true });
       if (old) expect(reused).toBe(old);
       expect(contentsOf(reused)).toEqual(contentsOf(freshPool));
       expect(reused.stats().heap).toEqual(freshPool.stats().heap);
@@ -592,13 +593,14 @@ describe('one operation crashed at every drain in every mode, sometimes again in
 
 // ─── crash() inside transactions, abort, crash again ───────────────────────
 
-describe('crash() inside a transaction, reopen, same allocations aborted, crash again (every mode, seeded)', () => {
-  for (const mode of CRASH_MODES) {
-    it(`nothing leaks or survives of either transaction (${mode})`, () => {
+describe('crash() inside a transaction, reopen, same allocations aborted, crash again (every mode of both cache models, seeded)', () => {
+  const cases = [...CRASH_MODES.map((mode) => ({ mode, evicts: true })), { mode: 'strict' as const, evicts: false }, { mode: 'pending' as const, evicts: false }];
+  for (const { mode, evicts } of cases) {
+    it(`nothing leaks or survives of either transaction (${mode}${evicts ? '' : ', deferred log'})`, () => {
       for (let s = 0; s < 4; s++) {
         const seed = `adv-txcrash-${mode}-${s}`;
         const rng = new Prng(seed);
-        let pool = Pool.create({ size: 4 * SIZE, layout: LAYOUT, seed, debug: true });
+        let pool = Pool.create({ size: 4 * SIZE, layout: LAYOUT, seed, debug: true, evicts });
         pool.root(TABLE);
         for (let k = 0; k < 10; k++) { try { opOf(seed, k).run(pool); } catch (e) { if (!expected(e)) throw e; } }
         const before = readState(pool);

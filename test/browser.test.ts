@@ -113,7 +113,8 @@ describe('playground in Chromium', () => {
       for (const backend of ['memory', 'opfs']) {
         const name = `unit-${backend}-${stamp}.pool`;
         const res: Record<string, any> = {};
-        const c = await PoolClient.create(name, { layout: 'unit', size: 256 * KiB, seed: 'unit', backend, durability: 'fsync' });
+        // evicts: this pool models pmem, so the eadr crash below can happen
+        const c = await PoolClient.create(name, { layout: 'unit', size: 256 * KiB, seed: 'unit', backend, durability: 'fsync', evicts: true });
         const root = await c.root(256);
         await c.writeU64(root, 7n);
         res.durableBeforeFlush = u64(await c.durableImage(), root);
@@ -177,6 +178,9 @@ describe('playground in Chromium', () => {
           await o.writeU64(or, 12n);
           await o.persist(or, 8);
           res.osAfterDrain = u64(await o.durableImage(), or);
+          // by default OPFS is written only at drains: no eviction, a deferred log, no eadr crash
+          res.defaultEvicts = o.info.evicts;
+          res.eadrRefused = await errName(o.crash({ mode: 'eadr' }));
           await o.close();
           for (const f of [name, `none-${stamp}.pool`, `os-${stamp}.pool`]) await PoolClient.remove(f);
           res.listedAfterRemove = (await PoolClient.list()).filter((f: string) => f.includes(String(stamp)));
@@ -198,6 +202,10 @@ describe('playground in Chromium', () => {
       expect(x.txFailure, b).toMatch(/^OffsetError/);
       expect(x.afterAbort, b).toBe(5n);
       expect(x.rolledBack, b).toBe(1);
+      if (b === 'opfs') {
+        expect(x.defaultEvicts).toBe(false);
+        expect(x.eadrRefused).toMatch(/^InvalidArgumentError: crash mode 'eadr' needs a cache that writes lines back on its own/);
+      }
       expect(x.afterTxCrash, b).toBe(5n);
       expect(x.published, b).toBe(true);
       expect(x.objectsOfType3, b).toEqual([64]);

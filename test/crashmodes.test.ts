@@ -8,7 +8,7 @@
 
 import { describe, it, expect } from 'vitest';
 import * as fs from 'node:fs';
-import { Pool, PoolClosedError, TxStateError, CRASH_MODES, type CrashMode } from '../src/index.js';
+import { Pool, PoolClosedError, TxStateError, InvalidArgumentError, CRASH_MODES, type CrashMode } from '../src/index.js';
 import { useTempDir, sameBytes, differingLines, u64At, H, stateWord } from './helpers/pool-files.js';
 import { claimFiles, lockHolder } from '../src/backends/lock.js';
 
@@ -31,7 +31,8 @@ function lineBytes(tag: number): Uint8Array {
  */
 function scenario(kind: 'memory' | 'file' = 'memory') {
   const path = kind === 'file' ? tmp.file('crash') : undefined;
-  const pool = Pool.create({ backend: path ? 'file' : 'memory', path, size: MiB, layout: LAYOUT, seed: 'crash', durability: 'os' });
+  // evicts: the scenario models pmem, so every crash mode applies (a deferred log is tested below).
+  const pool = Pool.create({ backend: path ? 'file' : 'memory', path, size: MiB, layout: LAYOUT, seed: 'crash', durability: 'os', evicts: true });
   const r = pool.root(64 * 64);
   const base = Math.ceil(r / 64) * 64;
   const at = (i: number) => base + 64 * i;
@@ -264,6 +265,26 @@ describe('pool.crash()', () => {
     }
   }
 
+  it('a pool whose cache only drains write refuses the crash modes that need eviction, changing nothing', () => {
+    for (const kind of ['memory', 'file'] as const) {
+      const path = kind === 'file' ? tmp.file('noevict') : undefined;
+      const p = Pool.create({ backend: path ? 'file' : 'memory', path, size: MiB, layout: LAYOUT, seed: 3, durability: 'os' });
+      expect(p.info().evicts).toBe(false);
+      const r = p.root(64);
+      p.beginTx();
+      p.addRange(r, 8);
+      p.writeU64(r, 5n);
+      const before = [p.durableImage(), p.readBytes(0, p.size), p.pendingLines()] as const;
+      for (const mode of ['evict', 'tear8', 'eadr'] as const) {
+        expect(() => p.crashImage({ mode }), `${kind} ${mode}`).toThrow(/needs a cache that writes lines back on its own/);
+        expect(() => p.crash({ mode }), `${kind} ${mode}`).toThrow(InvalidArgumentError);
+      }
+      expect([p.durableImage(), p.readBytes(0, p.size), p.pendingLines()]).toEqual(before);
+      p.commitTx();
+      p.close();
+    }
+  });
+
   it('strict crash on a file pool: the file loses what was not drained', () => {
     const { pool, path, A, B, C } = scenario('file');
     const q = pool.crash({ mode: 'strict' });
@@ -273,11 +294,15 @@ describe('pool.crash()', () => {
     for (const off of [...B, ...C]) expect(file.subarray(off, off + 64).every((x) => x === 0)).toBe(true);
   });
 
-  it('a crash in the middle of a transaction is rolled back on reopen, in every mode', () => {
+  it('a crash in the middle of a transaction is rolled back on reopen, in every mode of both cache models', () => {
+    const cases = [
+      ...CRASH_MODES.map((mode) => ({ mode, evicts: true })),
+      ...(['strict', 'pending'] as const).map((mode) => ({ mode, evicts: false })),
+    ];
     for (const kind of ['memory', 'file'] as const) {
-      for (const mode of CRASH_MODES) {
+      for (const { mode, evicts } of cases) {
         const path = kind === 'file' ? tmp.file('txcrash') : undefined;
-        const p = Pool.create({ backend: path ? 'file' : 'memory', path, size: MiB, layout: LAYOUT, seed: 3, durability: 'os' });
+        const p = Pool.create({ backend: path ? 'file' : 'memory', path, size: MiB, layout: LAYOUT, seed: 3, durability: 'os', evicts });
         const r = p.root(256);
         p.writeU64(r, 1n);
         p.writeU64(r + 64, 2n);
@@ -299,7 +324,8 @@ describe('pool.crash()', () => {
           const durable = new DataView(q!.durableImage().buffer);
           expect(durable.getBigUint64(r, true)).toBe(1n);
           expect(durable.getBigUint64(r + 64, true)).toBe(2n);
-          expect(q!.stats().recovery.entriesRolledBack, `${kind} ${mode}`).toBeGreaterThan(0); // the log was durable before the stores
+          // eager: the log was durable before the stores; deferred: the stores never reached the image
+          if (evicts) expect(q!.stats().recovery.entriesRolledBack, `${kind} ${mode}`).toBeGreaterThan(0);
         } finally {
           q!.close();
         }

@@ -27,6 +27,7 @@ function recordingBackend(size: number): { backend: Backend; calls: DrainCall[] 
     durability: 'os',
     size,
     isPmem: false,
+    evicts: false,
     attach: (memory, base) => inner.attach(memory, base),
     drain(ranges, count, final) {
       const copy: [number, number][] = [];

@@ -86,7 +86,7 @@ describe('choosing the backend', () => {
     const file = tmp.file('default');
     const p = Pool.create({ path: file, size: SIZE, layout: LAYOUT });
     try {
-      expect(p.info()).toEqual({ backend: 'mapped', isPmem: false, durability: 'fsync', size: SIZE, path: file });
+      expect(p.info()).toEqual({ backend: 'mapped', isPmem: false, evicts: true, durability: 'fsync', size: SIZE, path: file });
     } finally {
       p.close();
     }

@@ -15,7 +15,7 @@
 import { describe, it, expect } from 'vitest';
 import { Pool } from '../src/index.js';
 import { CrashBackend, CrashSignal } from './helpers/crash-backend.js';
-import { replayLine, runTorture, type TortureStats } from './helpers/torture.js';
+import { replayLine, runTorture, tortureEvicts, type TortureStats } from './helpers/torture.js';
 
 const OPS = Number(process.env.PHEAP_TORTURE_OPS ?? 2000);
 const SEED_LIST = process.env.PHEAP_TORTURE_SEED !== undefined ? [Number(process.env.PHEAP_TORTURE_SEED)] : Array.from({ length: 12 }, (_, i) => i + 1);
@@ -24,13 +24,14 @@ const SIZE = 2 << 20;
 function summary(seed: number, s: TortureStats): string {
   const modes = Object.entries(s.modes).map(([m, n]) => `${m} ${n}`).join(', ');
   const errors = Object.entries(s.errors).map(([e, n]) => `${e} ${n}`).join(', ') || 'none';
-  return `torture seed ${seed}: ${s.ops} ops, ${s.crashes} crashes in ops (${s.crashedAfter} kept the op) + ${s.recoveryCrashes} in recovery ` +
+  const model = tortureEvicts({ seed }) ? 'pmem model, eager log' : 'drain-only model, deferred log';
+  return `torture seed ${seed} (${model}): ${s.ops} ops, ${s.crashes} crashes in ops (${s.crashedAfter} kept the op) + ${s.recoveryCrashes} in recovery ` +
     `[${modes}], ${s.states} states checked, expected errors: ${errors}\n  replay: ${replayLine(seed, OPS)}`;
 }
 
 describe('torture: random operations, crashes anywhere, the model holds', () => {
   for (const seed of SEED_LIST) {
-    it(`seed ${seed}: ${OPS} operations`, () => {
+    it(`seed ${seed}: ${OPS} operations (${tortureEvicts({ seed }) ? 'pmem' : 'deferred log'})`, () => {
       console.log(`torture: ${replayLine(seed, OPS)}`);
       const stats = runTorture({ seed, ops: OPS });
       console.log(summary(seed, stats));

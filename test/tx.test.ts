@@ -152,14 +152,17 @@ describe('transaction rules', () => {
     expect(() => p.tx(() => Promise.resolve(1) as unknown as number)).toThrow(TxStateError);
   });
 
-  it('reports recovery in stats()', () => {
-    const p = mem();
-    const r = p.root(16);
-    let q: Pool | null = null;
-    expect(() => p.tx((tx) => { tx.setU32(r, 1); tx.setU32(r + 8, 2); q = p.crash({ mode: 'strict' }); })).toThrow(TxStateError);
-    const s = q!.stats();
-    expect(s.recovery.entriesRolledBack).toBe(2);
-    expect(s.recovery.ms).toBeGreaterThanOrEqual(0);
+  it('reports recovery in stats(): an eager log had two durable entries to roll back, a deferred one none', () => {
+    for (const [evicts, rolledBack] of [[true, 2], [false, 0]] as const) {
+      const p = Pool.create({ size: MiB, layout: 't', evicts });
+      const r = p.root(16);
+      let q: Pool | null = null;
+      expect(() => p.tx((tx) => { tx.setU32(r, 1); tx.setU32(r + 8, 2); q = p.crash({ mode: 'strict' }); })).toThrow(TxStateError);
+      const s = q!.stats();
+      expect(s.recovery.entriesRolledBack).toBe(rolledBack);
+      expect(s.recovery.ms).toBeGreaterThanOrEqual(0);
+      expect([q!.readU32(q!.root(16)), q!.readU32(q!.root(16) + 8)]).toEqual([0, 0]);
+    }
   });
 });
 

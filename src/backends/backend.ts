@@ -18,6 +18,16 @@ export interface Backend {
   readonly size: number;
   /** True when the durable image is byte-addressable persistent memory (DAX + MAP_SYNC). */
   readonly isPmem: boolean;
+  /**
+   * Can a stored line reach the durable image without a drain — a cache that
+   * writes lines back on its own (docs/durability.md, "eviction")? True for
+   * a mapping (pmem, or the page cache under a mapped file); false where
+   * only drains write (file, OPFS, memory by default). When false the core
+   * defers its undo-log drains (a commit costs 3 drains whatever it
+   * snapshots), and the crash modes that need eviction (evict, tear8, eadr)
+   * cannot happen.
+   */
+  readonly evicts: boolean;
   /** Place the durable image in `memory` at [base, base + size): copy it in, or map it. */
   attach(memory: WebAssembly.Memory, base: number): void;
   /**

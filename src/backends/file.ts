@@ -16,6 +16,8 @@ import { TruncatedPoolError } from '../errors.js';
 import { createPoolFile, openPoolFile, type PoolFile } from './poolfile.js';
 
 export class FileBackend implements Backend {
+  /** Only drains write the file (pwrite from linear memory). */
+  readonly evicts = false;
   readonly kind = 'file' as const;
   readonly isPmem = false;
   private cache: Uint8Array | null = null;

@@ -64,6 +64,8 @@ export function requireNative(): NativeMmap {
 }
 
 export class MappedBackend implements Backend {
+  /** The mapping is the cache: the kernel (or the CPU, on pmem) may write any dirty line back at any time. */
+  readonly evicts = true;
   readonly kind = 'mapped' as const;
   private pmem = false;
   private memory: WebAssembly.Memory | null = null;

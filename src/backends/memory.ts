@@ -20,12 +20,18 @@ export class MemoryBackend implements Backend {
   protected cache: Uint8Array | null = null;
   private cacheWords: Int32Array | null = null;
 
+  /** Only drains write the image — unless built with `evicts: true`, to model pmem (see Backend.evicts). */
+  readonly evicts: boolean;
+
   /**
    * A backend over `image` (used as is, not copied — unless it does not start
    * at a 4-byte boundary of its buffer, when drains need a copy they can view
    * as 32-bit words) or over a fresh zeroed image of `size` bytes.
+   * `evicts: true` makes it model a cache that writes back on its own (pmem):
+   * the core then makes log entries durable eagerly, and every crash mode applies.
    */
-  constructor(readonly size: number, readonly durability: Durability = 'os', image?: Uint8Array) {
+  constructor(readonly size: number, readonly durability: Durability = 'os', image?: Uint8Array, opts: { evicts?: boolean } = {}) {
+    this.evicts = opts.evicts ?? false;
     this.image = image === undefined ? new Uint8Array(size) : image.byteOffset % 4 === 0 ? image : image.slice();
     this.imageWords = new Int32Array(this.image.buffer, this.image.byteOffset, size >>> 2);
   }

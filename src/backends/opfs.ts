@@ -108,6 +108,8 @@ export interface OpfsOpenOptions {
 }
 
 export class OpfsBackend implements Backend {
+  /** Only drains write the file (write() from linear memory). */
+  readonly evicts = false;
   readonly kind = 'opfs' as const;
   readonly isPmem = false;
   private cache: Uint8Array | null = null;

@@ -33,6 +33,13 @@ export interface ClientOptions {
   waitMs?: number;
   /** Core debug build (assertions on). */
   debug?: boolean;
+  /**
+   * Model pmem: a cache that writes lines back on its own, so the undo log is
+   * made durable entry by entry and every crash mode applies (the playground
+   * teaches this way). Default false: OPFS is written only at drains, the log
+   * is deferred, and crash() takes only 'strict' and 'pending'.
+   */
+  evicts?: boolean;
   /** A worker to use (it is terminated on close); default: a new one from PoolClient.workerUrl. */
   worker?: Worker;
 }
@@ -138,7 +145,7 @@ export class PoolClient {
     const ch = new Channel(worker);
     const req: OpenRequest = {
       name, layout: opts.layout, backend: opts.backend, durability: opts.durability, create: opts.create,
-      exclusive, waitMs: opts.waitMs, debug: opts.debug,
+      exclusive, waitMs: opts.waitMs, debug: opts.debug, evicts: opts.evicts,
     };
     try {
       const r = await ch.request<OpenResult>({ kind: 'open', req });

@@ -59,6 +59,8 @@ export interface OpenRequest {
   /** Retry a locked pool this long before PoolLockedError (a reloading tab releases its lock late). */
   waitMs?: number;
   debug?: boolean;
+  /** Model a cache that evicts (pmem): see PoolOptions.evicts. */
+  evicts?: boolean;
 }
 
 export type Request =

@@ -24,6 +24,7 @@ interface Entry {
   kind: 'opfs' | 'memory';
   durability: Durability;
   debug: boolean;
+  evicts: boolean;
   pool: Pool | null;
   backend: Backend | null;
   /** After a simulated crash: the image to reopen (memory backend) / the pool is down until 'recover'. */
@@ -231,7 +232,7 @@ async function recover(e: Entry, detail: boolean): Promise<RecoverResult> {
   const backend = e.kind === 'opfs'
     ? await OpfsBackend.open(e.name, e.durability)
     : new MemoryBackend(e.crashed.length, e.durability, e.crashed.slice());
-  const pool = Pool.open({ backend, layout: e.layout, debug: e.debug });
+  const pool = Pool.open({ backend, layout: e.layout, debug: e.debug, evicts: e.evicts });
   e.pool = pool;
   e.backend = backend;
   e.crashed = null;
@@ -261,13 +262,13 @@ async function open(req: OpenRequest): Promise<OpenResult> {
   }
   let pool: Pool;
   if (created) {
-    pool = Pool.create({ backend, size: req.create!.size, layout: req.layout, seed: req.create!.seed, debug: req.debug });
+    pool = Pool.create({ backend, size: req.create!.size, layout: req.layout, seed: req.create!.seed, debug: req.debug, evicts: req.evicts });
   } else {
-    pool = Pool.open({ backend, layout: req.layout, debug: req.debug });
+    pool = Pool.open({ backend, layout: req.layout, debug: req.debug, evicts: req.evicts });
   }
   const openMs = performance.now() - t0;
   const id = nextPool++;
-  pools.set(id, { name: req.name, layout: req.layout, kind, durability, debug: req.debug ?? false, pool, backend, crashed: null });
+  pools.set(id, { name: req.name, layout: req.layout, kind, durability, debug: req.debug ?? false, evicts: pool.info().evicts, pool, backend, crashed: null });
   return { pool: id, created, info: pool.info(), openMs, recovery: pool.stats().recovery };
 }
 

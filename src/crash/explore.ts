@@ -59,6 +59,7 @@
 
 import { Pool } from '../pool.js';
 import { Prng, type Seed } from '../prng.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { CrashMode } from './modes.js';
 import { LINE, sha256 } from './hash.js';
 import { ImageLoader, type Overlay } from './loader.js';
@@ -100,7 +101,15 @@ export interface ExploreOptions {
    * each a seeded sample (seed default `seed`); 'all' explores every one.
    */
   deeper?: { states?: number | 'all'; points?: number | 'all'; seed?: Seed };
-  /** Default: strict, pending, evict, tear8. */
+  /**
+   * The cache the workload's pool is modelled on (Backend.evicts). true
+   * (default): pmem, whose cache writes lines back on its own — the undo log
+   * is eager and every mode applies. false: a backend only drains write
+   * (file, OPFS, memory) — the log is deferred and only strict and pending
+   * crashes can happen.
+   */
+  evicts?: boolean;
+  /** Default: strict, pending, evict, tear8 (with evicts: false, strict and pending; listing another is an error). */
   modes?: CrashMode[];
   /** Sampled choices per point and mode when not exhaustive (default 4). */
   seeds?: number;
@@ -431,6 +440,7 @@ class Explorer {
   readonly modes: CrashMode[];
   readonly depth: number;
   readonly withDirty: boolean;
+  readonly evicts: boolean;
   /** Failures found at the current point (before choosing the smallest). */
   pointFailures: Array<State & { error: unknown }> = [];
   /** A failing point was reported and `all` is off: explore nothing more. */
@@ -445,7 +455,10 @@ class Explorer {
   constructor(readonly opts: ExploreOptions, readonly wholeRestores = false) {
     this.layout = opts.layout ?? 'explore';
     this.tune = { seeds: opts.seeds ?? 4, exhaustiveLines: Math.min(opts.exhaustiveLines ?? 6, 24), seed: opts.seed ?? 0 };
-    this.modes = opts.modes ?? ['strict', 'pending', 'evict', 'tear8'];
+    this.evicts = opts.evicts ?? true;
+    this.modes = opts.modes ?? (this.evicts ? ['strict', 'pending', 'evict', 'tear8'] : ['strict', 'pending']);
+    const impossible = this.modes.filter((m) => !this.evicts && m !== 'strict' && m !== 'pending');
+    if (impossible.length) throw new InvalidArgumentError(`explore: mode ${impossible.join(', ')} needs a cache that evicts, and evicts is false (only drains write): list strict and pending only`);
     this.depth = Math.max(1, Math.floor(opts.depth ?? 1));
     this.withDirty = this.modes.some((m) => m === 'evict' || m === 'tear8' || m === 'eadr');
     this.minimizing = opts.minimize ?? true;
@@ -461,7 +474,7 @@ class Explorer {
     stats.runs++;
     stats.drains += trace.drains.length;
     const initial = level < this.depth ? trace.initial.slice() : null;
-    return { level, trace, loader: new ImageLoader(trace.initial, this.wholeRestores), prior, priorMarkers, sig, initial, stats };
+    return { level, trace, loader: new ImageLoader(trace.initial, this.wholeRestores, this.evicts), prior, priorMarkers, sig, initial, stats };
   }
 
   /** Markers a check at point k of `run` is told about, and the part of the state key they stand for. */
@@ -664,7 +677,7 @@ class Explorer {
     const sig = `${run.sig}:${s.markers.length - run.priorMarkers.length}>${++this.runs}`;
     let trace: Trace;
     try {
-      trace = recordFromImage(image.slice(), this.opts.continue ?? this.opts.workload, { layout: this.layout, withDirty: this.withDirty, before: this.opts.recover });
+      trace = recordFromImage(image.slice(), this.opts.continue ?? this.opts.workload, { layout: this.layout, withDirty: this.withDirty, evicts: this.evicts, before: this.opts.recover });
     } catch (e) {
       const f = this.failureOf(s.c, e, image, s.markers);
       f.error = `the run after this crash threw: ${f.error}`;
@@ -729,7 +742,7 @@ function exploreWith(opts: ExploreOptions, wholeRestores: boolean): Explorer {
   const envReplay = typeof process !== 'undefined' ? process.env.PHEAP_REPLAY : undefined;
   let replay = opts.replay ?? envReplay ? parseSpec((opts.replay ?? envReplay)!) : undefined;
   if (replay && replay.name !== undefined && replay.name !== opts.name) replay = undefined; // another exploration's case
-  const trace = recordTrace(opts.workload, { size: opts.size ?? 1 << 20, layout: ex.layout, seed: opts.poolSeed ?? 1, withDirty: ex.withDirty, setup: opts.setup });
+  const trace = recordTrace(opts.workload, { size: opts.size ?? 1 << 20, layout: ex.layout, seed: opts.poolSeed ?? 1, withDirty: ex.withDirty, evicts: ex.evicts, setup: opts.setup });
   report.recordMs = performance.now() - t0;
   if (trace.notes) report.notes.push(...trace.notes);
   report.drains = trace.drains.length;

@@ -66,8 +66,12 @@ export class ImageLoader implements Backend {
   /** Untracked changes found by the safety net (line numbers), for the report. */
   untracked: number[] = [];
 
-  /** `base` is used as is and updated by advance(). `fullRestore`: copy the whole image at every restore. */
-  constructor(readonly base: Uint8Array, fullRestore = false) {
+  /**
+   * `base` is used as is and updated by advance(). `fullRestore`: copy the
+   * whole image at every restore. `evicts`: the cache model of the workload
+   * being explored (Backend.evicts).
+   */
+  constructor(readonly base: Uint8Array, fullRestore = false, readonly evicts = true) {
     this.fullRestore = fullRestore;
     this.verifyEvery = Math.max(1, Math.floor(base.length / VERIFY_BYTES_PER_STATE));
     this.size = base.length;

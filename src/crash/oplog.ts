@@ -7,6 +7,7 @@
 // computed from them reach the pool only through logged stores.
 //
 //   {"op":"create","format":"pheap-oplog/1","size":1048576,"layout":"app","seed":7}
+//     ("evicts":true when the pool modelled pmem: the replay uses the same cache model)
 //   {"op":"root","size":64,"ret":4160}
 //   {"op":"txBegin"}
 //   {"op":"addRange","off":4160,"len":4}
@@ -38,7 +39,7 @@ export const OPLOG_FORMAT = 'pheap-oplog/1';
 export type WriteType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'f64' | 'bytes';
 
 export type OpEntry = (
-  | { op: 'create'; format: string; size: number; layout: string; seed: Seed }
+  | { op: 'create'; format: string; size: number; layout: string; seed: Seed; evicts?: boolean }
   | { op: 'root'; size: number; ret?: number }
   | { op: 'alloc'; size: number; opts?: AllocOptions; ret?: number }
   | { op: 'free'; off: number; opts?: { from?: number } }
@@ -96,7 +97,7 @@ export function recordOps(opts: RecordOpsOptions): { pool: Pool; log: OpLog } {
   const log = new OpLog();
   const seed = opts.seed ?? 1;
   let current = Pool.create({ ...opts, seed });
-  log.entries.push({ op: 'create', format: OPLOG_FORMAT, size: opts.size, layout: opts.layout, seed });
+  log.entries.push({ op: 'create', format: OPLOG_FORMAT, size: opts.size, layout: opts.layout, seed, ...(current.info().evicts ? { evicts: true } : {}) });
 
   /** Run `fn`, log `entry` with its result or error. */
   function logged<T>(entry: OpEntry, fn: () => T, withRet = false): T {
@@ -203,7 +204,7 @@ export function replayOps(log: OpEntry[] | string, opts: ReplayOptions = {}): Re
   if (!first || first.op !== 'create') throw new OpLogError('an operation log starts with a "create" entry');
   if (first.format !== OPLOG_FORMAT) throw new OpLogError(`unknown log format '${first.format}' (expected ${OPLOG_FORMAT})`);
   let pool = Pool.create({
-    size: first.size, layout: first.layout, seed: first.seed,
+    size: first.size, layout: first.layout, seed: first.seed, ...(first.evicts ? { evicts: true } : {}),
     backend: opts.backend ?? 'memory', ...(opts.path ? { path: opts.path } : {}), ...(opts.durability ? { durability: opts.durability } : {}),
   });
   let i = 1;

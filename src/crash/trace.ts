@@ -148,8 +148,9 @@ export class TracingBackend implements Backend {
    * `withDirty`: also record the dirty lines at every drain (needed by evict
    * and tear8): true compares the whole pool (O(pool) per drain), a list of
    * lines compares only those. `image` is used as is, not copied.
+   * `evicts`: the cache it models (Backend.evicts; default true, pmem).
    */
-  constructor(readonly size: number, withDirty: boolean | number[], image?: Uint8Array) {
+  constructor(readonly size: number, withDirty: boolean | number[], image?: Uint8Array, readonly evicts = true) {
     this.image = image ?? new Uint8Array(size);
     this.fresh = !image;
     this.scan = withDirty === true ? 'full' : withDirty === false ? 'none' : withDirty;
@@ -240,6 +241,8 @@ export interface RecordOptions {
   seed?: Seed;
   /** Record the dirty lines at each drain (default false). */
   withDirty?: boolean;
+  /** The cache model of the pool (Backend.evicts; default true, pmem: an eager undo log). */
+  evicts?: boolean;
   /** Runs before recording starts; its drains are not in the trace. */
   setup?: (pool: Pool) => void;
   /** Pools from this size up record dirty lines in two passes (default 4 MiB; Infinity: never). */
@@ -251,7 +254,7 @@ type Workload = (pool: Pool, mark: (label: string) => void) => void;
 function recordOnce(workload: Workload, opts: RecordOptions, scan: boolean | number[], written?: Set<number>): Trace {
   let endDirty: number[] = [];
   const size = opts.size ?? 1 << 20;
-  const backend = new TracingBackend(size, scan);
+  const backend = new TracingBackend(size, scan, undefined, opts.evicts ?? true);
   const real = Pool.create({ backend, size, layout: opts.layout ?? 'explore', seed: opts.seed ?? 1 });
   let pool = real;
   if (written) {
@@ -309,6 +312,8 @@ export interface RecordFromOptions {
   layout: string;
   /** Record the dirty lines at each drain (whole-pool compares). */
   withDirty: boolean;
+  /** The cache model (Backend.evicts; default true). */
+  evicts?: boolean;
   /** Runs after the open, before recording starts (user-level recovery); its drains are not in the trace. */
   before?: (pool: Pool) => void;
 }
@@ -320,7 +325,7 @@ export interface RecordFromOptions {
  * are dirty lines of the trace, as they would be in the cache.
  */
 export function recordFromImage(image: Uint8Array, workload: Workload, opts: RecordFromOptions): Trace {
-  const backend = new TracingBackend(image.length, opts.withDirty, image);
+  const backend = new TracingBackend(image.length, opts.withDirty, image, opts.evicts ?? true);
   const pool = Pool.open({ backend, layout: opts.layout });
   try {
     opts.before?.(pool);

@@ -43,9 +43,9 @@ export class CrashBackend extends MemoryBackend {
   /** Called once, just before the CrashSignal is thrown. */
   onCrash: (() => void) | null = null;
 
-  /** A backend over `image` (used as is) or a fresh zeroed one of `size` bytes. */
-  constructor(size: number, image?: Uint8Array) {
-    super(size, 'os', image);
+  /** A backend over `image` (used as is) or a fresh zeroed one of `size` bytes; `evicts` as in MemoryBackend (default true: pmem). */
+  constructor(size: number, image?: Uint8Array, evicts = true) {
+    super(size, 'os', image, { evicts });
   }
 
   /** Crash at a later drain (replacing any earlier plan); null disarms. */

@@ -104,7 +104,7 @@ function killingBackend(m: Extract<RacerRequest, { op: 'createKill' }>, counter:
   const real = m.native ? MappedBackend.create(m.file, m.size, 'fsync') : FileBackend.create(m.file, m.size, 'fsync');
   const step = () => { if (counter.steps++ === m.killAt) process.kill(process.pid, 'SIGKILL'); };
   return {
-    kind: real.kind, durability: real.durability, size: real.size,
+    kind: real.kind, durability: real.durability, size: real.size, evicts: real.evicts,
     get isPmem() { return real.isPmem; },
     attach: (memory, base) => real.attach(memory, base),
     drain: (ranges, count, final) => { step(); real.drain(ranges, count, final); },

@@ -46,6 +46,17 @@ export interface TortureOptions {
   poolSize?: number;
   /** Percent of operations before which a crash is armed (default 10; 40 for a few operations after a crash). */
   crashPercent?: number;
+  /**
+   * The cache model (Backend.evicts): true models pmem (an eager undo log,
+   * every crash mode), false a backend only drains write (a deferred log;
+   * strict and pending crashes). Default: odd seeds true, even seeds false.
+   */
+  evicts?: boolean;
+}
+
+/** The cache model a run uses (TortureOptions.evicts). */
+export function tortureEvicts(opts: Pick<TortureOptions, 'seed' | 'evicts'>): boolean {
+  return opts.evicts ?? opts.seed % 2 === 1;
 }
 
 export interface TortureStats {
@@ -123,9 +134,14 @@ class Run {
   /** Operation index of the last crash. */
   private lastCrashOp = -Infinity;
   readonly stats: TortureStats;
+  private readonly evicts: boolean;
+  /** The crash modes the cache model allows. */
+  private readonly modes: readonly CrashMode[];
 
   constructor(private readonly opts: TortureOptions) {
     this.rng = new Prng(opts.seed);
+    this.evicts = tortureEvicts(opts);
+    this.modes = this.evicts ? CRASH_MODES : ['strict', 'pending'];
     this.size = opts.poolSize ?? 2 * 1024 * KiB;
     this.stats = { ops: 0, crashes: 0, recoveryCrashes: 0, modes: { strict: 0, pending: 0, evict: 0, tear8: 0, eadr: 0 }, states: 0, crashedAfter: 0, errors: {} };
   }
@@ -167,7 +183,7 @@ class Run {
   // ─── set-up, crash and reopen ─────────────────────────────────────────────
 
   setup(): void {
-    this.backend = new CrashBackend(this.size);
+    this.backend = new CrashBackend(this.size, undefined, this.evicts);
     this.pool = Pool.create({ backend: this.backend, size: this.size, layout: LAYOUT, seed: this.opts.seed, debug: true });
     this.model.rootOff = this.pool.root(64);
     this.model.add(this.model.rootOff, TYPE_ROOT, 64, true, false, -1);
@@ -192,13 +208,13 @@ class Run {
 
   private maybeArm(percent: number, maxCountdown: number): void {
     if (this.backend.armed || !this.percent(percent)) return;
-    this.backend.arm({ countdown: this.rng.below(maxCountdown), mode: this.pick(CRASH_MODES), seed: this.rng.next() });
+    this.backend.arm({ countdown: this.rng.below(maxCountdown), mode: this.pick(this.modes), seed: this.rng.next() });
   }
 
   /** Open `image` (recovery runs), crashing during the open now and then; returns the open pool. */
   private reopen(image: Uint8Array): void {
     for (;;) {
-      this.backend = new CrashBackend(this.size, image);
+      this.backend = new CrashBackend(this.size, image, this.evicts);
       this.watch();
       if (this.stats.recoveryCrashes < 4 * (this.stats.crashes + 1)) this.maybeArm(30, 4);
       try {
