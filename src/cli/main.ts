@@ -25,9 +25,15 @@ import { registerRm } from './rm.js';
 import { parsePort } from './args.js';
 import { EXIT, errorText, exitCodeOf } from './exit.js';
 
-/** The package's version, from the package.json above the running file. */
+/** The package's version, from the package.json above the running file ('unknown' for a bundle run outside the package). */
 function version(): string {
-  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch {
+    return 'unknown';
+  }
+  return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** serve's listen error as the CLI reports it: a port in use or not allowed is bad input naming the port and how to choose another. */
