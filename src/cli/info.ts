@@ -98,8 +98,8 @@ export function formatInfo(r: InfoCliResult): string {
     const x = r.heap;
     lines.push(`heap         ${x.liveObjects} live objects, ${x.liveBytes} bytes live (${x.usableBytes} usable), ${x.freeBytes} bytes free, ` +
       `largest free ${x.largestFreeBytes}, fragmentation ${(x.fragmentation * 100).toFixed(1)}%`);
-    const types = Object.entries(r.objectsByType ?? {}).map(([t, n]) => `${typeName(Number(t))}: ${n}`);
-    lines.push(`objects      ${types.length ? types.join(', ') : 'none'} (by type)`);
+    const types = Object.entries(r.objectsByType ?? {}).map(([t, n]) => `type ${typeName(Number(t))}: ${n}`);
+    lines.push(`objects      ${types.length ? types.join(', ') : 'none'}`);
   }
   if (r.problem) lines.push(`problem      ${r.problem.error}: ${r.problem.message}`);
   return lines.join('\n');
