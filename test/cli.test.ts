@@ -22,11 +22,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import { Pool, Prng, MIN_POOL_SIZE, recordOps, replayOps } from '../src/index.js';
+import { Pool, Prng, MIN_POOL_SIZE, InvalidArgumentError, NotAPoolError, recordOps, replayOps } from '../src/index.js';
 import { claimFiles, LOCK_DIR } from '../src/backends/lock.js';
 import { progress } from '../src/cli/progress.js';
 import { parseSize } from '../src/cli/args.js';
 import { PROGRESS_MIN_BYTES } from '../src/cli/image.js';
+import { errorText, exitCodeOf } from '../src/cli/exit.js';
 import { useTempDir, sha256File, H, u32At } from './helpers/pool-files.js';
 import { metadataRegions, type RegionName } from './helpers/metadata-regions.js';
 
@@ -188,7 +189,10 @@ describe('pheap create', () => {
       const count = unit[0].toUpperCase() === 'K' ? n * 64 : n;
       expect(parseSize(`${count}${unit}`)).toBe(bytes);
       expect(parseSize(String(bytes))).toBe(bytes);
-    }), { numRuns: 64, seed: SEED });
+    }), { numRuns: 100, seed: SEED });
+    fc.assert(fc.property(fc.string({ maxLength: 8 }).filter((t) => !/^\d+(?:[KMG](?:i?B)?)?$/i.test(t)), (t) => {
+      expect(() => parseSize(t)).toThrow(InvalidArgumentError);
+    }), { numRuns: 100, seed: SEED });
   });
 });
 
@@ -368,12 +372,15 @@ describe('bad input is one line on stderr and exit 2; never a stack trace', () =
     fs.writeFileSync(text, 'hello\n');
     const short = tmp.file('short');
     fs.writeFileSync(short, fs.readFileSync(file).subarray(0, SIZE - 1 - rng.below(SIZE / 2)));
-    for (const cmd of ['info', 'check', 'dump']) {
-      refused([cmd, path.join(tmp.dir, 'nope.pool')], 'PoolNotFoundError', /does not exist/, 2);
-      refused([cmd, text], 'NotAPoolError', /is not a pheap pool/, 2, [text]);
-      refused([cmd, short], 'TruncatedPoolError', /is truncated/, 1, [short]);
-    }
+    // one command each: they share the path to the file (image.ts readPoolImage)
+    refused(['info', path.join(tmp.dir, 'nope.pool')], 'PoolNotFoundError', /does not exist/, 2);
+    refused(['check', text], 'NotAPoolError', /is not a pheap pool/, 2, [text]);
+    refused(['dump', short], 'TruncatedPoolError', /is truncated/, 1, [short]);
     refused(['info', tmp.dir], 'NotAPoolError', /not a regular file/, 2);
+    const loop = tmp.file('loop');
+    fs.symlinkSync(loop, loop);
+    refused(['check', loop], 'PoolFileError', /ELOOP/, 2);
+    refused(['rm', loop], 'PoolFileError', /ELOOP/, 2);
     refused(['check', file, '--layout', 'another'], 'LayoutMismatchError', /not created with layout "another"/, 2, [file]);
   });
 
@@ -398,6 +405,13 @@ describe('bad input is one line on stderr and exit 2; never a stack trace', () =
     expectFailure(pheap(['info']), 'InvalidArgumentError', /missing required argument 'file'/, 2);
     expectFailure(pheap(['create', 'x.pool', '--size', '1M']), 'InvalidArgumentError', /required option '-l, --layout <name>' not specified/, 2);
     expectFailure(pheap(['dump', 'x.pool', '--range']), 'InvalidArgumentError', /option '-r, --range <off:len>' argument missing/, 2);
+  });
+
+  it('only an unexpected error gets a stack trace, and exit code 70', () => {
+    const bug = new TypeError('x is undefined');
+    expect([exitCodeOf(bug), errorText(bug)]).toEqual([70, expect.stringMatching(/^pheap: internal error \(exit 70\), please report it:\nTypeError: x is undefined\n\s+at /)]);
+    const typed = new NotAPoolError('f.pool');
+    expect([exitCodeOf(typed), errorText(typed)]).toEqual([2, `pheap: NotAPoolError: ${typed.message}`]);
   });
 
   it('replay: a log that is not JSON, not an operation log, or not there', () => {
@@ -522,6 +536,6 @@ describe('random argument lists', () => {
       if (r.status === 2 || (r.status === 1 && args[0] !== 'doctor')) expect(lines.length).toBeGreaterThan(0);
       const mayWrite = ['create', 'rm'].includes(args[0]) || (args[0] === 'check' && args.includes('--repair'));
       if (!mayWrite) pools.forEach((p, i) => expect(fs.readFileSync(p).equals(originals[i]), `${args.join(' ')} changed ${p}`).toBe(true));
-    }), { numRuns: 80, seed: SEED });
+    }), { numRuns: 64, seed: SEED });
   });
 });

@@ -19,7 +19,7 @@
 import { CommanderError } from 'commander';
 import {
   CorruptHeaderError, CorruptHeapError, CorruptLogError, InvalidArgumentError, OpLogError, PheapError,
-  PoolLockedError, TruncatedPoolError,
+  PoolFileError, PoolLockedError, TruncatedPoolError,
 } from '../index.js';
 
 /** The exit codes of `pheap`. */
@@ -34,6 +34,12 @@ export function isDamage(e: unknown): boolean {
 /** A commander usage error as the typed error the CLI reports: one line, without commander's "error: " prefix. */
 export function usageError(e: CommanderError): InvalidArgumentError {
   return new InvalidArgumentError(e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
+}
+
+/** A system error (EACCES, ELOOP, ...) on the pool file at `path` as the typed PoolFileError; anything else unchanged. */
+export function typedFileError(path: string, e: unknown): unknown {
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno) ? new PoolFileError(path, errno, (e as Error).message) : e;
 }
 
 /** True for an error the CLI answers with one line (not a stack trace). */

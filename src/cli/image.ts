@@ -9,8 +9,9 @@
 //    writable descriptor, so the file is opened read-write, but only read),
 //    which refuses a pool open elsewhere (PoolLockedError) and validates the
 //    header against the file's size (NotAPoolError, TruncatedPoolError,
-//    CorruptHeaderError) before a byte of the rest is read. The lock is
-//    released, and the descriptor closed, before the copy is used.
+//    CorruptHeaderError) before a byte of the rest is read; a refusal by the
+//    system (EACCES, ELOOP, ...) is PoolFileError. The lock is released, and
+//    the descriptor closed, before the copy is used.
 //  - Recovery, the open count, every write an open makes go to the copy.
 //  - A copy that the pool refuses to open for damage is reported (what the
 //    damage is, what it says about the undo log), not thrown: the commands
@@ -20,7 +21,7 @@ import * as fs from 'node:fs';
 import { Pool } from '../index.js';
 import { openPoolFile } from '../backends/poolfile.js';
 import { CorruptLogError, LayoutMismatchError, PoolFileError, type PheapError } from '../errors.js';
-import { isDamage } from './exit.js';
+import { isDamage, typedFileError } from './exit.js';
 import { parseHeader, type PoolHeader } from './header.js';
 import { progress, type ProgressOptions } from './progress.js';
 
@@ -54,7 +55,12 @@ function readWhole(fd: number, out: Uint8Array, path: string, opts: ProgressOpti
 
 /** The whole pool file at `path`, read under its lock (see the invariants above). */
 export function readPoolImage(path: string, opts: ProgressOptions = {}): PoolImage {
-  const file = openPoolFile(path);
+  let file: ReturnType<typeof openPoolFile>;
+  try {
+    file = openPoolFile(path);
+  } catch (e) {
+    throw typedFileError(path, e);
+  }
   try {
     const bytes = new Uint8Array(file.size);
     readWhole(file.fd, bytes, path, opts);

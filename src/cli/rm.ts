@@ -13,10 +13,10 @@
 
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { NotAPoolError, PoolFileError, PoolNotFoundError } from '../index.js';
+import { NotAPoolError, PoolNotFoundError } from '../index.js';
 import { lockPoolFile } from '../backends/lock.js';
 import { MAGIC } from '../layout.js';
-import { errorText, exitCodeOf } from './exit.js';
+import { errorText, exitCodeOf, typedFileError } from './exit.js';
 
 export interface RmCliOptions {
   force?: boolean;
@@ -29,12 +29,6 @@ export interface RmCliResult {
   missing: string[];
   /** The refusals, one line each (as printed on stderr). */
   errors: string[];
-}
-
-/** A raw system error as the typed error the CLI reports. */
-function systemError(path: string, e: unknown): unknown {
-  const errno = (e as NodeJS.ErrnoException).code;
-  return typeof errno === 'string' ? new PoolFileError(path, errno, (e as Error).message) : e;
 }
 
 /** Throw NotAPoolError unless the file open at `fd` starts with the pool magic. */
@@ -50,7 +44,7 @@ function removeOne(path: string, force: boolean): 'removed' | 'missing' {
   try {
     st = fs.statSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw systemError(path, e);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw typedFileError(path, e);
     if (force) return 'missing';
     throw new PoolNotFoundError(path);
   }
@@ -59,7 +53,7 @@ function removeOne(path: string, force: boolean): 'removed' | 'missing' {
   try {
     fd = fs.openSync(path, 'r+');
   } catch (e) {
-    throw systemError(path, e);
+    throw typedFileError(path, e);
   }
   let unlock: (() => void) | null = null;
   try {
