@@ -488,6 +488,9 @@ describe('progress bars', () => {
     bar.update(500);
     bar.stop();
     expect(tty.text()).toMatch(/reading big\.pool \[[=-]+\] \d+% \| \d+\/1000/);
+    const inBytes = fakeTerminal();
+    progress('reading', 3 << 20, { stream: inBytes, bytes: true }).stop();
+    expect(inBytes.text()).toMatch(/\| \d+\.\d MiB\/3\.0 MiB/);
     const quiet = [fakeTerminal(), fakeTerminal(), Object.assign(fakeTerminal(), { isTTY: false })];
     const opts = [{ json: true }, { minTotal: 1001 }, {}];
     quiet.forEach((stream, i) => {

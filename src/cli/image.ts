@@ -39,7 +39,7 @@ export interface PoolImage {
 
 /** Read all `size` bytes of `fd` into `out`, reporting progress. */
 function readWhole(fd: number, out: Uint8Array, path: string, opts: ProgressOptions): void {
-  const bar = progress(`reading ${path}`, out.length, { ...opts, minTotal: PROGRESS_MIN_BYTES });
+  const bar = progress(`reading ${path}`, out.length, { ...opts, minTotal: PROGRESS_MIN_BYTES, bytes: true });
   try {
     let done = 0;
     while (done < out.length) {

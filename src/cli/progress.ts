@@ -22,6 +22,13 @@ export interface ProgressOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Work below this total shows no bar (default 0: any). */
   minTotal?: number;
+  /** The work is counted in bytes: the bar shows MiB. */
+  bytes?: boolean;
+}
+
+/** cli-progress's value formatter: `value` and `total` in MiB for byte counts, else as they are. */
+function valueFormatter(bytes: boolean | undefined): (v: number, _o: unknown, kind: string) => string {
+  return (v, _o, kind) => (bytes && (kind === 'value' || kind === 'total') ? `${(v / (1 << 20)).toFixed(1)} MiB` : String(v));
 }
 
 const SILENT: Progress = { update() {}, stop() {} };
@@ -35,6 +42,7 @@ export function progress(label: string, total: number, opts: ProgressOptions = {
     format: `${label} [{bar}] {percentage}% | {value}/{total}`,
     clearOnComplete: true,
     hideCursor: true,
+    formatValue: valueFormatter(opts.bytes),
   });
   bar.start(total, 0);
   return {

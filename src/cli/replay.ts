@@ -33,7 +33,7 @@ function readLog(logPath: string, json: boolean | undefined): string {
   } catch (e) {
     throw new InvalidArgumentError(`cannot read the operation log ${logPath}: ${(e as Error).message}`);
   }
-  const bar = progress(`reading ${logPath}`, fs.fstatSync(fd).size, { json, minTotal: LOG_PROGRESS_MIN });
+  const bar = progress(`reading ${logPath}`, fs.fstatSync(fd).size, { json, minTotal: LOG_PROGRESS_MIN, bytes: true });
   try {
     const parts: Buffer[] = [];
     let done = 0;
