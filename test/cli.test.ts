@@ -420,7 +420,7 @@ describe('bad input is one line on stderr and exit 2; never a stack trace', () =
     refused(['replay', notJson], 'OpLogError', /line 1: /, 2);
     const numbers = tmp.file('log', '.jsonl');
     fs.writeFileSync(numbers, '42\n');
-    refused(['replay', numbers], 'OpLogError', /not an operation/, 2);
+    refused(['replay', numbers], 'OpLogError', /starts with a "create" entry/, 2);
     refused(['replay', path.join(tmp.dir, 'none.jsonl')], 'InvalidArgumentError', /cannot read the operation log .*ENOENT/, 2);
   });
 

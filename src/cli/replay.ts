@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
-import { InvalidArgumentError, OpLog, OpLogError, PoolExistsError, replayOps, type OpEntry } from '../index.js';
+import { InvalidArgumentError, OpLog, PoolExistsError, replayOps } from '../index.js';
 import { progress } from './progress.js';
 
 export interface ReplayCliOptions {
@@ -52,14 +52,6 @@ function readLog(logPath: string, json: boolean | undefined): string {
   }
 }
 
-/** The log's entries; an entry that is not a JSON object is OpLogError (replayOps expects objects). */
-function parseLog(text: string): OpEntry[] {
-  const entries = OpLog.parse(text);
-  const bad = entries.findIndex((e) => typeof e !== 'object' || e === null || Array.isArray(e));
-  if (bad >= 0) throw new OpLogError(`entry ${bad}: ${JSON.stringify(entries[bad])} is not an operation (a JSON object)`);
-  return entries;
-}
-
 export interface ReplayCliResult {
   backend: 'memory' | 'file';
   entries: number;
@@ -73,7 +65,7 @@ export function runReplay(logPath: string, opts: ReplayCliOptions = {}): ReplayC
   const backend = (opts.backend ?? 'memory') as 'memory' | 'file';
   if (backend !== 'memory' && backend !== 'file') throw new InvalidArgumentError(`--backend must be memory or file, not '${opts.backend}'`);
   if (opts.out && fs.existsSync(opts.out)) throw new PoolExistsError(opts.out);
-  const entries = parseLog(readLog(logPath, opts.json));
+  const entries = OpLog.parse(readLog(logPath, opts.json));
   if (backend === 'memory') {
     const r = replayOps(entries, { backend: 'memory' });
     const sha256 = createHash('sha256').update(r.image).digest('hex');
