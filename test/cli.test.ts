@@ -354,6 +354,9 @@ describe('pheap rm', () => {
     const text = tmp.file('notes', '.txt');
     fs.writeFileSync(text, 'not a pool at all\n');
     refused(['rm', text], 'NotAPoolError', /is not a pheap pool/, 2, [text]);
+    const other = workloadPool(rng);
+    refused(['rm', other, '--layout', 'another'], 'LayoutMismatchError', /not created with layout "another"/, 2, [other]);
+    expect(json<{ removed: string[] }>(['rm', other, '--layout', LAYOUT]).removed).toEqual([other]);
     refused(['rm', tmp.dir], 'NotAPoolError', /not a regular file/, 2);
     const pool = workloadPool(rng);
     const r = pheap(['rm', path.join(tmp.dir, 'gone.pool'), pool]);

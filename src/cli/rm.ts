@@ -8,18 +8,23 @@
 // sweeps the dead claims a crashed opener left; releasing it after the
 // unlink removes ours, so no claim file of the pool is left behind. A file
 // that is not a pool is refused (NotAPoolError) and kept. -f only lets a
-// missing file pass, as with rm(1). Each file is handled on its own: one
-// refusal does not stop the others.
+// missing file pass, as with rm(1). With --layout, only a pool whose
+// (valid) header names that layout is removed (LayoutMismatchError, or the
+// header's damage, otherwise). Each file is handled on its own: one refusal
+// does not stop the others.
 
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { NotAPoolError, PoolNotFoundError } from '../index.js';
+import { LayoutMismatchError, NotAPoolError, PoolNotFoundError } from '../index.js';
 import { lockPoolFile } from '../backends/lock.js';
-import { MAGIC } from '../layout.js';
+import { HEADER_SIZE, MAGIC } from '../layout.js';
+import { recordedPoolSize } from '../format.js';
+import { parseHeader } from './header.js';
 import { errorText, exitCodeOf, typedFileError } from './exit.js';
 
 export interface RmCliOptions {
   force?: boolean;
+  layout?: string;
   json?: boolean;
 }
 
@@ -31,15 +36,18 @@ export interface RmCliResult {
   errors: string[];
 }
 
-/** Throw NotAPoolError unless the file open at `fd` starts with the pool magic. */
-function expectMagic(fd: number, path: string): void {
-  const head = Buffer.alloc(MAGIC.length);
+/** Throw NotAPoolError unless the file open at `fd` starts with the pool magic; with `layout`, the header must be valid and name it. */
+function expectPool(fd: number, path: string, layout: string | undefined): void {
+  const head = Buffer.alloc(HEADER_SIZE);
   const got = fs.readSync(fd, head, 0, head.length, 0);
-  if (got < head.length || head.toString('latin1') !== MAGIC) throw new NotAPoolError(path);
+  if (got < MAGIC.length || head.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new NotAPoolError(path);
+  if (layout === undefined) return;
+  recordedPoolSize(head.subarray(0, got), fs.fstatSync(fd).size, path);
+  if (parseHeader(head).layout !== layout) throw new LayoutMismatchError(path, layout);
 }
 
 /** Remove the pool at `path` under its lock; 'missing' when it does not exist and `force` is set. */
-function removeOne(path: string, force: boolean): 'removed' | 'missing' {
+function removeOne(path: string, force: boolean, layout: string | undefined): 'removed' | 'missing' {
   let st: fs.Stats;
   try {
     st = fs.statSync(path);
@@ -58,7 +66,7 @@ function removeOne(path: string, force: boolean): 'removed' | 'missing' {
   let unlock: (() => void) | null = null;
   try {
     unlock = lockPoolFile(fd, path);
-    expectMagic(fd, path);
+    expectPool(fd, path, layout);
     fs.unlinkSync(path);
     return 'removed';
   } finally {
@@ -73,7 +81,7 @@ export function runRm(paths: string[], opts: RmCliOptions = {}): { report: RmCli
   let exitCode = 0;
   for (const path of paths) {
     try {
-      report[removeOne(path, opts.force === true)].push(path);
+      report[removeOne(path, opts.force === true, opts.layout)].push(path);
     } catch (e) {
       report.errors.push(errorText(e));
       exitCode = Math.max(exitCode, exitCodeOf(e));
@@ -92,6 +100,7 @@ export function registerRm(program: Command): void {
     .description('remove pool files and their lock, refusing a pool open elsewhere or a file that is not a pool')
     .argument('<file...>', 'pool files')
     .option('-f, --force', 'ignore files that do not exist (nothing else)')
+    .option('-l, --layout <name>', 'remove only pools created with this layout')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  $ pheap rm counters.pool old.pool')
     .action((files: string[], opts: RmCliOptions) => {
