@@ -1,18 +1,55 @@
-// replay.ts — `pheap replay <log.jsonl> [--backend memory|file] [--out file]`:
+// replay.ts — `pheap replay <log.jsonl> [--backend memory|file] [--out file] [--json]`:
 // apply an operation log (recorded with recordOps, see src/crash/oplog.ts)
 // to a fresh pool and print the SHA-256 of the resulting pool file. The same
 // log gives the same hash on every backend.
+// Invariants: bad input is a typed error (InvalidArgumentError for a wrong
+// --backend or a log file that cannot be read, OpLogError for a log that is
+// not a valid operation log), and --out never overwrites (PoolExistsError).
+// Reading a long log shows a progress bar on a TTY (progress.ts).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
-import { OpLog, replayOps } from '../index.js';
+import { InvalidArgumentError, OpLog, PoolExistsError, replayOps } from '../index.js';
+import { progress } from './progress.js';
 
 export interface ReplayCliOptions {
   backend?: string;
   out?: string;
+  json?: boolean;
+}
+
+/** Read in pieces of this many bytes (one progress step each); logs below LOG_PROGRESS_MIN show no bar. */
+const LOG_CHUNK = 1 << 20;
+const LOG_PROGRESS_MIN = 8 << 20;
+
+/** The log file's text, read in chunks with a progress bar; a file that cannot be read is InvalidArgumentError. */
+function readLog(logPath: string, json: boolean | undefined): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(logPath, 'r');
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot read the operation log ${logPath}: ${(e as Error).message}`);
+  }
+  const bar = progress(`reading ${logPath}`, fs.fstatSync(fd).size, { json, minTotal: LOG_PROGRESS_MIN, bytes: true });
+  try {
+    const parts: Buffer[] = [];
+    let done = 0;
+    for (;;) {
+      const buf = Buffer.alloc(LOG_CHUNK);
+      const n = fs.readSync(fd, buf, 0, LOG_CHUNK, null);
+      if (n === 0) return Buffer.concat(parts).toString('utf8');
+      parts.push(buf.subarray(0, n));
+      bar.update(done += n);
+    }
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot read the operation log ${logPath}: ${(e as Error).message}`);
+  } finally {
+    bar.stop();
+    fs.closeSync(fd);
+  }
 }
 
 export interface ReplayCliResult {
@@ -26,8 +63,9 @@ export interface ReplayCliResult {
 /** Replay `logPath`; with --out, keep the pool file there (it must not exist). */
 export function runReplay(logPath: string, opts: ReplayCliOptions = {}): ReplayCliResult {
   const backend = (opts.backend ?? 'memory') as 'memory' | 'file';
-  if (backend !== 'memory' && backend !== 'file') throw new Error(`--backend must be memory or file, not '${opts.backend}'`);
-  const entries = OpLog.parse(fs.readFileSync(logPath, 'utf8'));
+  if (backend !== 'memory' && backend !== 'file') throw new InvalidArgumentError(`--backend must be memory or file, not '${opts.backend}'`);
+  if (opts.out && fs.existsSync(opts.out)) throw new PoolExistsError(opts.out);
+  const entries = OpLog.parse(readLog(logPath, opts.json));
   if (backend === 'memory') {
     const r = replayOps(entries, { backend: 'memory' });
     const sha256 = createHash('sha256').update(r.image).digest('hex');
@@ -58,7 +96,10 @@ export function registerReplay(program: Command): void {
     .argument('<log>', 'operation log, as written by recordOps().log.toJSONL()')
     .option('-b, --backend <kind>', 'memory or file', 'memory')
     .option('-o, --out <file>', 'write the resulting pool file here (must not exist)')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExample:\n  $ pheap replay ops.jsonl --backend file --out replayed.pool')
     .action((log: string, opts: ReplayCliOptions) => {
-      console.log(formatReplay(runReplay(log, opts)));
+      const r = runReplay(log, opts);
+      console.log(opts.json ? JSON.stringify(r, null, 2) : formatReplay(r));
     });
 }

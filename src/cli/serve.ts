@@ -15,11 +15,18 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm', '.map': 'application/json', '.png': 'image/png', '.json': 'application/json',
 };
 
-/** The package root (this file is bundled into dist/cli.js, or run from src/cli/). */
+/**
+ * The package root: the nearest directory above this file holding a
+ * package.json (this file is bundled into dist/cli.js, or run from src/cli/).
+ * Throws when there is none up to the file system's root (a bundle copied
+ * out of the package).
+ */
 export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
+  const start = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json in ${start} or above it`);
+  }
 }
 
 /** Map a URL path to a file under playground/ or build/, refusing anything outside them. */
