@@ -39,6 +39,7 @@ const ERROR_NAMES: Record<string, string> = {
   ERR_POOL_FILE: 'PoolFileError',
   ERR_BAD_ARGUMENT: 'InvalidArgumentError',
   ERR_MAPPED: 'MappedBackendError',
+  ERR_OPLOG: 'OpLogError',
 };
 
 export class PheapError extends Error {
@@ -225,4 +226,15 @@ export class PoolFileError extends PheapError {
 /** An argument of the wrong kind (a string, null, a bigint where a number is wanted, an unknown option) or a value that does not fit the store. */
 export class InvalidArgumentError extends PheapError {
   constructor(message: string) { super('ERR_BAD_ARGUMENT', message); }
+}
+
+/**
+ * A raw system error (EACCES, ELOOP, EISDIR, …) about the pool file at
+ * `path` as a PoolFileError; a PheapError or anything else is returned
+ * unchanged. Only typed errors escape the file backends and the CLI.
+ */
+export function typedFileError(e: unknown, path: string): unknown {
+  if (e instanceof PheapError) return e;
+  const errno = (e as { code?: unknown } | null | undefined)?.code;
+  return typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno) ? new PoolFileError(path, errno, (e as Error).message) : e;
 }

@@ -26,9 +26,9 @@ import { Prng, type Seed } from './prng.js';
 import { CRASH_MODES, crashImage, linesOfRanges, type CrashOptions } from './crash/modes.js';
 import {
   CHECK_PROBLEMS, CorruptHeapError, OffsetError, PoolClosedError, TxStateError, UnsupportedOperationError,
-  Code, errorForCode, BadTypeError, InvalidSizeError, InvalidArgumentError, NotLiveError, PheapError, PoolFileError,
+  Code, errorForCode, BadTypeError, InvalidSizeError, InvalidArgumentError, NotLiveError, PoolExistsError,
+  PoolNotFoundError, typedFileError,
 } from './errors.js';
-import { PoolExistsError, PoolNotFoundError } from './errors.js';
 
 export interface PoolOptions {
   /** Pool file (Node). Without it the pool lives in memory. */
@@ -267,13 +267,6 @@ function pickBackend(opts: PoolOptions, size: number | null, image?: Uint8Array)
   } catch (e) {
     throw typedFileError(e, opts.path);
   }
-}
-
-/** Only typed errors escape: a raw system error from a backend becomes a PoolFileError. */
-function typedFileError(e: unknown, path: string): unknown {
-  if (e instanceof PheapError) return e;
-  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
-  return typeof errno === 'string' ? new PoolFileError(path, errno, (e as Error).message) : e;
 }
 
 export class Pool {

@@ -18,8 +18,8 @@
 
 import { CommanderError } from 'commander';
 import {
-  CorruptHeaderError, CorruptHeapError, CorruptLogError, InvalidArgumentError, OpLogError, PheapError,
-  PoolFileError, PoolLockedError, TruncatedPoolError,
+  CorruptHeaderError, CorruptHeapError, CorruptLogError, InvalidArgumentError, PheapError, PoolLockedError,
+  TruncatedPoolError,
 } from '../index.js';
 
 /** The exit codes of `pheap`. */
@@ -36,15 +36,9 @@ export function usageError(e: CommanderError): InvalidArgumentError {
   return new InvalidArgumentError(e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
 }
 
-/** A system error (EACCES, ELOOP, ...) on the pool file at `path` as the typed PoolFileError; anything else unchanged. */
-export function typedFileError(path: string, e: unknown): unknown {
-  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
-  return typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno) ? new PoolFileError(path, errno, (e as Error).message) : e;
-}
-
 /** True for an error the CLI answers with one line (not a stack trace). */
 function expected(e: unknown): e is Error {
-  return e instanceof PheapError || e instanceof OpLogError;
+  return e instanceof PheapError;
 }
 
 /** The exit code for a command that failed with `e`. */

@@ -20,8 +20,8 @@
 import * as fs from 'node:fs';
 import { Pool } from '../index.js';
 import { openPoolFile } from '../backends/poolfile.js';
-import { CorruptLogError, LayoutMismatchError, PoolFileError, type PheapError } from '../errors.js';
-import { isDamage, typedFileError } from './exit.js';
+import { CorruptLogError, LayoutMismatchError, PoolFileError, typedFileError, type PheapError } from '../errors.js';
+import { isDamage } from './exit.js';
 import { parseHeader, type PoolHeader } from './header.js';
 import { progress, type ProgressOptions } from './progress.js';
 
@@ -59,7 +59,7 @@ export function readPoolImage(path: string, opts: ProgressOptions = {}): PoolIma
   try {
     file = openPoolFile(path);
   } catch (e) {
-    throw typedFileError(path, e);
+    throw typedFileError(e, path);
   }
   try {
     const bytes = new Uint8Array(file.size);

@@ -15,12 +15,12 @@
 
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { LayoutMismatchError, NotAPoolError, PoolNotFoundError } from '../index.js';
+import { LayoutMismatchError, NotAPoolError, PoolNotFoundError, typedFileError } from '../index.js';
 import { lockPoolFile } from '../backends/lock.js';
 import { HEADER_SIZE, MAGIC } from '../layout.js';
 import { recordedPoolSize } from '../format.js';
 import { parseHeader } from './header.js';
-import { errorText, exitCodeOf, typedFileError } from './exit.js';
+import { errorText, exitCodeOf } from './exit.js';
 
 export interface RmCliOptions {
   force?: boolean;
@@ -52,7 +52,7 @@ function removeOne(path: string, force: boolean, layout: string | undefined): 'r
   try {
     st = fs.statSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw typedFileError(path, e);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw typedFileError(e, path);
     if (force) return 'missing';
     throw new PoolNotFoundError(path);
   }
@@ -61,7 +61,7 @@ function removeOne(path: string, force: boolean, layout: string | undefined): 'r
   try {
     fd = fs.openSync(path, 'r+');
   } catch (e) {
-    throw typedFileError(path, e);
+    throw typedFileError(e, path);
   }
   let unlock: (() => void) | null = null;
   try {

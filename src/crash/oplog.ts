@@ -33,6 +33,7 @@ import type { CrashOptions } from './modes.js';
 import type { Seed } from '../prng.js';
 import { interceptPool } from './intercept.js';
 import { sha256 } from './hash.js';
+import { PheapError } from '../errors.js';
 
 export const OPLOG_FORMAT = 'pheap-oplog/1';
 
@@ -69,8 +70,8 @@ function unhex(s: string): Uint8Array {
 function f64hex(v: number): string { const b = new Uint8Array(8); new DataView(b.buffer).setFloat64(0, v, true); return hex(b); }
 function hexf64(s: string): number { return new DataView(unhex(s).buffer).getFloat64(0, true); }
 
-export class OpLogError extends Error {
-  override name = 'OpLogError';
+export class OpLogError extends PheapError {
+  constructor(message: string) { super('ERR_OPLOG', message); }
 }
 
 /** An operation log being recorded. */
