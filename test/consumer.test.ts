@@ -11,8 +11,10 @@
 //     configuration, opens an OPFS pool in Chromium, commits, reloads, reads
 //     it back, and sees PoolLockedError for a second opener;
 //   - `npx pheap serve` serves a playground whose grid renders;
-//   - the `pheap` command works from the install (test/cli.test.ts covers it
-//     in depth against the repo's build).
+//   - the `pheap` command works from the install: --version, create, info,
+//     check (read-only: the file's hash unchanged), check --repair of a
+//     pending undo log, dump, rm, and bad input answered in one line with
+//     exit code 2 (test/cli.test.ts covers it in depth against the repo's build).
 // The installs use the npm cache first (--prefer-offline); the registry is
 // needed only for what the cache lacks.
 
@@ -23,6 +25,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import * as esbuild from 'esbuild';
 import type { BrowserContext } from 'playwright-core';
 import { launchChromium } from './helpers/chromium.js';
@@ -128,6 +131,63 @@ describe('Node', () => {
       expect(r.stdout.trim()).toBe('file');
       expect(r.stderr).toMatch(/^pheap: [^\n]*file backend[^\n]*\n$/);
     }
+  });
+});
+
+describe('the pheap command, installed', () => {
+  /** `npx pheap …` in the consumer project: exit status, stdout, stderr. */
+  function pheap(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync('npx', ['--no-install', 'pheap', ...args], { cwd: app, encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+  const hash = (f: string) => createHash('sha256').update(fs.readFileSync(path.join(app, f))).digest('hex');
+
+  it('--version, create, info --json, check (read-only), check --repair of a pending undo log, dump, rm', () => {
+    const version = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version as string;
+    expect(pheap('--version')).toMatchObject({ status: 0, stdout: `${version}\n` });
+
+    expect(pheap('create', 'cli.pool', '--size', '1M', '--layout', 'cli', '--seed', 'c').status).toBe(0);
+    const info = JSON.parse(pheap('info', 'cli.pool', '--json').stdout);
+    expect(info.header).toMatchObject({ layout: 'cli', size: 1 << 20, formatVersion: 2 });
+    expect(info.log.state).toBe('clean');
+
+    // a pool left with a pending undo log: a transaction's entries and data durable, no commit
+    const made = spawnSync(process.execPath, ['--input-type=module', '-e', [
+      "import { Pool } from 'pheap'; import { writeFileSync } from 'node:fs';",
+      "const p = Pool.create({ size: 1 << 20, layout: 'cli', seed: 2 }); const r = p.root(64);",
+      "p.beginTx(); p.addRange(r, 8); p.writeU64(r, 7n); p.persist(r, 8);",
+      "writeFileSync('pending.pool', p.crashImage({ mode: 'strict' }));",
+    ].join(' ')], { cwd: app, encoding: 'utf8' });
+    expect(made.stderr).toBe('');
+    const before = hash('pending.pool');
+    const pending = pheap('info', 'pending.pool', '--json');
+    expect(JSON.parse(pending.stdout).log).toMatchObject({ state: 'needs-recovery', entries: 1 });
+    const check = pheap('check', 'pending.pool');
+    console.log(`pheap info / check of a pool with a pending undo log:\n${pheap('info', 'pending.pool').stdout}${check.stdout}`);
+    expect(check.status).toBe(0);
+    expect(check.stdout).toMatch(/needs recovery: 1 undo entry/);
+    expect(hash('pending.pool')).toBe(before);
+    const repair = JSON.parse(pheap('check', 'pending.pool', '--repair', '--json').stdout);
+    expect(repair).toMatchObject({ consistent: true, repairedEntries: 1 });
+    expect(hash('pending.pool')).not.toBe(before);
+    expect(JSON.parse(pheap('check', 'pending.pool', '--json').stdout)).toMatchObject({ consistent: true, recoveryPending: false });
+
+    const dump = JSON.parse(pheap('dump', 'cli.pool', '--json').stdout);
+    expect(dump.objects).toEqual([]);
+    expect(JSON.parse(pheap('dump', 'cli.pool', '--range', '0:8', '--json').stdout).hex).toMatch(/^50484541504f4f4c/); // PHEAPOOL
+    expect(pheap('rm', 'cli.pool', 'pending.pool').status).toBe(0);
+    expect(fs.existsSync(path.join(app, 'cli.pool')) || fs.existsSync(path.join(app, 'pending.pool'))).toBe(false);
+  });
+
+  it('bad input: one line naming the error class, exit code 2, no stack trace', () => {
+    fs.writeFileSync(path.join(app, 'not-a-pool.txt'), 'hello');
+    for (const [args, cls] of [[['info', 'missing.pool'], 'PoolNotFoundError'], [['check', 'not-a-pool.txt'], 'NotAPoolError'],
+      [['serve', '-p', 'abc'], 'InvalidArgumentError'], [['frobnicate'], 'InvalidArgumentError']] as const) {
+      const r = pheap(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(new RegExp(`^pheap: ${cls}: [^\n]+\n$`));
+    }
+    expect(fs.readFileSync(path.join(app, 'not-a-pool.txt'), 'utf8')).toBe('hello');
   });
 });
 
