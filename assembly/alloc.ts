@@ -32,7 +32,7 @@ import {
   claimSlot, flagsOf, freeWord, isReserved, kindOf, makeChunkWord, ownerChunk, reserve, runBitmapWordOff,
   setChunkWord, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit,
 } from "./heap";
-import { beginLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
+import { beginLog, deferredLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
 
 export const ALLOC_ZERO: u32 = 1;
 export const ALLOC_ALIGN64: u32 = 2;
@@ -265,10 +265,10 @@ function publishAtomically(dest: u32, value: u32, made: u32, freed: u32): Code {
   return Code.OK;
 }
 
-/** Inside a tx: snapshot `dest` and store `value` into it. */
+/** Inside a tx: snapshot `dest` (durable before the store can be: at once, or first at the next drain) and store `value` into it. */
 function publishInTx(dest: u32, value: u32): Code {
   const code = logRange(dest, destLen(dest));
-  drain();
+  if (!deferredLog()) drain();
   if (code == Code.OK) writeDest(dest, value);
   return code;
 }

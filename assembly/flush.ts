@@ -260,7 +260,10 @@ function clearPending(): void {
  * the drain that makes them durable first.
  */
 export function drain(): void {
-  if (earlyCount != 0) drainEarly();
+  if (earlyCount != 0) {
+    drainEarly();
+    if (pendingCount == 0) return; // the early lines were all there was: one drain
+  }
   drainCalls++;
   if (pendingCount == 0) return;
   linesPersisted += pendingCount;

@@ -3,7 +3,8 @@
 // The undo log and the record of the open transaction live in log.ts; this
 // file orders the steps. Protocol (drains per step), eager log | deferred:
 //   addRange  copy old bytes to the log, persist the entry        1 | 0
-//             (several ranges added by one call share that drain)
+//             (several ranges added by one call share that drain;
+//             alloc with `into` snapshots its slot the same way)
 //   commit    log the allocator words this tx changes, if any     1 | 0
 //             (deferred: every entry not yet durable, alone)      0 | 1
 //             apply them, flush every logged range + new objects,

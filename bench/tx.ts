@@ -5,8 +5,13 @@
 //   (b) tx_snapshot_8x64     8 scattered 64 B snapshots + modify + commit
 //   (c) tx_alloc_64_publish  tx alloc 64 B, publish its offset into a slot
 // Each inside WASM (loops in the core) and through the TS API (pool.tx),
-// memory backend at durability 'os'. Then (a) on the file backend at
-// 'fsync' next to one pwrite(64 B) + fdatasync on the same disk: the floor.
+// memory backend at durability 'os'.
+// Both undo-log orders are measured (docs/durability.md, "Eviction"): the
+// memory backend as it is by default (only drains write it: the deferred log,
+// 3 drains per commit) and modelling pmem (evicts: true: the eager log, one
+// drain per snapshot plus two — what PMDK does). Then (a) and (b) on the file
+// backend at 'fsync' (deferred) next to one pwrite(64 B) + fdatasync on the
+// same disk: the floor. Drains per transaction are counted, not assumed.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,12 +27,16 @@ const AREA_LINES = MiB / 64; // tx_snapshot_8x64 scatters over 1 MiB
 const SLOTS = 16384;
 
 useLoopsCore();
-const { pool, loops } = loopsPool({ size: 64 * MiB, layout: 'bench', seed: 1 });
-const area = pool.alloc(MiB, { zero: true, align64: true });
-const slots = pool.alloc(4 * SLOTS, { zero: true });
+
+/** One memory pool per cache model, with the areas the cases use. */
+function setUp(evicts: boolean) {
+  const { pool, loops } = loopsPool({ size: 64 * MiB, layout: 'bench', seed: 1, evicts });
+  return { pool, loops, area: pool.alloc(MiB, { zero: true, align64: true }), slots: pool.alloc(4 * SLOTS, { zero: true }) };
+}
+type Bench = ReturnType<typeof setUp>;
 
 /** Run `n` tx allocs in batches of SLOTS, freeing each batch untimed (as the PMDK harness does). */
-function allocPublishRate(oneBatch: (m: number) => void): number {
+function allocPublishRate(b: Bench, oneBatch: (m: number) => void): number {
   const rates: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     let t = 0, n = 0;
@@ -35,7 +44,7 @@ function allocPublishRate(oneBatch: (m: number) => void): number {
       const t0 = performance.now();
       oneBatch(SLOTS);
       t += performance.now() - t0;
-      loops.freePublished(SLOTS, slots);
+      b.loops.freePublished(SLOTS, b.slots);
       n += SLOTS;
     }
     rates.push((n / t) * 1000);
@@ -43,36 +52,57 @@ function allocPublishRate(oneBatch: (m: number) => void): number {
   return rates.sort((a, b) => a - b)[rates.length >> 1];
 }
 
-const wasm = {
-  tx_snapshot_64: measure((n) => loops.txSnapshot64(n, area, HOT), { runs: RUNS }),
-  tx_snapshot_8x64: measure((n) => loops.txSnapshot8x64(n, area, AREA_LINES), { runs: RUNS }),
-  tx_alloc_64_publish: allocPublishRate((m) => loops.txAllocPublish(m, slots)),
-};
+function wasmCases(b: Bench) {
+  return {
+    tx_snapshot_64: measure((n) => b.loops.txSnapshot64(n, b.area, HOT), { runs: RUNS }),
+    tx_snapshot_8x64: measure((n) => b.loops.txSnapshot8x64(n, b.area, AREA_LINES), { runs: RUNS }),
+    tx_alloc_64_publish: allocPublishRate(b, (m) => b.loops.txAllocPublish(m, b.slots)),
+  };
+}
 
 let seed = 1;
 const rnd = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; };
-const ts = {
-  tx_snapshot_64: measure((n) => {
-    for (let i = 0; i < n; i++) {
-      const off = area + ((i % HOT) << 6);
-      pool.tx((tx) => tx.setU64(off, pool.readU64(off) + 1n));
-    }
-  }, { runs: RUNS }),
-  tx_snapshot_8x64: measure((n) => {
-    for (let i = 0; i < n; i++) {
-      pool.tx((tx) => {
-        for (let k = 0; k < 8; k++) { const off = area + ((rnd() % AREA_LINES) << 6); tx.setU64(off, pool.readU64(off) + 1n); }
-      });
-    }
-  }, { runs: RUNS }),
-  tx_alloc_64_publish: allocPublishRate((m) => { for (let i = 0; i < m; i++) pool.tx((tx) => tx.alloc(64, { type: 1, into: slots + 4 * i })); }),
+
+/** The TS API's transactions over `area` of `pool`; `lines` bounds the scattered case. */
+const tsTx = {
+  snapshot64: (pool: Pool, area: number, i: number) => { const off = area + ((i % HOT) << 6); pool.tx((tx) => tx.setU64(off, pool.readU64(off) + 1n)); },
+  snapshot8x64: (pool: Pool, area: number, lines: number) => pool.tx((tx) => {
+    for (let k = 0; k < 8; k++) { const off = area + ((rnd() % lines) << 6); tx.setU64(off, pool.readU64(off) + 1n); }
+  }),
 };
 
-// (a) on a real file at 'fsync', and the physical floor on the same disk.
+function tsCases(b: Bench) {
+  return {
+    tx_snapshot_64: measure((n) => { for (let i = 0; i < n; i++) tsTx.snapshot64(b.pool, b.area, i); }, { runs: RUNS }),
+    tx_snapshot_8x64: measure((n) => { for (let i = 0; i < n; i++) tsTx.snapshot8x64(b.pool, b.area, AREA_LINES); }, { runs: RUNS }),
+    tx_alloc_64_publish: allocPublishRate(b, (m) => { for (let i = 0; i < m; i++) b.pool.tx((tx) => tx.alloc(64, { type: 1, into: b.slots + 4 * i })); }),
+  };
+}
+
+/** Drains one transaction of each case costs on `b`'s pool (the TS API). */
+function drainsPerTx(b: Bench): Record<string, number> {
+  const count = (fn: () => void) => { const d0 = b.pool.stats().drains; fn(); return b.pool.stats().drains - d0; };
+  const out = {
+    tx_snapshot_64: count(() => tsTx.snapshot64(b.pool, b.area, 0)),
+    tx_snapshot_8x64: count(() => tsTx.snapshot8x64(b.pool, b.area, AREA_LINES)),
+    tx_alloc_64_publish: count(() => b.pool.tx((tx) => tx.alloc(64, { type: 1, into: b.slots }))),
+  };
+  b.loops.freePublished(1, b.slots);
+  return out;
+}
+
+const models = { deferred: setUp(false), pmem: setUp(true) };
+const results = Object.entries(models).map(([name, b]) => ({ name, wasm: wasmCases(b), ts: tsCases(b), drains: drainsPerTx(b) }));
+
+// (a) and (b) on a real file at 'fsync' (deferred log), and the physical floor on the same disk.
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pheap-bench-tx-'));
 const filePool = Pool.create({ path: path.join(dir, 'tx.pool'), backend: 'file', size: 4 * MiB, layout: 'bench', durability: 'fsync' });
-const fileObj = filePool.alloc(64, { zero: true });
-const fileTx = measure((n) => { for (let i = 0; i < n; i++) filePool.tx((tx) => tx.setU64(fileObj, BigInt(i))); }, { runs: RUNS, minTimeMs: 500 });
+const fileArea = filePool.alloc(64 * 64, { zero: true, align64: true });
+const fileTx = {
+  tx_snapshot_64: measure((n) => { for (let i = 0; i < n; i++) tsTx.snapshot64(filePool, fileArea, i % 64); }, { runs: RUNS, minTimeMs: 500 }),
+  tx_snapshot_8x64: measure((n) => { for (let i = 0; i < n; i++) tsTx.snapshot8x64(filePool, fileArea, 64); }, { runs: RUNS, minTimeMs: 500 }),
+};
+const fileDrains = (() => { const d0 = filePool.stats().drains; tsTx.snapshot8x64(filePool, fileArea, 64); return filePool.stats().drains - d0; })();
 filePool.close();
 const fd = fs.openSync(path.join(dir, 'floor'), 'w+');
 const buf = Buffer.alloc(64, 1);
@@ -82,9 +112,13 @@ fs.rmSync(dir, { recursive: true, force: true });
 
 const pmdk = await runPmdk({ runs: RUNS, cases: ['tx_snapshot_64', 'tx_snapshot_8x64', 'tx_alloc_64_publish'] });
 const rows: Row[] = [];
-for (const [k, v] of Object.entries(wasm)) rows.push({ case: k, backend: 'wasm/memory', durability: 'os', opsPerSec: v, anchor: `pmdk ${k}`, anchorOpsPerSec: pmdk?.[k]?.opsPerSec ?? null });
-for (const [k, v] of Object.entries(ts)) rows.push({ case: k, backend: 'ts/memory', durability: 'os', opsPerSec: v, anchor: `pmdk ${k}`, anchorOpsPerSec: pmdk?.[k]?.opsPerSec ?? null });
-rows.push({ case: 'tx_snapshot_64', backend: 'ts/file', durability: 'fsync', usPerOp: 1e6 / fileTx, anchor: 'pwrite 64 B + fdatasync', anchorOpsPerSec: floor });
+for (const r of results) {
+  const label = r.name === 'pmem' ? ', evicts (eager log)' : ' (deferred log)';
+  for (const [k, v] of Object.entries(r.wasm)) rows.push({ case: k, backend: `wasm/memory${label}`, durability: 'os', opsPerSec: v, anchor: `pmdk ${k}`, anchorOpsPerSec: pmdk?.[k]?.opsPerSec ?? null });
+  for (const [k, v] of Object.entries(r.ts)) rows.push({ case: k, backend: `ts/memory${label}`, durability: 'os', opsPerSec: v, anchor: `pmdk ${k}`, anchorOpsPerSec: pmdk?.[k]?.opsPerSec ?? null });
+}
+for (const [k, v] of Object.entries(fileTx)) rows.push({ case: k, backend: 'ts/file (deferred log)', durability: 'fsync', usPerOp: 1e6 / v, anchor: 'pwrite 64 B + fdatasync', anchorOpsPerSec: floor });
 rows.push({ case: 'pwrite 64 B + fdatasync', backend: 'file', durability: 'fsync', usPerOp: 1e6 / floor });
 printTable(rows, `transactions, medians of ${RUNS} runs (pmdk: /dev/shm, PMEM_IS_PMEM_FORCE=1)`);
-console.log('\ndrains per transaction: (a) 3 = 1 snapshot + 2 commit; (b) 10 = 8 + 2 (one per addRange call; addRange of one larger range is one drain); (c) 4 = 1 for the published slot + 1 allocator word + 2 commit');
+for (const r of results) console.log(`drains per transaction, ${r.name === 'pmem' ? 'eager log (evicts)' : 'deferred log'}: ${Object.entries(r.drains).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+console.log(`drains per transaction, file backend at fsync: tx_snapshot_8x64 ${fileDrains} (each one an fdatasync)`);
