@@ -31,7 +31,7 @@ export function persist(off: u32, len: u32): void {
 export { createPool, openPool } from "./pool";
 export { alloc, free, realloc, root, usableSize, nextObject, rangeWritable, isLive } from "./alloc";
 export { objectType, objectDataLen } from "./object";
-export { txBegin, txAddRange, txCommit, txAbort } from "./tx";
+export { txBegin, txAddRange, txCommit, txAbort, txSavepoint } from "./tx";
 export { txDepth } from "./log";
 export { check } from "./check";
 export { validateHeaderPage } from "./format";

@@ -104,6 +104,12 @@ let drainsAtLastAppend: u64 = 0; // flush.drainCalls when the last entry was app
 let rangeCount: u32 = 0;
 let allocCount: u32 = 0;
 let freeCount: u32 = 0;
+// The savepoint (group commit): where the transaction stood when the current
+// member began; spDepth 0 = none. An abort below it rolls back to it only.
+let spEntries: u32 = 0;
+let spAllocs: u32 = 0;
+let spFrees: u32 = 0;
+let spDepth: u32 = 0;
 export let recoveredEntries: u32 = 0;
 
 // @ts-ignore: decorator
@@ -223,8 +229,46 @@ export function freesRecorded(): u32 { return freeCount; }
 // @ts-ignore: decorator
 @inline export function freeAt(i: u32): u32 { return load<u32>(TX_FREES + (<usize>i << 2)); }
 
+/**
+ * Mark where the open transaction stands now: an abort at a deeper level
+ * rolls back to here only. The ranges logged so far are flushed (the
+ * commit's drain makes them durable, as it would have) and forgotten, so
+ * that a range changed after the savepoint is logged again, with its value
+ * at that change: rolling back to the savepoint restores exactly that, and
+ * recovery, restoring every entry newest first, still ends with each range's
+ * value from before the transaction.
+ */
+export function setSavepoint(): void {
+  for (let i: u32 = 0; i < rangeCount; i++) flush(rStart(i), rEnd(i) - rStart(i));
+  rangeCount = 0;
+  spEntries = appended;
+  spAllocs = allocCount;
+  spFrees = freeCount;
+  spDepth = depth;
+}
+
+/** Depth of the level the savepoint belongs to (0: none). */
+export function savepointDepth(): u32 { return spDepth; }
+/** Allocations recorded before the savepoint (those after it are the caller's to release). */
+export function savepointAllocs(): u32 { return spAllocs; }
+
+/**
+ * Undo everything since the savepoint: restore the entries appended since,
+ * newest first (they stay in the log: each holds its range's value from
+ * before the transaction, which is also its value at the savepoint, since
+ * a range is logged only the first time it changes), and forget the
+ * allocations and frees recorded since. Releasing those allocations is the
+ * caller's (tx.ts).
+ */
+export function rollbackToSavepoint(): void {
+  if (appended > spEntries) rollbackEntries(spEntries, appended, false);
+  allocCount = spAllocs;
+  freeCount = spFrees;
+}
+
 /** Forget the open transaction's record (after commit or abort). */
 export function endTx(): void {
+  spDepth = 0;
   depth = 0;
   rangeCount = 0;
   allocCount = 0;
@@ -440,19 +484,27 @@ function scanEntries(limit: u32): u32 {
   return n;
 }
 
-/** Restore the first `n` entries (their blocks' first indexes in LOG_BLOCK_FIRST), newest first, and drain. */
-function rollbackEntries(n: u32): void {
+/**
+ * Restore entries [from, n) (their blocks' first indexes in LOG_BLOCK_FIRST),
+ * newest first, flushing what they restore; drain unless `drainAfter` is
+ * false (a rollback to a savepoint: the batch's commit drains those lines,
+ * and a crash before it restores them from the log anyway).
+ */
+function rollbackEntries(from: u32, n: u32, drainAfter: bool = true): void {
   for (let b = extCount + 1; b > 0; b--) {
     const first = blockFirst(b - 1);
     const next = b - 1 < extCount ? blockFirst(b) : n;
-    const count = (next < n ? next : n) - (first < n ? first : n);
+    const end = next < n ? next : n;
+    if (end <= first || end <= from) continue;
+    const count = end - first;
+    const skip = from > first ? from - first : 0; // entries of this block before `from` stay as they are
     let pos = blockStart(b - 1);
     assert(count <= LOG_POSITIONS_CAP, "rollbackEntries: block holds too many entries");
     for (let i: u32 = 0; i < count; i++) {
       store<u32>(LOG_POSITIONS + (<usize>i << 2), pos);
       pos += ENTRY_HEADER + align16(load<u32>(abs(pos), 4));
     }
-    for (let i = count; i > 0; i--) {
+    for (let i = count; i > skip; i--) {
       const at = load<u32>(LOG_POSITIONS + (<usize>(i - 1) << 2));
       const off = load<u32>(abs(at));
       const len = load<u32>(abs(at), 4);
@@ -460,13 +512,13 @@ function rollbackEntries(n: u32): void {
       flush(off, len);
     }
   }
-  drain();
+  if (drainAfter) drain();
 }
 
 /** Abort: restore exactly what this session logged, then invalidate the log. */
 export function rollbackLog(): void {
   if (!logTouched()) return;
-  rollbackEntries(appended);
+  rollbackEntries(0, appended);
   invalidateLog();
 }
 
@@ -530,7 +582,7 @@ export function recoverLog(): Code {
   const code = readLog();
   if (code != Code.OK) return code;
   recoveredEntries = validEntries;
-  if (validEntries != 0) rollbackEntries(validEntries);
+  if (validEntries != 0) rollbackEntries(0, validEntries);
   seq = (seq + 1) & SEQ_MASK;
   store<u64>(abs(logOff), seqWord(seq, 0));
   persist(logOff, 8);

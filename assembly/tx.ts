@@ -17,7 +17,10 @@
 // persistent bitmap / chunk words change at commit, under the same log, so a
 // crash or abort leaves no leak and no freed-then-reused block.
 // Nested transactions flatten: only the outermost commit commits; an abort at
-// any depth aborts everything and the outer levels then end with TX_ABORTED.
+// any depth aborts everything and the outer levels then end with TX_ABORTED —
+// down to the savepoint's level when one is set (group commit: each member of
+// a batch runs one level below the batch, after txSavepoint(); its abort
+// rolls back to the savepoint only, and the batch goes on).
 
 import { Code } from "./errors";
 import { drain, flush } from "./flush";
@@ -26,7 +29,8 @@ import { clearReservations, isReserved, unreserve } from "./heap";
 import { commitObject, metaWordOff, releaseObject, unclaimObject } from "./alloc";
 import {
   allocAt, allocsRecorded, clearAborted, deferredLog, endTx, enterTx, finishCommit, freeAt, freesRecorded, leaveTx, logRange,
-  logTouched, markAborted, rollbackLog, txAborted, txReady, txDepth,
+  logTouched, markAborted, rollbackLog, rollbackToSavepoint, savepointAllocs, savepointDepth, setSavepoint, txAborted,
+  txReady, txDepth,
 } from "./log";
 
 export function txBegin(): Code {
@@ -74,10 +78,24 @@ function closeTx(): void {
   clearReservations();
 }
 
+/** Leave an aborted level; at the bottom (or the savepoint's level) the abort is over. */
+function leaveAborted(): void {
+  const left = leaveTx();
+  if (left == 0 || left == savepointDepth()) clearAborted();
+}
+
+/** Set the savepoint at the current level (group commit, before each member). */
+export function txSavepoint(): Code {
+  const ready = txReady();
+  if (ready != Code.OK) return ready;
+  setSavepoint();
+  return Code.OK;
+}
+
 export function txCommit(): Code {
   if (txDepth() == 0) return Code.TX_STATE;
   if (txAborted()) {
-    if (leaveTx() == 0) clearAborted();
+    leaveAborted();
     return Code.TX_ABORTED;
   }
   if (txDepth() > 1) { leaveTx(); return Code.OK; }
@@ -104,13 +122,25 @@ function rollbackOpenTx(): void {
   closeTx();
 }
 
+/** Roll back to the savepoint: its entries restored, the allocations made since released. */
+function rollbackToSavepointTx(): void {
+  const allocs = allocsRecorded();
+  for (let i = savepointAllocs(); i < allocs; i++) {
+    const off = allocAt(i);
+    if (unreserve(off)) unclaimObject(off);
+  }
+  rollbackToSavepoint();
+}
+
 export function txAbort(): Code {
   if (txDepth() == 0) return Code.TX_STATE;
   if (!txAborted()) {
     const levels = txDepth();
-    rollbackOpenTx();
+    const floor = savepointDepth();
+    if (floor != 0 && levels > floor) rollbackToSavepointTx();
+    else rollbackOpenTx();
     markAborted(levels);
   }
-  if (leaveTx() == 0) clearAborted(); // else outer levels end with TX_ABORTED
+  leaveAborted(); // else outer levels end with TX_ABORTED
   return Code.OK;
 }

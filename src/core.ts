@@ -40,7 +40,7 @@ export interface CoreExports {
   objectType(off: number): number;
   objectDataLen(off: number): number;
   txBegin(): number; txAddRange(off: number, len: number): number;
-  txCommit(): number; txAbort(): number; txDepth(): number;
+  txCommit(): number; txAbort(): number; txDepth(): number; txSavepoint(): number;
   check(): number;
   heapStats(): void;
   validateHeaderPage(): number;

@@ -5,6 +5,7 @@ import './node/env.js';
 
 export { Pool, Tx, registerBackend } from './pool.js';
 export type { PoolOptions, CreateOptions, OpenOptions, AllocOptions, PoolStats, PoolInfo, BackendOpener } from './pool.js';
+export type { GroupCommitOptions } from './group.js';
 export type { Backend, BackendKind, Durability } from './backends/backend.js';
 export { MemoryBackend } from './backends/memory.js';
 export { FileBackend } from './backends/file.js';

@@ -21,6 +21,7 @@ import type { Backend, BackendKind, Durability } from './backends/backend.js';
 import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { POOL_BASE } from './layout.js';
+import { GroupCommit, type GroupCommitOptions } from './group.js';
 import { checkPoolSize, encodeLayout, recordedPoolSize } from './format.js';
 import { Prng, type Seed } from './prng.js';
 import { CRASH_MODES, crashImage, linesOfRanges, type CrashOptions } from './crash/modes.js';
@@ -50,6 +51,8 @@ export interface PoolOptions {
    * is InvalidArgumentError: it would be unsafe. docs/durability.md.
    */
   evicts?: boolean;
+  /** Limits of a txAsync() batch (group commit); see docs/transactions.md. */
+  groupCommit?: GroupCommitOptions;
 }
 
 export interface CreateOptions extends PoolOptions {
@@ -219,6 +222,14 @@ function crashOptionsArg(v: unknown): void {
   }
 }
 
+/** A transaction function: a synchronous function (`what` names the call in messages). */
+function txFunctionArg(fn: unknown, what: string): void {
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`${what}() needs a function, not ${shown(fn)}`);
+  if (ASYNC_CONSTRUCTORS.has(fn.constructor)) {
+    throw new TxStateError(`${what}(fn): fn is an async function; transaction functions must be synchronous (nothing was run or begun)`);
+  }
+}
+
 /** The constructors of async functions (a property read, not a toString, on the hot path). */
 const ASYNC_CONSTRUCTORS: ReadonlySet<unknown> = new Set([(async () => {}).constructor, (async function* () {}).constructor]);
 
@@ -236,10 +247,11 @@ function ignoreOutcome(p: PromiseLike<unknown>): void {
   }
 }
 
-/** One open transaction level; `byTx` says tx(fn) opened it (else beginTx()). */
+/** One open transaction level; `byTx` says tx(fn) opened it (else beginTx(), or the group-commit batch: `batch`). */
 interface TxLevel {
   readonly pool: Pool;
   readonly byTx: boolean;
+  readonly batch?: boolean;
   open: boolean;
 }
 
@@ -289,6 +301,9 @@ export class Pool {
   private recoveryMs = 0;
   /** The open transaction levels, innermost last (mirrors the core's depth). */
   private levels: TxLevel[] = [];
+  /** Group commit (txAsync): made at the first txAsync, with these limits. */
+  private group: GroupCommit | null = null;
+  private groupOptions: GroupCommitOptions = {};
 
   private constructor(backend: Backend, layout: string, path: string | undefined, debug: boolean) {
     this.backend = backend;
@@ -327,6 +342,7 @@ export class Pool {
     const pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
     try {
       pool.setModel(opts.evicts);
+      pool.groupOptions = opts.groupCommit ?? {};
       pool.writeLayout(layout);
       const uuid = new Uint8Array(pool.memory.buffer, pool.core.scratch() + 64, 16);
       if (opts.seed !== undefined) new Prng(opts.seed).bytes(uuid);
@@ -358,6 +374,8 @@ export class Pool {
         pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
       }
       pool.setModel(opts.evicts);
+      pool.group = null;
+      pool.groupOptions = opts.groupCommit ?? {};
       pool.writeLayout(layout);
       const t0 = performance.now();
       pool.check0(pool.core.openPool(backend.size, layout.length));
@@ -398,7 +416,7 @@ export class Pool {
    */
   static openOrCreate(opts: CreateOptions): Pool {
     if (opts === undefined) throw new InvalidArgumentError('openOrCreate needs options: { path, size, layout }');
-    const o = optionsArg(opts, ['path', 'backend', 'layout', 'durability', 'debug', 'evicts', 'size', 'seed'], 'openOrCreate options');
+    const o = optionsArg(opts, ['path', 'backend', 'layout', 'durability', 'debug', 'evicts', 'groupCommit', 'size', 'seed'], 'openOrCreate options');
     if (typeof o.path !== 'string' || o.path === '') throw new UnsupportedOperationError(`openOrCreate needs a path (a non-empty string, not ${shown(o.path)}): a memory pool has nothing to open; use Pool.create`);
     if (o.backend === 'memory' || typeof o.backend === 'object') throw new UnsupportedOperationError('openOrCreate needs a named file backend (\'file\' or \'mapped\'): a memory pool or a ready Backend has no file to find again; use Pool.create or Pool.open');
     if (typeof o.layout !== 'string') throw new InvalidArgumentError(`openOrCreate: layout must be a string, not ${shown(o.layout)}`);
@@ -483,8 +501,16 @@ export class Pool {
   // ─── lifecycle ───────────────────────────────────────────────────────────
 
   /** Close the pool: drains nothing more (un-drained stores are not durable), releases the file. Open transactions end uncommitted. */
+  /**
+   * Close the pool. An open txAsync() batch is committed first when no other
+   * transaction is open (its promises resolve); inside a transaction it is
+   * abandoned with everything else (recovery rolls it back; its promises
+   * reject with PoolClosedError).
+   */
   close(): void {
     if (this.closed) return;
+    if (this.onlyBatchOpen()) this.group!.commit();
+    this.group?.abandon('closed');
     this.abandonLevels();
     this.closed = true;
     this.backend.close(true);
@@ -677,10 +703,13 @@ export class Pool {
    */
   tx<T>(fn: (tx: Tx) => T): T {
     this.live();
-    if (typeof fn !== 'function') throw new InvalidArgumentError(`tx() needs a function, not ${shown(fn)}`);
-    if (ASYNC_CONSTRUCTORS.has(fn.constructor)) {
-      throw new TxStateError('tx(fn): fn is an async function; transaction functions must be synchronous (nothing was run or begun)');
-    }
+    txFunctionArg(fn, 'tx');
+    if (this.onlyBatchOpen()) this.group!.commit();
+    return this.runTx(fn);
+  }
+
+  /** tx(fn)'s work, also a txAsync() member's: a level of its own, committed when fn returns, aborted when it throws. */
+  private runTx<T>(fn: (tx: Tx) => T): T {
     const level = this.openLevel(true);
     let out: T;
     try {
@@ -710,10 +739,59 @@ export class Pool {
     this.check0(this.core.txCommit());
   }
 
+  // ─── group commit ─────────────────────────────────────────────────────────
+
+  /**
+   * Run `fn` now, as a transaction of the open batch (group commit): its
+   * changes are visible at once, and the promise resolves with fn's result
+   * when the batch — every txAsync() of this turn of the event loop, or up
+   * to `groupCommit.maxBatch` / `maxDelayMs` — has committed with one commit
+   * protocol: durable at the pool's level. If fn throws, only its own
+   * changes are rolled back and the promise rejects with that error; if the
+   * commit fails, every promise of the batch rejects. Batches commit in
+   * order and whole, so after a crash a prefix of them is there, including
+   * every one whose promises resolved. fn must be synchronous (as for tx());
+   * it may run twice when the log fills up in a batch holding other
+   * transactions (they commit first, then fn runs again in a batch of its
+   * own). A synchronous tx() or beginTx() at the top level, close() and
+   * commitBatch() commit the open batch first. Inside a transaction,
+   * txAsync() is refused (TxStateError): nest with tx().
+   */
+  txAsync<T>(fn: (tx: Tx) => T): Promise<T> {
+    try {
+      this.live();
+      txFunctionArg(fn, 'txAsync');
+      if (this.levels.length > 0 && !this.onlyBatchOpen()) {
+        throw new TxStateError('txAsync() inside a transaction: nest with tx(); txAsync() runs at the top level');
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.group ??= new GroupCommit({
+      openBatch: () => { this.openLevel(false, true); },
+      runMember: (member) => { this.check0(this.core.txSavepoint()); return member(); },
+      commitBatch: () => { this.popLevel(); this.check0(this.core.txCommit()); },
+      abortBatch: () => { this.abortThrough(this.levels[0]); },
+    }, this.groupOptions);
+    return this.group.submit(() => this.runTx(fn));
+  }
+
+  /** Commit the open txAsync() batch now (if any): its promises resolve. Nothing else may be open. */
+  commitBatch(): void {
+    this.live();
+    if (this.group?.isOpen && !this.onlyBatchOpen()) throw new TxStateError('commitBatch() inside a transaction function');
+    this.group?.commit();
+  }
+
+  /** Is the txAsync() batch the only open level (nothing of a member running)? */
+  private onlyBatchOpen(): boolean {
+    return this.levels.length === 1 && this.levels[0].batch === true;
+  }
+
   /** Begin a core transaction level and record it. */
-  private openLevel(byTx: boolean): TxLevel {
+  private openLevel(byTx: boolean, batch = false): TxLevel {
     this.check0(this.live().txBegin());
-    const level: TxLevel = { pool: this, byTx, open: true };
+    const level: TxLevel = { pool: this, byTx, batch, open: true };
     this.levels.push(level);
     return level;
   }
@@ -750,7 +828,10 @@ export class Pool {
    * synchronous function (a UI, a worker protocol): begin, then commit or
    * abort. Prefer `tx(fn)`, which cannot leave a transaction open.
    */
-  beginTx(): void { this.openLevel(false); }
+  beginTx(): void {
+    if (this.onlyBatchOpen()) this.group!.commit();
+    this.openLevel(false);
+  }
   /** Commit the innermost level, which beginTx() must have opened (an inner level commits nothing). */
   commitTx(): void { this.check0(this.endStepLevel('commitTx').txCommit()); }
   /** Abort: restore every snapshot of the whole transaction. The innermost level must be one beginTx() opened. */
@@ -764,6 +845,7 @@ export class Pool {
     if (top.byTx) {
       throw new TxStateError(`${call}(): the innermost transaction level was opened by tx(fn), not beginTx(); return from fn to commit it or throw to abort it (nothing was changed)`);
     }
+    if (top.batch) throw new TxStateError(`${call}(): no beginTx() level is open (the open level is a txAsync() batch: commitBatch() commits it)`);
     this.popLevel();
     return core;
   }
@@ -845,6 +927,7 @@ export class Pool {
   crash(opts: CrashOptions): Pool {
     const image = this.crashImage(opts);
     const backend = this.backend;
+    this.group?.abandon('crashed');
     this.abandonLevels();
     this.closed = true;
     if (backend.kind === 'memory') {
