@@ -32,7 +32,9 @@ import {
   claimSlot, flagsOf, freeWord, isReserved, kindOf, makeChunkWord, ownerChunk, reserve, runBitmapWordOff,
   setChunkWord, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit,
 } from "./heap";
-import { beginLog, deferredLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady } from "./log";
+import {
+  allocatedSinceSavepoint, beginLog, deferredLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady,
+} from "./log";
 
 export const ALLOC_ZERO: u32 = 1;
 export const ALLOC_ALIGN64: u32 = 2;
@@ -325,10 +327,13 @@ export function free(off: u32, dest: u32): Code {
   if (inTx()) {
     const ready = txReady();
     if (ready != Code.OK) return ready;
-    if (unreserve(off)) { // allocated by this very tx: it never became durable
+    const reserved = isReserved(off);
+    if (reserved && allocatedSinceSavepoint(off)) { // allocated by this very tx (or member): it never became durable
+      unreserve(off);
       unclaimObject(off);
     } else {
-      if (!liveAndIntact(off)) return notUsableCode(off);
+      // A live object, or one an earlier member of the batch allocated: the free is applied at commit.
+      if (!reserved && !liveAndIntact(off)) return notUsableCode(off);
       if (isReserved(off | 1)) return Code.NOT_LIVE;
       // Count the run's live slots now, while its bitmap still holds this slot:
       // a run first loaded at commit would miss every slot the commit frees.
@@ -355,7 +360,7 @@ function growInPlace(off: u32, size: u32): Code {
   if (inTx()) {
     let code = logRange(headerWord, 8);
     if (code == Code.OK && size > old) code = logRange(off + old, size - old);
-    drain();
+    if (!deferredLog()) drain();
     if (code != Code.OK) return code;
     if (size > old) memory.fill(abs(off + old), 0, size - old);
     store<u64>(abs(headerWord), resized);

@@ -165,6 +165,7 @@ export function logSeq(): u64 { return seq; }
 export function loadLog(): void {
   seq = load<u64>(abs(logOff)) & SEQ_MASK;
   depth = 0;
+  spDepth = 0; // a reused instance may have crashed inside a batch member
   aborted = false;
   appended = 0;
   confirmed = 0;
@@ -249,6 +250,22 @@ export function setSavepoint(): void {
 
 /** Depth of the level the savepoint belongs to (0: none). */
 export function savepointDepth(): u32 { return spDepth; }
+
+/**
+ * Was `off` (reserved by this transaction) allocated since the savepoint —
+ * by the member running now? Without a savepoint below the current level,
+ * every allocation of the transaction counts. A member freeing an object an
+ * earlier member allocated must not give the space back at once: rolling
+ * the member back would lose the object. Scans the member's own allocations.
+ */
+export function allocatedSinceSavepoint(off: u32): bool {
+  if (spDepth == 0 || depth <= spDepth) return true;
+  for (let i = spAllocs; i < allocCount; i++) if (allocAt(i) == off) return true;
+  return false;
+}
+
+/** Frees recorded before the savepoint (those after it are the caller's to unmark on rollback). */
+export function savepointFrees(): u32 { return spFrees; }
 /** Allocations recorded before the savepoint (those after it are the caller's to release). */
 export function savepointAllocs(): u32 { return spAllocs; }
 

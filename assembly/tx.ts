@@ -29,7 +29,7 @@ import { clearReservations, isReserved, unreserve } from "./heap";
 import { commitObject, metaWordOff, releaseObject, unclaimObject } from "./alloc";
 import {
   allocAt, allocsRecorded, clearAborted, deferredLog, endTx, enterTx, finishCommit, freeAt, freesRecorded, leaveTx, logRange,
-  logTouched, markAborted, rollbackLog, rollbackToSavepoint, savepointAllocs, savepointDepth, setSavepoint, txAborted,
+  logTouched, markAborted, rollbackLog, rollbackToSavepoint, savepointAllocs, savepointDepth, savepointFrees, setSavepoint, txAborted,
   txReady, txDepth,
 } from "./log";
 
@@ -122,8 +122,10 @@ function rollbackOpenTx(): void {
   closeTx();
 }
 
-/** Roll back to the savepoint: its entries restored, the allocations made since released. */
+/** Roll back to the savepoint: its entries restored, the frees recorded since unmarked, the allocations made since released. */
 function rollbackToSavepointTx(): void {
+  const frees = freesRecorded();
+  for (let i = savepointFrees(); i < frees; i++) unreserve(freeAt(i) | 1);
   const allocs = allocsRecorded();
   for (let i = savepointAllocs(); i < allocs; i++) {
     const off = allocAt(i);

@@ -77,6 +77,7 @@ export class GroupCommit {
     try {
       value = this.host.runMember(fn);
     } catch (e) {
+      if (!this.open) return Promise.reject(e); // the pool closed (or crashed) inside fn: abandon() settled the batch
       if (e instanceof LogFullError && this.members.length > 0) return this.retryAlone(fn);
       if (this.members.length === 0) { this.open = false; this.host.abortBatch(); } // nothing else in the batch
       return Promise.reject(e);

@@ -133,6 +133,51 @@ describe('txAsync: one commit protocol per batch', () => {
   });
 });
 
+describe('regressions found by the torture test (batches of txAsync with crashes)', () => {
+  it('a member that frees an object an earlier member allocated, then fails, leaves the object alive', async () => {
+    const p = Pool.create({ size: MiB, layout: 'group', seed: 8 });
+    const r = p.root(64);
+    const made = p.txAsync((tx) => tx.alloc(5000, { type: 2, into: r }));
+    const failed = p.txAsync((tx) => { tx.free(p.readU32(r), { from: r }); throw new Error('no'); });
+    const again = p.txAsync((tx) => tx.realloc(p.readU32(r), 9000, { into: r }));
+    await expect(failed).rejects.toThrow('no');
+    const [x, moved] = await Promise.all([made, again]);
+    expect(p.readU32(r)).toBe(moved);
+    expect([...p.objects(2)]).toEqual([moved]);
+    expect(x === moved || !p.isLive(x)).toBe(true);
+    p.check();
+    p.close();
+  });
+
+  it('a member that frees a live object, then fails, does not keep a later member from freeing it', async () => {
+    const p = Pool.create({ size: MiB, layout: 'group', seed: 9 });
+    const y = p.alloc(100, { type: 4 });
+    const r = p.root(64);
+    const first = p.txAsync((tx) => tx.setU32(r, 1)); // the batch holds a member before the failing one
+    const failed = p.txAsync((tx) => { tx.free(y); throw new Error('no'); });
+    const freed = p.txAsync((tx) => tx.free(y));
+    await expect(failed).rejects.toThrow('no');
+    await Promise.all([first, freed]);
+    expect(p.isLive(y)).toBe(false);
+    p.check();
+    p.close();
+  });
+
+  it('a core instance reused after a crash inside a member keeps flattened aborts: a swallowed nested abort still fails the commit', async () => {
+    const p = Pool.create({ size: MiB, layout: 'group', seed: 10 });
+    const r = p.root(64);
+    let image: Uint8Array | undefined;
+    const lost = p.txAsync((tx) => { tx.setU32(r, 1); image = p.crashImage({ mode: 'strict' }); p.close(); });
+    await expect(lost).rejects.toThrow(/the pool was closed .* inside fn/);
+    const q = Pool.open({ image: image!, layout: 'group', recycle: p });
+    expect(q).toBe(p);
+    expect(() => q.tx(() => { try { q.tx(() => { throw new Error('inner'); }); } catch { /* swallowed */ } })).toThrow(TxAbortedError);
+    expect(q.readU32(q.root(64))).toBe(0);
+    q.check();
+    q.close();
+  });
+});
+
 describe('txAsync against a model (fast-check)', () => {
   it('random batches with failing members: the pool holds exactly the members that resolved', async () => {
     console.log(`reproduce: PHEAP_GROUP_SEED=${SEED} npx vitest run test/group-commit.test.ts -t model`);

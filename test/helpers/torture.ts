@@ -331,6 +331,7 @@ class Run {
       [15, () => this.writeStep()],
       [16, () => this.txStep()],
       [3, () => this.bigTxStep()],
+      [6, () => this.batchStep()],
       [2, () => this.reopenStep()],
     ];
     let r = this.rng.below(table.reduce((s, [w]) => s + w, 0));
@@ -588,6 +589,52 @@ class Run {
     }
     plan.push('}');
     if (!log.aborted) Model.assign(work, inner);
+  }
+
+  /**
+   * A group-commit batch: 1–6 txAsync members, each a transaction body of its
+   * own (some throw, some abort a nested level), committed by commitBatch().
+   * The model applies the members that succeeded, in order; a crash inside
+   * the batch leaves all of them or none. A crash inside a member (its
+   * drains, eager log) rejects its promise rather than escaping: it is
+   * caught here and rethrown, as the process would have died.
+   */
+  private batchStep(): Step {
+    const m = this.model;
+    let done: Model | null = null;
+    const seeds = Array.from({ length: 1 + this.rng.below(6) }, () => this.rng.next());
+    return {
+      label: `batch of ${seeds.length} txAsync (body seeds ${seeds.join(', ')})`,
+      run: () => {
+        let work = m.clone();
+        let crash: CrashSignal | null = null;
+        for (const seed of seeds) {
+          const log: TxLog = { plan: [], aborted: false, allocatorOnly: false, short: false };
+          let result: Model | null = null;
+          const base = work;
+          this.pool.txAsync((tx) => {
+            const rng = new Prng(seed);
+            const mine = base.clone();
+            log.plan.length = 0;
+            try {
+              this.txBody(tx, mine, rng, 0, log);
+              if (rng.below(4) === 0) { log.plan.push('throw (member fails)'); throw new AbortSignal('abort'); }
+            } catch (e) {
+              if (e instanceof CrashSignal) crash = e;
+              throw e;
+            }
+            if (!log.aborted) result = mine;
+          }).catch(() => { /* a failing member: the model leaves it out */ });
+          this.note(`  member ${seed}: ${log.plan.join('; ')}${result ? '' : ' → rolled back'}`);
+          if (crash) throw crash;
+          if (result) work = result;
+        }
+        done = work;
+        this.pool.commitBatch();
+        return work;
+      },
+      after: () => done,
+    };
   }
 
   /** A transaction snapshotting more than the fixed log holds (the log grows extension blocks). */
