@@ -194,21 +194,26 @@ describe('the cache model is the backend\'s, or stricter', () => {
     expect(() => Pool.create({ size: MiB, layout: 'model', evicts: 'yes' as unknown as boolean })).toThrow(InvalidArgumentError);
   });
 
-  it('the same workload gives byte-identical images on the memory and file backends (both deferred)', async () => {
+  it('the same workload gives byte-identical images on memory and file (deferred log) and mapped (eager log)', async () => {
     const fs = await import('node:fs');
     const os = await import('node:os');
     const path = await import('node:path');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pheap-deferred-'));
     try {
       const images: Uint8Array[] = [];
-      for (const backend of ['memory', 'file'] as const) {
-        const file = path.join(dir, 'p.pool');
-        const p = Pool.create({ backend, ...(backend === 'file' ? { path: file } : {}), size: MiB, layout: 'same', seed: 9, durability: 'os' });
+      for (const backend of ['memory', 'file', 'mapped'] as const) {
+        const file = path.join(dir, `${backend}.pool`);
+        const p = Pool.create({ backend, ...(backend !== 'memory' ? { path: file } : {}), size: MiB, layout: 'same', seed: 9, durability: 'os' });
         workload(p, () => {});
-        images.push(p.durableImage());
+        const root = p.root(256);
+        const members = await Promise.allSettled([p.txAsync((tx) => tx.setU32(root + 8, 5)), p.txAsync(() => { throw new Error('member fails'); })]);
+        expect(members.map((m) => m.status)).toEqual(['fulfilled', 'rejected']);
+        const image = backend === 'memory' ? p.durableImage() : null;
         p.close();
+        images.push(image ?? new Uint8Array(fs.readFileSync(file)));
       }
       expect(Buffer.compare(images[0], images[1])).toBe(0);
+      expect(Buffer.compare(images[1], images[2])).toBe(0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
