@@ -103,7 +103,7 @@ export function runCheck(path: string, opts: CheckCliOptions = {}): { report: Ch
 
 export function formatCheck(r: CheckCliResult): string {
   const lines = [`${r.path}: ${r.consistent ? 'consistent' : 'INCONSISTENT'}`, `  undo log   ${r.repairedEntries !== null ? 'as found: ' : ''}${formatLog(r.log)}`];
-  if (r.repairedEntries !== null) lines.push(`  repaired   recovery ran and rolled back ${r.repairedEntries} undo entries (written to the file)`);
+  if (r.repairedEntries !== null) lines.push(`  repaired   recovery ran and rolled back ${r.repairedEntries} undo entr${r.repairedEntries === 1 ? 'y' : 'ies'} (written to the file)`);
   else if (r.recoveryPending) lines.push('  note       check is read-only: the next open, or `pheap check --repair`, runs the recovery');
   if (r.problem) lines.push(`  problem    ${r.problem.error}: ${r.problem.message}`);
   return lines.join('\n');
