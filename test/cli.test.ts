@@ -466,12 +466,64 @@ describe('replay, doctor, --version, --help', () => {
   it('--version prints package.json\'s version; every command\'s --help shows an example', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string };
     expect(pheap(['--version'])).toEqual({ status: 0, stdout: `${pkg.version}\n`, stderr: '' });
-    for (const cmd of ['create', 'info', 'check', 'dump', 'rm', 'replay', 'doctor', 'serve']) {
+    for (const cmd of ['create', 'info', 'check', 'dump', 'rm', 'replay', 'explore', 'doctor', 'serve']) {
       const r = pheap([cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`Usage: pheap ${cmd}[\\s\\S]*Examples?:\\n  \\$ pheap ${cmd} `));
     }
     expect(pheap(['--help']).stdout).toMatch(/Exit codes: 0 ok, 1 problem found/);
+  });
+});
+
+describe('pheap explore', () => {
+  /** A workload module: a counter bumped three times, in transactions (sound) or with raw stores (unsound). */
+  function workloadModule(sound: boolean): string {
+    const file = tmp.file(sound ? 'sound' : 'unsound', '.mjs');
+    fs.writeFileSync(file, [
+      'export function setup(pool) { pool.root(8); }',
+      'export function workload(pool, mark) {',
+      '  const root = pool.root(8);',
+      `  for (let i = 1; i <= 3; i++) { ${sound ? 'pool.tx((tx) => tx.setU32(root, i));' : 'pool.writeU32(root, i);'} mark('op returned'); }`,
+      '}',
+      'export function check(pool, markers) {',
+      '  const v = pool.readU32(pool.root(8));',
+      '  if (v < markers.length) throw new Error(`counter ${v} is behind ${markers.length} returned operations`);',
+      '}',
+    ].join('\n'));
+    return file;
+  }
+
+  it('a sound workload: every crash state passes, exit 0, no progress bar without a terminal', () => {
+    const r = pheap(['explore', workloadModule(true), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as { states: number; drains: number; failures: unknown[] };
+    expect(report.failures).toEqual([]);
+    expect(report.drains).toBeGreaterThan(0);
+    expect(report.states).toBeGreaterThan(report.drains);
+    expect(json<{ failures: unknown[] }>(['explore', workloadModule(true), '--drain-only']).failures).toEqual([]);
+  });
+
+  it('an unsound workload: exit 1, the smallest failing case, and a replay line that reproduces it', () => {
+    const file = workloadModule(false);
+    const r = pheap(['explore', file]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/FAILED at point \d+/);
+    const replay = /replay: PHEAP_REPLAY='([^']+)' pheap explore (\S+)/.exec(r.stdout);
+    expect(replay?.[2]).toBe(file);
+    const again = pheap(['explore', file], { PHEAP_REPLAY: replay![1] });
+    expect(again.status).toBe(1);
+    expect(again.stdout).toMatch(/\(matches\)/);
+  });
+
+  it('bad input: a missing or incomplete module, an unknown mode, a mode the cache model cannot have, a bad depth — exit 2', () => {
+    const incomplete = tmp.file('incomplete', '.mjs');
+    fs.writeFileSync(incomplete, 'export function workload() {}\n');
+    refused(['explore', tmp.file('missing', '.mjs')], 'InvalidArgumentError', /cannot load the workload module/, 2);
+    refused(['explore', incomplete], 'InvalidArgumentError', /must export a function 'check'/, 2);
+    refused(['explore', workloadModule(true), '--modes', 'strict,bogus'], 'InvalidArgumentError', /unknown crash mode bogus/, 2);
+    refused(['explore', workloadModule(true), '--drain-only', '--modes', 'strict,evict'], 'InvalidArgumentError', /needs a cache that evicts/, 2);
+    refused(['explore', workloadModule(true), '--depth', '0'], 'InvalidArgumentError', /--depth must be a positive integer/, 2);
   });
 });
 

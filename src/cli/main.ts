@@ -1,5 +1,6 @@
 // main.ts — the `pheap` command, modelled on pmempool: create, info, check,
-// dump, rm and replay pools; serve the playground; diagnose pmem (doctor).
+// dump, rm and replay pools; crash-test a workload (explore); serve the
+// playground; diagnose pmem (doctor).
 //
 // Owns: the program (commander), --version, and how the process ends.
 // Invariants (docs/cli.md): every failure prints exactly one line to stderr,
@@ -22,6 +23,7 @@ import { registerInfo } from './info.js';
 import { registerCheck } from './check.js';
 import { registerDump } from './dump.js';
 import { registerRm } from './rm.js';
+import { registerExplore } from './explore.js';
 import { parsePort } from './args.js';
 import { EXIT, errorText, exitCodeOf } from './exit.js';
 
@@ -81,13 +83,14 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => {}, outputError: () => {} })
     .showHelpAfterError(false)
-    .addHelpText('after', '\nExit codes: 0 ok, 1 problem found (damaged or locked pool; doctor: not on pmem), 2 usage or bad input, 70 internal error.\nSee docs/cli.md.');
+    .addHelpText('after', '\nExit codes: 0 ok, 1 problem found (damaged or locked pool; explore: a crash state failed; doctor: not on pmem), 2 usage or bad input, 70 internal error.\nSee docs/cli.md.');
   registerCreate(program);
   registerInfo(program);
   registerCheck(program);
   registerDump(program);
   registerRm(program);
   registerReplay(program);
+  registerExplore(program);
   registerDoctor(program);
   registerServe(program);
   return program;

@@ -135,6 +135,8 @@ export interface ExploreOptions {
   name?: string;
   /** Test file that runs this exploration, for the replay command. */
   file?: string;
+  /** The shell command that runs this exploration again (replaces the vitest command in replay lines). */
+  command?: string;
 }
 
 /** One crash choice: which candidate lines survive. */
@@ -359,8 +361,8 @@ function shellQuote(s: string): string { return `'${s.replace(/'/g, `'\\''`)}'`;
 function regexEscape(s: string): string { return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
 
 /** The one-line command that replays `spec` in the test that explored it. */
-export function replayCommand(fullSpec: string, file?: string, name?: string): string {
-  const where = file ? `npx vitest run ${file}${name ? ` -t ${shellQuote(regexEscape(name))}` : ''}` : '<your test command>';
+export function replayCommand(fullSpec: string, file?: string, name?: string, command?: string): string {
+  const where = command ?? (file ? `npx vitest run ${file}${name ? ` -t ${shellQuote(regexEscape(name))}` : ''}` : '<your test command>');
   return `PHEAP_REPLAY=${shellQuote(fullSpec)} ${where}`;
 }
 
@@ -610,7 +612,7 @@ class Explorer {
     const spec = this.specOf(c, sha);
     return {
       case: c, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      spec, sha256: sha, markers, replay: replayCommand(spec, this.opts.file, this.opts.name),
+      spec, sha256: sha, markers, replay: replayCommand(spec, this.opts.file, this.opts.name, this.opts.command),
     };
   }
 
