@@ -66,3 +66,229 @@ describe('multi-crash: crash, recover, go on, crash again', () => {
     }, 60_000);
   }
 });
+
+// ─── arguments no sane caller passes ────────────────────────────────────────
+
+/** A fresh memory pool with a 128-byte root. */
+function fresh(evicts = false, groupCommit?: object) {
+  const backend = new MemoryBackend(POOL_SIZE, 'os', undefined, { evicts });
+  const pool = Pool.create({ backend, size: POOL_SIZE, layout: 'adv2-args', seed: 3, evicts, ...(groupCommit ? { groupCommit } : {}) });
+  return { pool, backend, root: pool.root(128) };
+}
+
+/** Bytes the process sees and bytes that are durable. */
+const snapshot = (p: Pool) => ({ cache: p.readBytes(0, p.size), durable: p.durableImage() });
+
+/** `p` shows and holds the same bytes as `before`, and no batch is open (committing one drains nothing). */
+function expectUntouched(p: Pool, before: ReturnType<typeof snapshot>, what: string) {
+  const now = snapshot(p);
+  expect(sameBytes(now.cache, before.cache), `${what}: visible bytes changed`).toBe(true);
+  expect(sameBytes(now.durable, before.durable), `${what}: durable bytes changed`).toBe(true);
+  const d0 = p.stats().drains;
+  p.commitBatch();
+  expect(p.stats().drains - d0, `${what}: left a batch open`).toBe(0);
+}
+
+/** What a promise rejects with (fails the test if it resolves). */
+async function rejection(pr: Promise<unknown>): Promise<unknown> {
+  try { await pr; } catch (e) { return e; }
+  throw new Error('the promise resolved');
+}
+
+/** txAsync(x) must return (never throw) a promise that rejects with a PheapError of class `cls`. */
+async function expectRefusedAsync(call: () => Promise<unknown>, cls: new (...a: never[]) => PheapError, what: string) {
+  let pr: Promise<unknown> | undefined;
+  expect(() => { pr = call(); }, `${what} threw instead of rejecting`).not.toThrow();
+  const e = await rejection(pr!);
+  expect(e, `${what}: ${String(e)}`).toBeInstanceOf(cls);
+}
+
+describe('txAsync: arguments no sane caller passes', () => {
+  it('non-functions are a rejected InvalidArgumentError, nothing changed', async () => {
+    const { pool: p } = fresh();
+    const junk: unknown[] = [null, undefined, 0, 42, NaN, 'fn', Symbol('s'), {}, [], [() => 1], { call: () => 1 }, new Uint8Array(4), 1n, Promise.resolve(() => 1)];
+    for (const j of junk) {
+      const before = snapshot(p);
+      await expectRefusedAsync(() => p.txAsync(j as never), InvalidArgumentError, `txAsync(${String(j)})`);
+      expectUntouched(p, before, `txAsync(${String(j)})`);
+    }
+    p.check();
+    p.close();
+  });
+
+  it('async functions (arrow, method, generator) are refused before they run: TxStateError, nothing changed', async () => {
+    const { pool: p, root } = fresh();
+    let ran = 0;
+    const fns = [
+      async () => { ran++; p.writeU32(root, 1); },
+      async function named() { ran++; },
+      { async m() { ran++; } }.m,
+      async function* gen() { ran++; yield 1; },
+    ];
+    for (const fn of fns) {
+      const before = snapshot(p);
+      await expectRefusedAsync(() => p.txAsync(fn as never), TxStateError, `txAsync(${fn.name || 'async'})`);
+      expectUntouched(p, before, `txAsync(${fn.name || 'async'})`);
+    }
+    expect(ran).toBe(0);
+    p.close();
+  });
+
+  it('a member returning a promise or thenable is rolled back alone (TxStateError); the rest of its batch commits; no unhandled rejection', async () => {
+    for (const evicts of [false, true]) {
+      const { pool: p, root } = fresh(evicts);
+      const returns: (() => unknown)[] = [
+        () => Promise.resolve(7),
+        () => Promise.reject(new Error('never unhandled')),
+        () => ({ then() { /* never settles */ } }),
+        () => ({ then: (ok: (v: number) => void) => ok(1) }),
+      ];
+      const members = returns.map((ret, i) => rejection(p.txAsync((tx) => { tx.setU32(root + 4 * i, 100 + i); tx.alloc(32, { type: 9 }); return ret() as never; })));
+      const good = p.txAsync((tx) => { tx.setU32(root + 64, 5); return 'ok'; });
+      for (const m of members) expect(await m).toBeInstanceOf(TxStateError);
+      expect(await good).toBe('ok');
+      for (let i = 0; i < returns.length; i++) expect(p.readU32(root + 4 * i), `slot ${i}, evicts ${evicts}`).toBe(0);
+      expect([...p.objects(9)]).toEqual([]);
+      const durable = new DataView(p.durableImage().buffer);
+      expect(durable.getUint32(root + 64, true)).toBe(5);
+      p.check();
+      p.close();
+    }
+  });
+
+  it('inside a member: txAsync is a rejected TxStateError (its fn never runs), commitBatch throws TxStateError, tx() nests', async () => {
+    const { pool: p, root } = fresh();
+    let innerRan = false;
+    let inner: Promise<unknown> | undefined;
+    let commitErr: unknown;
+    const outer = p.txAsync((tx) => {
+      tx.setU32(root, 1);
+      inner = rejection(p.txAsync(() => { innerRan = true; }));
+      try { p.commitBatch(); } catch (e) { commitErr = e; }
+      p.tx((t) => t.setU32(root + 4, 2));
+      return 'outer';
+    });
+    expect(await inner!).toBeInstanceOf(TxStateError);
+    expect(commitErr).toBeInstanceOf(TxStateError);
+    expect(await outer).toBe('outer');
+    expect(innerRan).toBe(false);
+    const d = new DataView(p.durableImage().buffer);
+    expect([d.getUint32(root, true), d.getUint32(root + 4, true)]).toEqual([1, 2]);
+    // Uncaught, the refused commitBatch fails its member alone.
+    const a = p.txAsync((tx) => { tx.setU32(root + 8, 3); });
+    const b = rejection(p.txAsync((tx) => { tx.setU32(root + 12, 4); p.commitBatch(); }));
+    await a;
+    expect(await b).toBeInstanceOf(TxStateError);
+    expect([p.readU32(root + 8), p.readU32(root + 12)]).toEqual([3, 0]);
+    p.close();
+  });
+
+  it('txAsync inside tx() and inside beginTx() is a rejected TxStateError; the transaction goes on and commits', async () => {
+    const { pool: p, root } = fresh();
+    let ran = false;
+    let inTx: Promise<unknown> | undefined;
+    p.tx((tx) => { tx.setU32(root, 1); inTx = rejection(p.txAsync(() => { ran = true; })); tx.setU32(root + 4, 2); });
+    p.beginTx();
+    const inStep = rejection(p.txAsync(() => { ran = true; }));
+    p.addRange(root + 8, 4); p.writeU32(root + 8, 3);
+    p.commitTx();
+    expect(await inTx!).toBeInstanceOf(TxStateError);
+    expect(await inStep).toBeInstanceOf(TxStateError);
+    expect(ran).toBe(false);
+    const d = new DataView(p.durableImage().buffer);
+    expect([1, 2, 3].map((_, i) => d.getUint32(root + 4 * i, true))).toEqual([1, 2, 3]);
+    p.close();
+  });
+
+  it('from the .then of a member: txAsync, commitBatch and tx() work (a new batch), durable in order', async () => {
+    const { pool: p, root } = fresh();
+    const chained = p.txAsync((tx) => { tx.setU32(root, 1); return 1; }).then(async (v) => {
+      p.commitBatch(); // nothing open: a no-op
+      const next = p.txAsync((tx) => { tx.setU32(root + 4, v + 1); return v + 1; });
+      p.tx((tx) => tx.setU32(root + 8, 3)); // commits `next`'s batch first
+      const d = new DataView(p.durableImage().buffer);
+      expect(d.getUint32(root + 4, true)).toBe(2);
+      return next;
+    });
+    expect(await chained).toBe(2);
+    const d = new DataView(p.durableImage().buffer);
+    expect([0, 1, 2].map((i) => d.getUint32(root + 4 * i, true))).toEqual([1, 2, 3]);
+    p.close();
+  });
+
+  it('after close: txAsync rejects with PoolClosedError, commitBatch and tx throw it; the image is untouched', async () => {
+    const { pool: p, backend } = fresh();
+    p.close();
+    const image = backend.durableImage().slice();
+    let ran = false;
+    await expectRefusedAsync(() => p.txAsync(() => { ran = true; }), PoolClosedError, 'txAsync after close');
+    expect(() => p.commitBatch()).toThrow(PoolClosedError);
+    expect(() => p.tx(() => 1)).toThrow(PoolClosedError);
+    expect(ran).toBe(false);
+    expect(sameBytes(backend.durableImage(), image)).toBe(true);
+  });
+
+  it('re-entry from a Tx setter: a Uint8Array whose length getter calls commitBatch / txAsync is refused; the batch is not committed mid-member', async () => {
+    const { pool: p, root } = fresh();
+    const calls: unknown[] = [];
+    class Reentrant extends Uint8Array {
+      constructor(n: number, private readonly reenter: () => unknown) { super(n); }
+      get length() { try { calls.push(this.reenter()); } catch (e) { calls.push(e); } return super.length; }
+    }
+    const before = p.durableImage();
+    let duringMember: Uint8Array | undefined;
+    const m = p.txAsync((tx) => {
+      tx.setU32(root, 1);
+      tx.setBytes(root + 16, new Reentrant(8, () => p.commitBatch()));
+      tx.setBytes(root + 32, new Reentrant(8, () => rejection(p.txAsync(() => { calls.push('ran'); }))));
+      duringMember = p.durableImage();
+      return 'done';
+    });
+    expect(await m).toBe('done');
+    expect(sameBytes(duringMember!, before), 'the batch committed inside its member').toBe(true);
+    expect(calls).not.toContain('ran');
+    const errs = await Promise.all(calls);
+    expect(errs.length).toBeGreaterThan(0);
+    for (const e of errs) expect(e).toBeInstanceOf(TxStateError);
+    p.close();
+  });
+
+  it('a Tx setter value whose valueOf re-enters is refused before valueOf runs (InvalidArgumentError), the member alone fails', async () => {
+    const { pool: p, root } = fresh();
+    let called = false;
+    const evil = { valueOf: () => { called = true; p.commitBatch(); return 1; } };
+    const ok = p.txAsync((tx) => { tx.setU32(root, 1); });
+    const bad = rejection(p.txAsync((tx) => { tx.setU32(root + 4, 2); tx.setU32(root + 8, evil as never); }));
+    await ok;
+    expect(await bad).toBeInstanceOf(InvalidArgumentError);
+    expect(called).toBe(false);
+    expect([p.readU32(root), p.readU32(root + 4), p.readU32(root + 8)]).toEqual([1, 0, 0]);
+    p.close();
+  });
+});
+
+// ─── BUG: documented behaviour the pool does not have (see the report) ──────
+
+describe('BUG: group commit', () => {
+  it('BUG: close() or crash() inside a txAsync member: txAsync throws a raw TypeError instead of rejecting; the batch must be abandoned whole', async () => {
+    for (const how of ['close', 'crash'] as const) for (const evicts of [false, true]) {
+      const { pool: p, backend, root } = fresh(evicts);
+      p.tx((tx) => tx.setU32(root, 9));
+      const first = rejection(p.txAsync((tx) => { tx.setU32(root, 1); tx.alloc(40, { type: 4, into: root + 4 }); }));
+      let sync: unknown;
+      let closer: Promise<unknown> | undefined;
+      try {
+        closer = rejection(p.txAsync((tx) => { tx.setU32(root + 8, 2); if (how === 'close') p.close(); else p.crash({ mode: 'strict' }); }));
+      } catch (e) { sync = e; }
+      expect(await first, `${how}, evicts ${evicts}: the first member`).toBeInstanceOf(PheapError);
+      expect(sync, `${how}, evicts ${evicts}: txAsync threw ${String(sync)}`).toBeUndefined();
+      expect(await closer!, `${how}, evicts ${evicts}: the closing member`).toBeInstanceOf(PheapError);
+      const q = Pool.open({ layout: 'adv2-args', image: backend.durableImage(), evicts });
+      const r = q.root(128);
+      expect([q.readU32(r), q.readU32(r + 4), q.readU32(r + 8)]).toEqual([9, 0, 0]);
+      expect([...q.objects(4)]).toEqual([]);
+      q.check();
+      q.close();
+    }
+  });
+});
