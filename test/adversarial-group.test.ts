@@ -292,3 +292,104 @@ describe('BUG: group commit', () => {
     }
   });
 });
+
+describe('BUG: a failing member and the allocations of its batch', () => {
+  it('BUG: a failing member that frees or reallocs an object an earlier member of its batch allocated loses that object (dangling pointer, space handed out twice)', async () => {
+    for (const op of ['free', 'realloc'] as const) for (const evicts of [false, true]) {
+      const { pool: p, backend, root } = fresh(evicts);
+      let a = 0;
+      const m1 = p.txAsync((tx) => { a = tx.alloc(100, { type: 1, into: root }); tx.setU32(a, 0xfeed); return a; });
+      const m2 = rejection(p.txAsync((tx) => {
+        if (op === 'free') tx.free(a, { from: root }); else tx.realloc(a, 200, { into: root });
+        throw new Error('member 2 fails');
+      }));
+      expect(await m1).toBe(a);
+      expect((await m2) as Error).toHaveProperty('message', 'member 2 fails');
+      const what = `${op}, evicts ${evicts}`;
+      // m1 resolved: its object must be live, published, and never handed out again.
+      expect(p.readU32(root), what).toBe(a);
+      expect(p.isLive(a), what).toBe(true);
+      expect(p.alloc(100, { type: 2 }), `${what}: the next alloc reuses m1's object`).not.toBe(a);
+      expect([p.typeOf(a), p.readU32(a)], what).toEqual([1, 0xfeed]);
+      p.close();
+      const q = Pool.open({ layout: 'adv2-args', image: backend.durableImage(), evicts });
+      expect(q.isLive(a), `${what}: after reopen`).toBe(true);
+      q.close();
+    }
+  });
+
+  it('BUG: after a failing member freed a committed object, a later member of the same batch cannot free or realloc it (NotLiveError)', async () => {
+    for (const op of ['free', 'realloc'] as const) for (const evicts of [false, true]) {
+      const { pool: p, root } = fresh(evicts);
+      const a = p.alloc(100, { type: 1, into: root });
+      const m1 = p.txAsync((tx) => { tx.setU32(root + 8, 1); }); // the failing member must not be the batch's first
+      const m2 = rejection(p.txAsync((tx) => { tx.free(a, { from: root }); throw new Error('member 2 fails'); }));
+      const m3 = p.txAsync((tx) => (op === 'free' ? tx.free(a, { from: root }) : tx.realloc(a, 181, { into: root })));
+      await m1;
+      expect((await m2) as Error).toHaveProperty('message', 'member 2 fails');
+      await expect(m3, `${op}, evicts ${evicts}`).resolves.not.toThrow();
+      expect(p.isLive(a)).toBe(false);
+      p.check();
+      p.close();
+    }
+  });
+
+  it('BUG: the model run with both patterns allowed (same seeds as the green runs) finds them', async () => {
+    await runConfig({ name: 'BUG known patterns memory deferred', backend: 'memory', evicts: false, knownBugs: true }, 3, 120);
+  }, 60_000);
+});
+
+// ─── option types ───────────────────────────────────────────────────────────
+
+describe('evicts and groupCommit of the wrong type', () => {
+  const BAD_EVICTS: unknown[] = ['yes', 'false', 1, 0, null, {}, [], NaN];
+
+  it('Pool.create / Pool.open refuse an evicts that is not a boolean (InvalidArgumentError), no file made or changed', () => {
+    const file = tmp.file('evicts');
+    for (const ev of BAD_EVICTS) {
+      expect(() => Pool.create({ path: file, backend: 'file', size: POOL_SIZE, layout: 'adv2-ev', evicts: ev as never }), `create evicts ${String(ev)}`).toThrow(InvalidArgumentError);
+      expect(fs.existsSync(file)).toBe(false);
+    }
+    Pool.create({ path: file, backend: 'file', size: POOL_SIZE, layout: 'adv2-ev', seed: 1 }).close();
+    const bytes = fs.readFileSync(file);
+    for (const ev of BAD_EVICTS) {
+      expect(() => Pool.open({ path: file, backend: 'file', layout: 'adv2-ev', evicts: ev as never }), `open evicts ${String(ev)}`).toThrow(InvalidArgumentError);
+      expect(sha256(fs.readFileSync(file))).toBe(sha256(bytes));
+    }
+  });
+
+  it('BUG: new MemoryBackend(…, { evicts }) takes any value and the pool reports it (info().evicts is not a boolean)', () => {
+    for (const ev of ['yes', 1, {}, 'false']) {
+      let made: MemoryBackend | undefined;
+      let err: unknown;
+      try { made = new MemoryBackend(POOL_SIZE, 'os', undefined, { evicts: ev as never }); } catch (e) { err = e; }
+      if (made) {
+        const p = Pool.create({ backend: made, size: POOL_SIZE, layout: 'adv2-ev' });
+        const reported = p.info().evicts;
+        p.close();
+        expect(typeof reported, `evicts ${JSON.stringify(ev)} accepted, info().evicts = ${JSON.stringify(reported)}`).toBe('boolean');
+      }
+      expect(err, `evicts ${JSON.stringify(ev)}`).toBeInstanceOf(InvalidArgumentError);
+    }
+  });
+
+  it('BUG: groupCommit options of the wrong type or range are accepted (want InvalidArgumentError at create, nothing made)', () => {
+    const bad: unknown[] = [
+      { maxBatch: 0 }, { maxBatch: -1 }, { maxBatch: NaN }, { maxBatch: 1.5 }, { maxBatch: '4' }, { maxBatch: Infinity },
+      { maxDelayMs: -1 }, { maxDelayMs: NaN }, { maxDelayMs: 'x' }, { maxDelayMs: Infinity },
+      { maxbatch: 4 }, null, 5, 'x', [],
+    ];
+    const accepted: string[] = [];
+    for (const g of bad) {
+      const file = tmp.file('gc');
+      try {
+        Pool.create({ path: file, backend: 'file', size: POOL_SIZE, layout: 'adv2-gc', groupCommit: g as never }).close();
+        accepted.push(String(JSON.stringify(g)));
+      } catch (e) {
+        expect(e, String(JSON.stringify(g))).toBeInstanceOf(InvalidArgumentError);
+        expect(fs.existsSync(file), `${JSON.stringify(g)}: a refused create made a file`).toBe(false);
+      }
+    }
+    expect(accepted, 'accepted groupCommit options').toEqual([]);
+  });
+});
