@@ -16,7 +16,7 @@
 
 import * as fs from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { Pool, MemoryBackend, PheapError, InvalidArgumentError, TxStateError, TxAbortedError, PoolClosedError, explore, type CrashCase } from '../src/index.js';
+import { Pool, MemoryBackend, PheapError, InvalidArgumentError, TxStateError, PoolClosedError, explore, formatReport, type CrashCase } from '../src/index.js';
 import { runDriver, replayLine, POOL_SIZE, type DriverConfig } from './helpers/adv2-model.js';
 import { useTempDir, sameBytes, sha256 } from './helpers/pool-files.js';
 
@@ -392,4 +392,102 @@ describe('evicts and groupCommit of the wrong type', () => {
     }
     expect(accepted, 'accepted groupCommit options').toEqual([]);
   });
+});
+
+// ─── crash modes and the cache model ────────────────────────────────────────
+
+describe('crash modes per cache model, with a batch open', () => {
+  it('evicts false: evict / tear8 / eadr are refused (InvalidArgumentError) by crash() and crashImage(); the pool and its open batch are untouched and still commit', async () => {
+    const { pool: p, root } = fresh(false);
+    const m = p.txAsync((tx) => { tx.setU32(root, 1); p.drain(); tx.alloc(24, { type: 5, into: root + 4 }); return 'kept'; });
+    for (const mode of ['evict', 'tear8', 'eadr'] as const) {
+      const before = snapshot(p);
+      expect(() => p.crash({ mode, seed: 3 }), mode).toThrow(InvalidArgumentError);
+      expect(() => p.crashImage({ mode, seed: 3 }), mode).toThrow(InvalidArgumentError);
+      expect(p.isClosed).toBe(false);
+      const now = snapshot(p);
+      expect(sameBytes(now.cache, before.cache) && sameBytes(now.durable, before.durable), mode).toBe(true);
+    }
+    expect(await m).toBe('kept');
+    expect([...p.objects(5)].length).toBe(1);
+    p.close();
+  });
+
+  it('evicts true: every mode crashes an open batch (its promises reject) and recovery leaves the last committed state', async () => {
+    for (const mode of ['strict', 'pending', 'evict', 'tear8', 'eadr'] as const) {
+      for (let seed = 0; seed < 4; seed++) {
+        const { pool: p, root } = fresh(true);
+        p.tx((tx) => tx.setU32(root, 7));
+        const m1 = rejection(p.txAsync((tx) => { tx.setU32(root, 1); tx.alloc(24, { type: 5, into: root + 4 }); p.persist(root, 8); }));
+        const m2 = rejection(p.txAsync((tx) => { tx.setU32(root + 8, 2); p.tx((t) => t.setU32(root + 12, 3)); p.drain(); }));
+        const q = p.crash({ mode, seed });
+        for (const e of [await m1, await m2]) expect(e, `${mode}:${seed}`).toBeInstanceOf(PheapError);
+        const r = q.root(128);
+        expect([0, 1, 2, 3].map((i) => q.readU32(r + 4 * i)), `${mode}:${seed}`).toEqual([7, 0, 0, 0]);
+        expect([...q.objects(5)]).toEqual([]);
+        q.check();
+        q.close();
+      }
+    }
+  });
+
+  it('explore({ evicts: false }) of batches with hand drains, nested tx and plain into: only strict and pending, batches whole and in order; listing evict is refused', () => {
+    const SLOT = 4, N = 3;
+    const workload = (pool: Pool, mark: (label: string) => void) => {
+      const root = pool.root(128);
+      for (let b = 1; b <= N; b++) {
+        void pool.txAsync((tx) => { tx.setU32(root, b); tx.setU32(root + 4 * SLOT + 4 * b, b); pool.drain(); });
+        void pool.txAsync((tx) => { tx.setU32(root + 64, 0xbad); pool.persist(root, 128); throw new Error('fails'); }).catch(() => undefined);
+        void pool.txAsync((tx) => { pool.tx((t) => t.setU32(root + 8, b)); tx.alloc(16, { type: 6, into: root + 68 + 4 * b }); });
+        pool.commitBatch();
+        mark(`batch ${b}`);
+        pool.alloc(16, { type: 7, into: root + 100 + 4 * b }); // plain, between batches
+      }
+    };
+    const modes = new Set<string>();
+    const check = (pool: Pool, markers: { label: string }[]) => {
+      const root = pool.root(128);
+      const k = pool.readU32(root);
+      expect(k).toBeGreaterThanOrEqual(markers.length);
+      expect(pool.readU32(root + 8)).toBe(k);
+      expect(pool.readU32(root + 64)).toBe(0);
+      for (let b = 1; b <= N; b++) {
+        expect(pool.readU32(root + 4 * SLOT + 4 * b), `batch ${b} of ${k}`).toBe(b <= k ? b : 0);
+        expect(pool.readU32(root + 68 + 4 * b) !== 0, `batch ${b}'s object`).toBe(b <= k);
+      }
+      expect([...pool.objects(6)].length).toBe(k);
+      let plain = 0;
+      for (let b = 1; b <= N; b++) {
+        const at = pool.readU32(root + 100 + 4 * b);
+        if (b < k) expect(at, `plain alloc ${b} after batch ${k}`).not.toBe(0);
+        if (b > k) expect(at, `plain alloc ${b} before batch ${b}`).toBe(0);
+        if (at !== 0) { expect(pool.isLive(at)).toBe(true); plain++; }
+      }
+      expect([...pool.objects(7)].length).toBe(plain);
+    };
+    const opts = { layout: 'adv2-explore', evicts: false, workload, check, setup: (p: Pool) => { p.root(128); }, onState: (c: CrashCase) => { modes.add(c.mode); } };
+    const report = explore(opts);
+    expect(report.failures, formatReport(report)).toEqual([]);
+    expect([...modes].sort()).toEqual(['pending', 'strict']);
+    expect(report.states).toBeGreaterThan(10);
+    expect(() => explore({ ...opts, modes: ['evict'] })).toThrow(InvalidArgumentError);
+  });
+});
+
+// ─── byte-identical determinism ─────────────────────────────────────────────
+
+describe('byte-identical durable images', () => {
+  it('one seeded workload (batches, failing members, crashes, reopens) gives the same bytes on memory and file, run twice', async () => {
+    const images: string[] = [];
+    for (const run of [1, 2]) {
+      for (const backend of ['memory', 'file'] as const) {
+        const cfg: DriverConfig = { name: 'determinism', backend, evicts: false, file: backend === 'file' ? tmp.file(`det-${run}`) : undefined };
+        const d = await runDriver(cfg, SEED, 100);
+        expect(d.counts.crashes + d.counts.reopens, 'the workload crashes or reopens').toBeGreaterThan(0);
+        images.push(sha256(d.closedImage()));
+      }
+    }
+    console.log(`adv2 determinism: ${replayLine({ name: 'byte-identical', backend: 'memory', evicts: false }, SEED)} -> sha256 ${images[0].slice(0, 16)}`);
+    expect(new Set(images).size, images.join(' ')).toBe(1);
+  }, 30_000);
 });
