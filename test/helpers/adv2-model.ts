@@ -407,12 +407,18 @@ export class Driver {
     else if (w < 50) await this.awaitStep();
     else if (w < 58) this.syncTxStep();
     else if (w < 64) this.stepTxStep();
-    else if (w < 72) { this.pool.commitBatch(); this.batchCommitted(); this.trail.push('commitBatch'); }
+    else if (w < 72) this.commitBatchStep();
     else if (w < 82) this.plainStep();
     else if (w < 86) await this.closeReopenStep();
     else if (w < 86 + crashW) await this.crashStep();
-    else { this.pool.commitBatch(); this.batchCommitted(); }
+    else this.commitBatchStep();
     if (this.open.length === 0) await this.quiet();
+  }
+
+  private commitBatchStep(): void {
+    this.pool.commitBatch();
+    this.batchCommitted();
+    this.trail.push('commitBatch');
   }
 
   /** Commit what is open, check, close. */
