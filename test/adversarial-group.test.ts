@@ -373,8 +373,8 @@ describe('BUG: a failing member and the allocations of its batch', () => {
     }
   });
 
-  it('BUG: known patterns memory deferred — the model run with both patterns allowed (the green runs\' seeds) finds them', async () => {
-    await runConfig({ name: 'known patterns memory deferred', backend: 'memory', evicts: false, knownBugs: true }, 3, 120);
+  it('BUG: the model run "BUG known patterns memory deferred" (both patterns allowed) finds them', async () => {
+    await runConfig({ name: 'BUG known patterns memory deferred', backend: 'memory', evicts: false, knownBugs: true }, 6, 200);
   }, 60_000);
 });
 
