@@ -23,7 +23,7 @@ import { useTempDir, sameBytes, sha256 } from './helpers/pool-files.js';
 const SEED = Number(process.env.PHEAP_ADV2_SEED ?? 20261201);
 const tmp = useTempDir('pheap-adv2-');
 
-/** Run `cfg` for `runs` seeds from SEED, printing each run's replay line. */
+/** Run `cfg` `runs` times, with seed SEED, SEED + 1, …, printing each run's replay line. */
 async function runConfig(cfg: DriverConfig, runs: number, steps: number) {
   const totals = { members: 0, failed: 0, crashes: 0, reopens: 0 };
   for (let i = 0; i < runs; i++) {
