@@ -222,6 +222,23 @@ function crashOptionsArg(v: unknown): void {
   }
 }
 
+/** The largest txAsync() batch and the longest wait a caller may ask for (setTimeout's limit). */
+const MAX_BATCH = 65536;
+const MAX_DELAY_MS = 0x7fff_ffff;
+
+/** PoolOptions.groupCommit: absent, or an object of known keys with integers in range. */
+function groupCommitArg(v: unknown): GroupCommitOptions {
+  if (v === undefined) return {};
+  const o = optionsArg(v, ['maxBatch', 'maxDelayMs'], 'groupCommit options');
+  if (o.maxBatch !== undefined && (!Number.isInteger(o.maxBatch) || (o.maxBatch as number) < 1 || (o.maxBatch as number) > MAX_BATCH)) {
+    throw new InvalidArgumentError(`groupCommit.maxBatch must be an integer from 1 to ${MAX_BATCH}, not ${shown(o.maxBatch)}`);
+  }
+  if (o.maxDelayMs !== undefined && (typeof o.maxDelayMs !== 'number' || !(o.maxDelayMs >= 0 && o.maxDelayMs <= MAX_DELAY_MS))) {
+    throw new InvalidArgumentError(`groupCommit.maxDelayMs must be a number of milliseconds from 0 to ${MAX_DELAY_MS}, not ${shown(o.maxDelayMs)}`);
+  }
+  return o as GroupCommitOptions;
+}
+
 /** A transaction function: a synchronous function (`what` names the call in messages). */
 function txFunctionArg(fn: unknown, what: string): void {
   if (typeof fn !== 'function') throw new InvalidArgumentError(`${what}() needs a function, not ${shown(fn)}`);
@@ -338,11 +355,12 @@ export class Pool {
   static create(opts: CreateOptions): Pool {
     checkPoolSize(opts.size);
     const layout = encodeLayout(opts.layout);
+    const group = groupCommitArg(opts.groupCommit);
     const backend = pickBackend(opts, opts.size);
     const pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
     try {
       pool.setModel(opts.evicts);
-      pool.groupOptions = opts.groupCommit ?? {};
+      pool.groupOptions = group;
       pool.writeLayout(layout);
       const uuid = new Uint8Array(pool.memory.buffer, pool.core.scratch() + 64, 16);
       if (opts.seed !== undefined) new Prng(opts.seed).bytes(uuid);
@@ -359,6 +377,7 @@ export class Pool {
   /** Open an existing pool, running recovery. Nothing is written unless the pool validates. */
   static open(opts: OpenOptions): Pool {
     const layout = encodeLayout(opts.layout);
+    const group = groupCommitArg(opts.groupCommit);
     const backend = pickBackend(opts, null, opts.image);
     let pool: Pool | undefined;
     try {
@@ -375,7 +394,7 @@ export class Pool {
       }
       pool.setModel(opts.evicts);
       pool.group = null;
-      pool.groupOptions = opts.groupCommit ?? {};
+      pool.groupOptions = group;
       pool.writeLayout(layout);
       const t0 = performance.now();
       pool.check0(pool.core.openPool(backend.size, layout.length));

@@ -11,8 +11,8 @@
 // file backends, run twice.
 //
 // Invariants: every random run is seeded (PHEAP_ADV2_SEED) and prints the one
-// line that replays it; a failing case names what differs. Cases whose name
-// starts with "BUG:" assert documented behaviour the pool does not have yet.
+// line that replays it; a failing case names what differs. The "regressions"
+// cases are the five bugs this file found first (fixed since).
 
 import * as fs from 'node:fs';
 import { describe, it, expect } from 'vitest';
@@ -306,10 +306,10 @@ describe('txAsync: the log-full rule, adversarially', () => {
   });
 });
 
-// ─── BUG: documented behaviour the pool does not have (see the report) ──────
+// ─── regressions: what this file found (each failed before its fix) ────────
 
-describe('BUG: group commit', () => {
-  it('BUG: close() or crash() inside a txAsync member: txAsync throws a raw TypeError instead of rejecting; the batch must be abandoned whole', async () => {
+describe('regressions: group commit', () => {
+  it('close() or crash() inside a txAsync member: txAsync rejects (no raw TypeError) and the batch is abandoned whole', async () => {
     for (const how of ['close', 'crash'] as const) for (const evicts of [false, true]) {
       const { pool: p, backend, root } = fresh(evicts);
       p.tx((tx) => tx.setU32(root, 9));
@@ -332,8 +332,8 @@ describe('BUG: group commit', () => {
   });
 });
 
-describe('BUG: a failing member and the allocations of its batch', () => {
-  it('BUG: a failing member that frees or reallocs an object an earlier member of its batch allocated loses that object (dangling pointer, space handed out twice)', async () => {
+describe('regressions: a failing member and the allocations of its batch', () => {
+  it('a failing member that frees or reallocs an object an earlier member of its batch allocated leaves that object alive (no dangling pointer, no space handed out twice)', async () => {
     for (const op of ['free', 'realloc'] as const) for (const evicts of [false, true]) {
       const { pool: p, backend, root } = fresh(evicts);
       let a = 0;
@@ -357,7 +357,7 @@ describe('BUG: a failing member and the allocations of its batch', () => {
     }
   });
 
-  it('BUG: after a failing member freed a committed object, a later member of the same batch cannot free or realloc it (NotLiveError)', async () => {
+  it('after a failing member freed a committed object, a later member of the same batch can free or realloc it', async () => {
     for (const op of ['free', 'realloc'] as const) for (const evicts of [false, true]) {
       const { pool: p, root } = fresh(evicts);
       const a = p.alloc(100, { type: 1, into: root });
@@ -373,8 +373,8 @@ describe('BUG: a failing member and the allocations of its batch', () => {
     }
   });
 
-  it('BUG: the model run "BUG known patterns memory deferred" (both patterns allowed) finds them', async () => {
-    await runConfig({ name: 'BUG known patterns memory deferred', backend: 'memory', evicts: false, knownBugs: true }, 6, 200);
+  it('the model run with members freeing and resizing each other\'s objects (the patterns above) holds', async () => {
+    await runConfig({ name: 'cross-member frees memory deferred', backend: 'memory', evicts: false }, 6, 200);
   }, 60_000);
 });
 
@@ -397,7 +397,7 @@ describe('evicts and groupCommit of the wrong type', () => {
     }
   });
 
-  it('BUG: new MemoryBackend(…, { evicts }) takes any value and the pool reports it (info().evicts is not a boolean)', () => {
+  it('new MemoryBackend(…, { evicts }) refuses a value that is not a boolean (InvalidArgumentError)', () => {
     for (const ev of ['yes', 1, {}, 'false']) {
       let made: MemoryBackend | undefined;
       let err: unknown;
@@ -412,7 +412,7 @@ describe('evicts and groupCommit of the wrong type', () => {
     }
   });
 
-  it('BUG: groupCommit options of the wrong type or range are accepted (want InvalidArgumentError at create, nothing made)', () => {
+  it('groupCommit options of the wrong type or range are refused at create (InvalidArgumentError, nothing made)', () => {
     const bad: unknown[] = [
       { maxBatch: 0 }, { maxBatch: -1 }, { maxBatch: NaN }, { maxBatch: 1.5 }, { maxBatch: '4' }, { maxBatch: Infinity },
       { maxDelayMs: -1 }, { maxDelayMs: NaN }, { maxDelayMs: 'x' }, { maxDelayMs: Infinity },

@@ -7,6 +7,7 @@
 // only to label results.
 
 import type { Backend, Durability } from './backend.js';
+import { InvalidArgumentError } from '../errors.js';
 import { LINE_BYTES } from './backend.js';
 
 /** 32-bit words in a cache line. */
@@ -31,6 +32,7 @@ export class MemoryBackend implements Backend {
    * the core then makes log entries durable eagerly, and every crash mode applies.
    */
   constructor(readonly size: number, readonly durability: Durability = 'os', image?: Uint8Array, opts: { evicts?: boolean } = {}) {
+    if (opts.evicts !== undefined && typeof opts.evicts !== 'boolean') throw new InvalidArgumentError(`MemoryBackend: evicts must be true or false, not ${typeof opts.evicts}`);
     this.evicts = opts.evicts ?? false;
     this.image = image === undefined ? new Uint8Array(size) : image.byteOffset % 4 === 0 ? image : image.slice();
     this.imageWords = new Int32Array(this.image.buffer, this.image.byteOffset, size >>> 2);

@@ -59,15 +59,6 @@ export interface DriverConfig {
   crashWeight?: number;
   /** Where file pools go. */
   file?: string;
-  /**
-   * Allow the two batch patterns the core gets wrong (default false: such an
-   * action is skipped; the "BUG:" cases of test/adversarial-group.test.ts
-   * show each): (1) a failing member frees or reallocs an object an earlier
-   * member of its batch allocated — that object is lost; (2) a member frees
-   * or reallocs an object a failing member of the same batch freed — it is
-   * refused with NotLiveError.
-   */
-  knownBugs?: boolean;
 }
 
 /** One planned action of a transaction body. */
@@ -101,10 +92,6 @@ export class Driver {
   /** Successful members in the open batch. */
   private batchCount = 0;
   private open: Member[] = [];
-  /** Objects allocated by successful members of the open batch. */
-  private batchAllocs = new Set<number>();
-  /** Objects a failing member of the open batch freed or resized. */
-  private failedFrees = new Set<number>();
   private members: Member[] = [];
   private image: Uint8Array | null = null;
   private backendRef: MemoryBackend | null = null;
@@ -183,27 +170,13 @@ export class Driver {
       else if (a.k === 'nestOk') p.tx((t) => { t.setU32(this.root + 4 * a.slot, a.v); draft.vals[a.slot] = a.v; });
       else if (a.k === 'persist') p.persist(this.root, ROOT_SIZE);
       else if (a.k === 'drain') p.drain();
-      else if (!this.hitsKnownBug(draft, a, inBatch && Driver.failed(plan))) this.txPtr(tx, a, draft);
+      else this.txPtr(tx, a, draft);
     }
     if (plan.nestedAbort) {
       try { p.tx((t) => { t.setU32(this.root, 0xdead); throw new Error('inner abort'); }); } catch { /* swallowed on purpose */ }
     }
     if (plan.throwAtEnd) throw new Error(`planned failure ${plan.result}`);
     return plan.result;
-  }
-
-  /**
-   * Would `a` (in a failing batch member when `failing`) free or resize an
-   * object in one of the patterns of DriverConfig.knownBugs? A failing
-   * member's free or resize is recorded for pattern (2) either way.
-   */
-  private hitsKnownBug(draft: State, a: Extract<Action, { k: 'ptr' }>, failing: boolean): boolean {
-    const o = draft.ptrs[a.slot];
-    if (o === null) return false;
-    const hits = (failing && this.batchAllocs.has(o.off)) || this.failedFrees.has(o.off);
-    if (hits && !this.cfg.knownBugs) return true;
-    if (failing) this.failedFrees.add(o.off);
-    return false;
   }
 
   private txPtr(tx: Tx, a: Extract<Action, { k: 'ptr' }>, draft: State): void {
@@ -237,8 +210,6 @@ export class Driver {
     this.batchCount = 0;
     for (const m of this.open) m.expect = 'resolve';
     this.open = [];
-    this.batchAllocs.clear();
-    this.failedFrees.clear();
   }
 
   private txAsyncStep(): Promise<unknown> {
@@ -257,7 +228,6 @@ export class Driver {
       m.expect = 'reject-own'; this.counts.failed++;
       if (plan.throwAtEnd) m.err = own; else m.errClass = TxAbortedError;
     } else {
-      for (const o of draft.ptrs) if (o && !this.cur.ptrs.some((c) => c?.off === o.off)) this.batchAllocs.add(o.off);
       this.cur = draft; this.open.push(m); this.batchCount++;
       if (this.batchCount >= (this.cfg.maxBatch ?? 1024)) this.batchCommitted();
     }
@@ -356,8 +326,6 @@ export class Driver {
     this.pool = this.pool.crash({ mode, seed });
     for (const m of this.open) m.expect = 'reject-crash';
     this.open = [];
-    this.batchAllocs.clear();
-    this.failedFrees.clear();
     this.batchCount = 0;
     this.cur = clone(this.committed);
     this.counts.crashes++;
