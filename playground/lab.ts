@@ -264,7 +264,7 @@ export class Lab {
       b.textContent = `Live: ${i.pending.length} pending line(s) · transaction depth ${i.txDepth} · undo-log sequence ${i.logSequence}`;
     } else if (v.kind === 'crash') {
       b.textContent = `Crashed (${crashLabel(v.crash.mode, v.crash.seed)}). ` +
-        `Of the lines that differed from the file: ${v.survived.size} survived, ${v.lost.size} were lost, ${v.torn.size} torn${this.tornText()}. Run recovery to reopen.`;
+        `Of the lines that differed from the file: ${v.survived.size} survived, ${v.lost.size} lost, ${v.torn.size} torn${this.tornText()}. Run recovery to reopen.`;
     } else {
       b.textContent = `Recovered: ${v.rec.entriesRolledBack} undo-log entr${v.rec.entriesRolledBack === 1 ? 'y' : 'ies'} rolled back ` +
         `(${v.rec.rolledBack.size} line(s), purple); recovery bookkeeping wrote ${v.rec.wrote.size} line(s) (teal).`;
