@@ -271,6 +271,12 @@ describe('playground in Chromium', () => {
     await page.mouse.move(0, 0);
   });
 
+  /** A docs screenshot: the window at 1280×800 with scenario `id` scrolled up under the (sticky) grid, as a reader sees it. */
+  async function docShot(name: string, id: string): Promise<void> {
+    await page.evaluate((sel) => document.querySelector(sel)!.scrollIntoView({ block: 'end' }), `#sc-${id}`);
+    await page.screenshot({ path: path.join(ROOT, 'docs', name) });
+  }
+
   const expected: Record<string, { verdict: string; text: RegExp; crash: (c: Record<string, number>) => void }> = {
     'missing-flush': { verdict: 'lost', text: /counter = 0 after recovery/, crash: (c) => expect(c.lost).toBe(1) },
     'pointer-before-data': { verdict: 'dangling', text: /root\.ptr = 0x[0-9a-f]+ survived, but the node holds 0x0/, crash: (c) => expect(c.lost).toBe(1) },
@@ -288,7 +294,7 @@ describe('playground in Chromium', () => {
       want.crash(await counts(page));
       await page.locator(`#sc-${id}`).scrollIntoViewIfNeeded();
       await shot(page, `scenario-${id}-crashed`);
-      if (id === 'tx-safe' && DOCS) await page.screenshot({ path: path.join(ROOT, 'docs', 'playground-crash.png'), fullPage: true });
+      if (id === 'tx-safe' && DOCS) await docShot('playground-crash.png', id);
       await page.click(`[data-recover="${id}"]`);
       await page.waitForSelector(`[data-outcome="${id}"][data-phase="recovered"]`, { timeout: 30_000 });
       expect(await page.getAttribute(`[data-outcome="${id}"]`, 'data-verdict')).toBe(want.verdict);
@@ -296,7 +302,7 @@ describe('playground in Chromium', () => {
       expect(await page.getAttribute('#grid-counts', 'data-view')).toBe('recovered');
       if (id === 'tx-safe') expect((await counts(page)).rolledback).toBe(2); // the 16-byte pair spans two lines
       await shot(page, `scenario-${id}-recovered`);
-      if (id === 'tx-safe' && DOCS) await page.screenshot({ path: path.join(ROOT, 'docs', 'playground-recovered.png'), fullPage: true });
+      if (id === 'tx-safe' && DOCS) await docShot('playground-recovered.png', id);
     });
   }
 
