@@ -146,7 +146,7 @@ export class Lab {
     return this.view;
   }
 
-  /** " — line 65 torn: kept 8-byte words 0, lost 7" for each torn line of the crash shown, or "". */
+  /** " — line 1033 (0x10240) torn: of its changed 8-byte words it kept 0 and lost 7" for each torn line of the crash shown (up to 4), or "". */
   tornText(): string {
     const v = this.view;
     if (v.kind !== 'crash' || v.torn.size === 0) return '';
