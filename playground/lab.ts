@@ -1,6 +1,12 @@
 // lab.ts — the lab pool: the grid of cache lines, the CPU/library controls,
 // the undo log, the crash button and recovery.
 //
+// Invariants: the crash panel (mode, seed) always shows the crash the grid
+// shows, whoever started it; the undo-log table lists valid entries and the
+// invalidated ones written since the lab opened the pool (older leftovers of
+// pool creation are counted, not listed); a tap on the grid shows what a
+// hover shows.
+//
 // Every user action is one request to the pool worker: the operation plus an
 // 'inspect' that brings back linear memory (the cache), the durable image
 // (the OPFS file) and the pending lines, from which each line's state is
@@ -8,9 +14,9 @@
 // pending (flushed, not drained).
 
 import { PoolClient, type CrashResult, type Inspection, type Op } from '../src/browser/client.js';
-import { decodeLog, type DecodedLog } from '../src/browser/undolog.js';
+import { decodeLog, entryCheck, type DecodedLog, type LogEntry } from '../src/browser/undolog.js';
 import type { CrashMode } from '../src/crash/modes.js';
-import { $, el, hex, hexBytes, parseIntStrict, parseU64, sameLine, u32At, u64At } from './ui.js';
+import { $, crashLabel, echo, el, fillModes, hex, hexBytes, isRandomMode, lineFates, parseIntStrict, parseU64, sameLine, u32At, u64At, wordFates } from './ui.js';
 
 export const LAB_POOL = 'lab.pool';
 export const LAB_LAYOUT = 'playground-lab';
@@ -64,15 +70,22 @@ export class Lab {
   insp: Inspection | null = null;
   view: View = { kind: 'live' };
   private hoverLine = -1;
+  /** The tip was opened by a tap: leaving the canvas does not hide it. */
+  private pinned = false;
   private canvas = $('#grid') as HTMLCanvasElement;
   private tip = $('#tip');
   private onChange: (() => void)[] = [];
+  /** Log sequence when the lab opened the pool: invalidated entries of earlier sequences are leftovers. */
+  private baseSeq = 0n;
 
   constructor(private activity: (msg: string, kind?: 'ok' | 'err' | 'info') => void) {
     this.canvas.width = COLS * (CELL + GAP) + GAP;
     this.canvas.height = (LAB_SIZE / 64 / COLS) * (CELL + GAP) + GAP;
-    this.canvas.addEventListener('mousemove', (e) => this.hover(e));
-    this.canvas.addEventListener('mouseleave', () => { this.hoverLine = -1; this.tip.hidden = true; this.draw(); });
+    // A mouse shows a line's tip while over it; a tap (touch, pen) pins the tip until a tap elsewhere.
+    this.canvas.addEventListener('pointermove', (e) => { if (e.pointerType === 'mouse') { this.pinned = false; this.hover(e); } });
+    this.canvas.addEventListener('pointerleave', () => { if (!this.pinned) this.hideTip(); });
+    this.canvas.addEventListener('pointerdown', (e) => { this.pinned = e.pointerType !== 'mouse'; this.hover(e); });
+    document.addEventListener('pointerdown', (e) => { if (e.target !== this.canvas) { this.pinned = false; this.hideTip(); } });
   }
 
   field(name: FieldName): number { return this.root + FIELDS[name].rel; }
@@ -84,11 +97,7 @@ export class Lab {
     this.client = await PoolClient.open(LAB_POOL, {
       layout: LAB_LAYOUT, create: { size: LAB_SIZE, seed: LAB_SEED }, durability: 'fsync', waitMs: 1500, evicts: LAB_MODELS_PMEM,
     });
-    const [root, insp] = await this.client.batch([{ op: 'root', size: ROOT_SIZE }, { op: 'inspect' }]);
-    this.root = root as number;
-    this.insp = insp as Inspection;
-    this.view = { kind: 'live' };
-    this.render();
+    await this.opened();
   }
 
   /** A fresh, deterministic lab pool (same seed: byte-identical every time). */
@@ -97,9 +106,15 @@ export class Lab {
     this.client = null;
     await PoolClient.remove(LAB_POOL);
     this.client = await PoolClient.create(LAB_POOL, { layout: LAB_LAYOUT, size: LAB_SIZE, seed: LAB_SEED, durability: 'fsync', evicts: LAB_MODELS_PMEM });
-    const [root, insp] = await this.client.batch([{ op: 'root', size: ROOT_SIZE }, { op: 'inspect' }]);
+    await this.opened();
+  }
+
+  /** After open or create: find the root, note the log sequence, draw. */
+  private async opened(): Promise<void> {
+    const [root, insp] = await this.client!.batch([{ op: 'root', size: ROOT_SIZE }, { op: 'inspect' }]);
     this.root = root as number;
     this.insp = insp as Inspection;
+    this.baseSeq = this.insp.logSequence;
     this.view = { kind: 'live' };
     this.render();
   }
@@ -116,23 +131,30 @@ export class Lab {
     return res;
   }
 
-  /** Crash: the OPFS file becomes the crash image; the grid shows which lines survived. */
+  /** Crash: the OPFS file becomes the crash image; the grid shows which lines survived. The crash panel shows this mode and seed. */
   async crash(mode: CrashMode, seed: number): Promise<View & { kind: 'crash' }> {
     if (!this.client) throw new Error('the lab pool is not open');
     if (this.view.kind === 'crash') throw new Error('already crashed: run recovery');
     const c = (await this.client.crash({ mode, seed, detail: true })) as Required<CrashResult>;
-    const survived = new Set<number>(), lost = new Set<number>(), torn = new Set<number>();
-    const lines = c.cache.length / 64;
-    for (let l = 0; l < lines; l++) {
-      if (sameLine(c.cache, c.durable, l)) continue; // clean: nothing to lose
-      if (sameLine(c.image, c.cache, l)) survived.add(l);
-      else if (sameLine(c.image, c.durable, l)) lost.add(l);
-      else torn.add(l);
-    }
+    const { survived, lost, torn } = lineFates(c.durable, c.cache, c.image);
     this.view = { kind: 'crash', crash: c, survived, lost, torn };
-    this.activity(`CRASH (${mode}${mode === 'strict' || mode === 'eadr' ? '' : `, seed ${seed}`}): ${survived.size} changed line(s) survived, ${lost.size} lost, ${torn.size} torn`, 'err');
+    ($('#in-mode') as HTMLSelectElement).value = mode;
+    if (isRandomMode(mode)) ($('#in-seed') as HTMLInputElement).value = String(seed);
+    this.syncSeedField();
+    this.activity(`CRASH (${crashLabel(mode, seed)}): ${survived.size} changed line(s) survived, ${lost.size} lost, ${torn.size} torn${this.tornText()}`, 'err');
     this.render();
     return this.view;
+  }
+
+  /** " — line 1033 (0x10240) torn: of its changed 8-byte words it kept 0 and lost 7" for each torn line of the crash shown (up to 4), or "". */
+  tornText(): string {
+    const v = this.view;
+    if (v.kind !== 'crash' || v.torn.size === 0) return '';
+    const parts = [...v.torn].slice(0, 4).map((l) => {
+      const w = wordFates(v.crash.durable, v.crash.cache, v.crash.image, l);
+      return `line ${l} (${hex(l * 64)}) torn: of its changed 8-byte words it kept ${w.kept.join(', ')} and lost ${w.lost.join(', ')}`;
+    });
+    return ` — ${parts.join('; ')}${v.torn.size > 4 ? '; …' : ''}`;
   }
 
   /** Reopen after the crash: recovery rolls back the valid undo-log entries. */
@@ -241,8 +263,8 @@ export class Lab {
       const i = this.insp!;
       b.textContent = `Live: ${i.pending.length} pending line(s) · transaction depth ${i.txDepth} · undo-log sequence ${i.logSequence}`;
     } else if (v.kind === 'crash') {
-      b.textContent = `Crashed (${v.crash.mode}${v.crash.mode === 'strict' || v.crash.mode === 'eadr' ? '' : `, seed ${v.crash.seed}`}). ` +
-        `Of the lines that differed from the file: ${v.survived.size} survived, ${v.lost.size} were lost, ${v.torn.size} torn. Run recovery to reopen.`;
+      b.textContent = `Crashed (${crashLabel(v.crash.mode, v.crash.seed)}). ` +
+        `Of the lines that differed from the file: ${v.survived.size} survived, ${v.lost.size} lost, ${v.torn.size} torn${this.tornText()}. Run recovery to reopen.`;
     } else {
       b.textContent = `Recovered: ${v.rec.entriesRolledBack} undo-log entr${v.rec.entriesRolledBack === 1 ? 'y' : 'ies'} rolled back ` +
         `(${v.rec.rolledBack.size} line(s), purple); recovery bookkeeping wrote ${v.rec.wrote.size} line(s) (teal).`;
@@ -262,21 +284,44 @@ export class Lab {
     });
   }
 
+  /** After a crash: what happened to the 8-byte word at `off` — unchanged, kept, or lost (and whether its line is torn). */
+  private wordFate(off: number): string {
+    const v = this.view;
+    if (v.kind !== 'crash') return '';
+    const { kept, lost } = wordFates(v.crash.durable, v.crash.cache, v.crash.image, off >> 6);
+    const w = (off & 63) >> 3;
+    const torn = v.torn.has(off >> 6) ? ' (line torn)' : '';
+    return kept.includes(w) ? `kept${torn}` : lost.includes(w) ? `lost${torn}` : 'unchanged';
+  }
+
   private renderFields(): void {
-    const heads = document.querySelectorAll('#fields thead th');
-    heads[2].textContent = this.view.kind === 'crash' ? 'cache (gone)' : 'cache';
-    heads[3].textContent = this.view.kind === 'crash' ? 'file after crash' : 'durable';
+    const crashed = this.view.kind === 'crash';
+    const heads = document.querySelectorAll<HTMLElement>('#fields thead th');
+    heads[2].textContent = crashed ? 'cache (gone)' : 'cache';
+    heads[3].textContent = crashed ? 'file after crash' : 'durable';
+    heads[4].hidden = !crashed;
     const body = $('#fields tbody');
     body.replaceChildren();
     for (const f of this.fieldValues()) {
       const differs = f.cache !== f.durable;
+      const fate = el('td', { class: 'fate', text: this.wordFate(f.off) });
+      fate.hidden = !crashed;
       body.append(el('tr', { class: differs ? 'differs' : '', 'data-field': f.name },
         el('td', {}, el('code', { text: f.name })),
         el('td', { text: hex(f.off) }),
         el('td', { class: 'num', text: fmtField(f.name, f.cache) }),
         el('td', { class: 'num', text: fmtField(f.name, f.durable) }),
+        fate,
       ));
     }
+  }
+
+  /** Whether an invalidated entry (index `n`) was written since the lab opened the pool: its check matches a sequence since then. */
+  private writtenSinceOpen(e: LogEntry, n: number, seq: bigint): boolean {
+    for (let s = seq, tries = 0; s >= this.baseSeq && tries < 256; s--, tries++) {
+      if (entryCheck(e.old, s, e.off, e.len, n) === e.check) return true;
+    }
+    return false;
   }
 
   private renderLog(): void {
@@ -289,19 +334,29 @@ export class Lab {
       : `Undo log in the crash image — sequence ${log.seq}`;
     const body = $('#undo tbody');
     body.replaceChildren();
-    if (log.entries.length === 0) {
-      body.append(el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'empty: no entry has been written since the pool was created' })));
+    const shown = log.entries.map((e, n) => ({ e, n })).filter(({ e, n }) => e.valid || this.writtenSinceOpen(e, n, log.seq));
+    const leftovers = log.entries.length - shown.length;
+    if (shown.length === 0) {
+      body.append(el('tr', { 'data-empty': 'true' }, el('td', { colspan: '5', class: 'muted wrap',
+        text: `clean: no entry written since the pool was opened${leftovers ? ` (${leftovers} leftover entr${leftovers === 1 ? 'y' : 'ies'} of earlier transactions, invalid: recovery ignores them)` : ''}` })));
     }
-    log.entries.forEach((e, n) => {
+    shown.forEach(({ e, n }) => {
       body.append(el('tr', { class: e.valid ? 'valid' : 'stale', 'data-valid': String(e.valid) },
         el('td', { text: String(n) }),
         el('td', { text: hex(e.at) }),
         el('td', { text: `${hex(e.off)} +${e.len}` }),
         el('td', { text: e.valid ? (v.kind === 'live' ? 'valid' : 'valid → rolled back') : 'invalidated' }),
-        el('td', {}, el('code', { text: hexBytes(e.old, 0, Math.min(16, e.len)) + (e.len > 16 ? ' …' : '') })),
+        el('td', { class: 'bytes' }, el('code', { text: hexBytes(e.old, 0, Math.min(16, e.len)) + (e.len > 16 ? ' …' : '') })),
       ));
     });
     $('#undo').dataset.valid = String(log.entries.filter((e) => e.valid).length);
+  }
+
+  private hideTip(): void {
+    if (this.hoverLine < 0 && this.tip.hidden) return;
+    this.hoverLine = -1;
+    this.tip.hidden = true;
+    if (this.insp) this.draw();
   }
 
   private hover(ev: MouseEvent): void {
@@ -346,37 +401,44 @@ export class Lab {
   wireControls(): void {
     const offIn = $('#in-off') as HTMLInputElement, lenIn = $('#in-len') as HTMLInputElement, valIn = $('#in-val') as HTMLInputElement;
     const fieldSel = $('#in-field') as HTMLSelectElement;
+    fillModes($('#in-mode') as HTMLSelectElement);
+    $('#in-mode').addEventListener('change', () => this.syncSeedField());
+    this.syncSeedField();
     for (const name of Object.keys(FIELDS) as FieldName[]) fieldSel.append(el('option', { value: name, text: `${name} — ${FIELDS[name].note}` }));
     fieldSel.append(el('option', { value: '', text: 'custom offset' }));
-    const syncField = () => {
-      const f = fieldSel.value as FieldName | '';
-      if (f) { offIn.value = hex(this.field(f)); lenIn.value = String(FIELDS[f].len); }
-    };
-    fieldSel.addEventListener('change', syncField);
+    const syncOffset = () => { if (fieldSel.value) offIn.value = hex(this.field(fieldSel.value as FieldName)); };
+    // Picking a field sets offset and length; later renders only follow the root (never undo an edited length).
+    fieldSel.addEventListener('change', () => { syncOffset(); if (fieldSel.value) lenIn.value = String(FIELDS[fieldSel.value as FieldName].len); });
     offIn.addEventListener('input', () => { fieldSel.value = ''; });
-    this.changed(() => { if (fieldSel.value) syncField(); });
+    this.changed(syncOffset);
     const off = () => parseIntStrict(offIn.value), len = () => parseIntStrict(lenIn.value);
+    const at = () => echo(offIn.value, off()), span = () => `${at()} +${echo(lenIn.value, len())}`;
     const act = (id: string, fn: () => Promise<unknown>) => {
       $(id).addEventListener('click', () => { fn().catch((e) => this.activity(String((e as Error).message ?? e), 'err')); });
     };
     act('#btn-store', async () => {
       const v = parseU64(valIn.value);
-      await this.run([{ op: 'write', type: 'u64', off: off(), value: v }], `store ${v} → [${hex(off())}] (8 bytes, in the cache only)`);
+      await this.run([{ op: 'write', type: 'u64', off: off(), value: v }], `store ${echo(valIn.value, v)} → [${at()}] (8 bytes, in the cache only)`);
     });
-    act('#btn-flush', () => this.run([{ op: 'flush', off: off(), len: len() }], `flush ${hex(off())} +${len()} (CLWB: lines now pending)`));
+    act('#btn-flush', () => this.run([{ op: 'flush', off: off(), len: len() }], `flush ${span()} (CLWB: lines now pending)`));
     act('#btn-fence', () => this.run([{ op: 'drain' }], 'fence (SFENCE / drain): pending lines written to the file'));
-    act('#btn-persist', () => this.run([{ op: 'persist', off: off(), len: len() }], `persist ${hex(off())} +${len()} (flush + fence)`));
+    act('#btn-persist', () => this.run([{ op: 'persist', off: off(), len: len() }], `persist ${span()} (flush + fence)`));
     act('#btn-begin', () => this.run([{ op: 'txBegin' }], 'transaction: begin'));
-    act('#btn-addrange', () => this.run([{ op: 'addRange', off: off(), len: len() }], `transaction: add range ${hex(off())} +${len()} (old bytes logged and persisted)`));
+    act('#btn-addrange', () => this.run([{ op: 'addRange', off: off(), len: len() }], `transaction: add range ${span()} (old bytes logged and persisted)`));
     act('#btn-commit', () => this.run([{ op: 'txCommit' }], 'transaction: commit (ranges flushed, drained, log invalidated)'));
     act('#btn-abort', () => this.run([{ op: 'txAbort' }], 'transaction: abort (old bytes restored from the log)'));
     act('#btn-reset', async () => { await this.reset(); this.activity('lab pool reset: a fresh pool, everything durable', 'info'); });
     act('#btn-crash', async () => {
       const mode = ($('#in-mode') as HTMLSelectElement).value as CrashMode;
-      const seed = Number(($('#in-seed') as HTMLInputElement).value) || 0;
+      const seed = isRandomMode(mode) ? parseIntStrict(($('#in-seed') as HTMLInputElement).value, 'a seed') : 0;
       await this.crash(mode, seed);
     });
     act('#btn-recover', () => this.recover());
+  }
+
+  /** The seed field applies only to the random modes. */
+  private syncSeedField(): void {
+    ($('#in-seed') as HTMLInputElement).disabled = !isRandomMode(($('#in-mode') as HTMLSelectElement).value as CrashMode);
   }
 }
 

@@ -2,6 +2,8 @@
 // undo log), the guided scenarios, the to-do app and pool files together.
 // Pools live in OPFS, driven from workers through PoolClient; the page only
 // draws. `window.pheap` exposes the client API for the console (and tests).
+// If the pools cannot be opened, the page says why in the alert box and in
+// the grid's banner, and disables its buttons: it never stays "Loading".
 
 import { PoolClient } from '../src/browser/client.js';
 import { decodeLog } from '../src/browser/undolog.js';
@@ -33,6 +35,11 @@ function fatal(e: unknown): void {
       : 'The playground could not start.';
   box.replaceChildren(el('strong', { text: what }), el('p', { text: `${err.name}: ${err.message}` }));
   document.body.classList.add('failed');
+  // The grid says so too: it will not load, so it must not keep saying "Loading".
+  const banner = $('#grid-banner');
+  banner.className = 'banner failed';
+  banner.textContent = `Not loaded — ${what} (${err.name})`;
+  for (const b of document.querySelectorAll<HTMLButtonElement>('main button')) b.disabled = true;
 }
 
 const w = window as unknown as Record<string, unknown>;

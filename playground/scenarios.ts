@@ -1,10 +1,13 @@
 // scenarios.ts — guided scenarios: each resets the lab pool, performs a few
-// steps, crashes in a fixed mode and seed (so the outcome is reproducible),
-// and, after "Run recovery", reads the pool back and names the outcome.
+// steps, crashes in its mode and seed (so the outcome is reproducible; a
+// scenario with a random mode has a seed field, prefilled with the seed its
+// documented outcome uses), and, after "Run recovery", reads the pool back
+// and names the outcome. Words as in ui.ts: a line is torn, a value that
+// spans lines is half-updated.
 
 import type { CrashMode } from '../src/crash/modes.js';
 import { Lab, NODE_TYPE, fmtField } from './lab.js';
-import { $, el, hex, sleep, u64At } from './ui.js';
+import { $, crashLabel, el, hex, isRandomMode, parseIntStrict, sleep, u64At } from './ui.js';
 
 interface Outcome { verdict: string; text: string }
 
@@ -74,8 +77,8 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
-    id: 'torn-16',
-    title: '3. A torn 16-byte update vs an 8-byte atomic one',
+    id: 'half-16',
+    title: '3. A half-updated 16-byte value vs an 8-byte atomic one',
     text: 'pair is 16 bytes across two cache lines; packed is one aligned u64 holding two u32 halves. Both go from (1, 1) ' +
       'to (2, 2), both are flushed but not fenced. Crash: pending, seed 4 — each pending line survives or not by its own coin.',
     crash: { mode: 'pending', seed: 4 },
@@ -95,9 +98,9 @@ export const SCENARIOS: Scenario[] = [
       const a = val(lab, 'pairA'), b = val(lab, 'pairB'), p = val(lab, 'packed');
       const packedOk = (p & 0xffffffffn) === p >> 32n;
       return {
-        verdict: a !== b ? 'torn' : 'whole',
-        text: `pair = (${a}, ${b})${a !== b ? ': torn — half of the 16-byte update reached the pool' : ''}; packed = ${fmtField('packed', p)}` +
-          `${packedOk ? ': never torn, an aligned 8-byte store is failure-atomic' : ''}. Nothing larger than 8 bytes is atomic without a log.`,
+        verdict: a !== b ? 'half-updated' : 'whole',
+        text: `pair = (${a}, ${b})${a !== b ? ': half-updated — one of its two lines reached the pool, the other did not' : ''}; packed = ${fmtField('packed', p)}` +
+          `${packedOk ? ': never half-updated, an aligned 8-byte store is failure-atomic' : ''}. Nothing larger than 8 bytes is atomic without a log.`,
       };
     },
   },
@@ -105,7 +108,7 @@ export const SCENARIOS: Scenario[] = [
     id: 'tx-safe',
     title: '4. The same update, made safe by a transaction',
     text: 'The same pair update inside a transaction: add-range logs the old 16 bytes (and persists the entry) before the stores. ' +
-      'The crash happens before commit. Crash: pending, seed 4 — the same coins that tore scenario 3.',
+      'The crash happens before commit. Crash: pending, seed 4 — the same coins that half-updated scenario 3.',
     crash: { mode: 'pending', seed: 4 },
     async steps(lab) {
       await initPair(lab);
@@ -121,8 +124,8 @@ export const SCENARIOS: Scenario[] = [
       const a = val(lab, 'pairA'), b = val(lab, 'pairB');
       const n = lab.view.kind === 'recovered' ? lab.view.rec.entriesRolledBack : 0;
       return a === b
-        ? { verdict: 'rolled-back', text: `pair = (${a}, ${b}): recovery found ${n} valid undo-log entr${n === 1 ? 'y' : 'ies'} and restored the old value. All or nothing: a torn pair can no longer be seen.` }
-        : { verdict: 'torn', text: `pair = (${a}, ${b}): torn (this should not happen).` };
+        ? { verdict: 'rolled-back', text: `pair = (${a}, ${b}): recovery found ${n} valid undo-log entr${n === 1 ? 'y' : 'ies'} and restored the old value. All or nothing: a half-updated pair can no longer be seen.` }
+        : { verdict: 'half-updated', text: `pair = (${a}, ${b}): half-updated (this should not happen).` };
     },
   },
   {
@@ -145,6 +148,31 @@ export const SCENARIOS: Scenario[] = [
         : { verdict: 'no-leak', text: `root.ptr = ${hex(p)}, ${objs.length} node(s) allocated.` };
     },
   },
+  {
+    id: 'torn-line',
+    title: '6. A torn line (tear8)',
+    text: 'counter (word 0) and pairA (word 7) share one cache line; both go from 1 to 2 and are never flushed. ' +
+      'Crash: tear8, seed 3 — a never-flushed line may survive, keeping only some of its 8-byte words.',
+    crash: { mode: 'tear8', seed: 3 },
+    async steps(lab) {
+      await step(lab, [
+        { op: 'write', type: 'u64', off: lab.field('counter'), value: 1n },
+        { op: 'write', type: 'u64', off: lab.field('pairA'), value: 1n },
+        { op: 'persist', off: lab.field('counter'), len: 64 },
+      ], 'setup: counter = 1 and pairA = 1, persisted (one line)');
+      await step(lab, [
+        { op: 'write', type: 'u64', off: lab.field('counter'), value: 2n },
+        { op: 'write', type: 'u64', off: lab.field('pairA'), value: 2n },
+      ], 'counter = 2 and pairA = 2: two 8-byte stores into one line, not flushed');
+    },
+    async outcome(lab) {
+      const c = val(lab, 'counter'), a = val(lab, 'pairA');
+      const word = (v: bigint) => (v === 2n ? 'kept' : 'lost');
+      return c !== a
+        ? { verdict: 'torn', text: `counter = ${c}, pairA = ${a}: the line is torn — word 0 (counter) ${word(c)} its new value, word 7 (pairA) ${word(a)} it; each 8-byte word is whole. Only a log makes the line all or nothing.` }
+        : { verdict: 'whole', text: `counter = ${c}, pairA = ${a}: the line survived whole or not at all.` };
+    },
+  },
 ];
 
 export function mountScenarios(lab: Lab, activity: (m: string, k?: 'ok' | 'err' | 'info') => void): void {
@@ -153,9 +181,11 @@ export function mountScenarios(lab: Lab, activity: (m: string, k?: 'ok' | 'err' 
   for (const s of SCENARIOS) {
     const run = el('button', { class: 'primary', 'data-run': s.id, text: 'Run' });
     const recover = el('button', { 'data-recover': s.id, text: 'Run recovery', disabled: '' });
+    const seedIn = el('input', { 'data-seed': s.id, value: String(s.crash.seed), size: '4', spellcheck: 'false', 'aria-label': `crash seed for ${s.title}` });
+    const seedField = isRandomMode(s.crash.mode) ? [el('label', { class: 'inline' }, 'seed ', seedIn)] : [];
     const out = el('p', { class: 'outcome', 'data-outcome': s.id });
     const card = el('article', { class: 'scenario', id: `sc-${s.id}` },
-      el('h3', { text: s.title }), el('p', { text: s.text }), el('div', { class: 'row' }, run, recover), out);
+      el('h3', { text: s.title }), el('p', { text: s.text }), el('div', { class: 'row buttons' }, run, recover, ...seedField), out);
     list.append(card);
     const ctx: Record<string, number> = {};
     run.addEventListener('click', async () => {
@@ -166,13 +196,14 @@ export function mountScenarios(lab: Lab, activity: (m: string, k?: 'ok' | 'err' 
       delete out.dataset.verdict;
       out.dataset.phase = 'running';
       try {
+        const seed = isRandomMode(s.crash.mode) ? parseIntStrict(seedIn.value, 'a seed') : s.crash.seed;
         activity(`scenario: ${s.title}`, 'info');
         await lab.reset();
         await sleep(PAUSE);
         await s.steps(lab, ctx);
-        const c = await lab.crash(s.crash.mode, s.crash.seed);
-        out.textContent = `Crashed (${s.crash.mode}${s.crash.mode === 'pending' ? `, seed ${s.crash.seed}` : ''}): ` +
-          `${c.survived.size} changed line(s) survived (green), ${c.lost.size} lost (red), ${c.torn.size} torn. Now run recovery.`;
+        const c = await lab.crash(s.crash.mode, seed);
+        out.textContent = `Crashed (${crashLabel(s.crash.mode, seed)}): ` +
+          `${c.survived.size} changed line(s) survived (green), ${c.lost.size} lost (red), ${c.torn.size} torn (magenta)${lab.tornText()}. Now run recovery.`;
         out.dataset.phase = 'crashed';
         recover.disabled = false;
       } catch (e) {

@@ -5,10 +5,16 @@
 // Every change is one transaction (one round trip to the worker), so a crash
 // at any moment leaves the list as it was before or after the change; the
 // pool is an OPFS file, so the list survives a page reload.
+//
+// The two crash buttons stop an add of the typed text at a point where lines
+// are at risk — mid-commit (its lines flushed, not fenced: pending) or mid-add
+// (its stores still in the cache: dirty) — crash in the chosen mode and seed,
+// say how many of those lines the mode let reach the file, and recover: the
+// half-done add is rolled back, every committed to-do stays.
 
-import { PoolClient, type Op } from '../src/browser/client.js';
+import { PoolClient, type CrashResult, type Op } from '../src/browser/client.js';
 import type { CrashMode } from '../src/crash/modes.js';
-import { $, el, u32At } from './ui.js';
+import { $, crashLabel, el, fillModes, isRandomMode, lineFates, parseIntStrict, u32At } from './ui.js';
 
 export const TODO_POOL = 'todo.pool';
 export const TODO_LAYOUT = 'playground-todo';
@@ -100,27 +106,36 @@ export class TodoApp {
     await this.client!.tx([{ op: 'free', off: it.off }]);
   }
 
-  /** Crash the to-do pool now, then recover: committed to-dos are all there. */
-  async crash(mode: CrashMode): Promise<void> {
-    const c = await this.client!.crash({ mode, seed: Date.now() % 1000 });
-    const r = await this.client!.recover();
-    this.activity(`to-do pool crashed (${mode}, ${c.pending.length} pending line(s)) and recovered: ${r.recovery.entriesRolledBack} entr${r.recovery.entriesRolledBack === 1 ? 'y' : 'ies'} rolled back`, 'ok');
-    $('#todo-status').textContent = `Crashed (${mode}) and recovered: every committed to-do is still here.`;
-  }
-
-  /** Begin adding a to-do, crash before commit (eADR: every store survives), recover: it is gone. */
-  async crashMidAdd(text: string): Promise<void> {
+  /**
+   * Begin adding `text` and crash before its commit, in `mode` with `seed`:
+   * 'commit' stops after the commit's flush (the add's lines pending), 'add'
+   * while its stores are still in the cache (dirty). Then recover and say what
+   * the mode did to the lines at risk.
+   */
+  async crashDuringAdd(text: string, at: 'commit' | 'add', mode: CrashMode, seed: number): Promise<void> {
     const ops = this.addOps(text, 1); // index 0 is txBegin
-    await this.client!.batch([
+    const size = (ops[0] as { size: number }).size;
+    const res = await this.client!.batch([
       { op: 'txBegin' },
       ...ops.slice(0, 5),
       { op: 'addRange', off: this.root, len: 4 },
       { op: 'write', type: 'u32', off: this.root, value: this.nextId + 1 },
+      ...(at === 'commit' ? [{ op: 'flush', off: { ref: 1 }, len: size }, { op: 'flush', off: this.root, len: 4 }] as Op[] : []),
+      { op: 'pendingLines' },
     ]);
-    await this.client!.crash({ mode: 'eadr' });
+    const pending = (res.pop() as number[]).length;
+    const c = (await this.client!.crash({ mode, seed, detail: true })) as Required<CrashResult>;
+    const f = lineFates(c.durable, c.cache, c.image);
     const r = await this.client!.recover();
-    this.activity(`crash in the middle of adding "${text}" (eADR: every store survived); recovery rolled back ${r.recovery.entriesRolledBack} entr${r.recovery.entriesRolledBack === 1 ? 'y' : 'ies'} and the reserved object`, 'ok');
-    $('#todo-status').textContent = `Crashed before commit: "${text}" was rolled back, nothing leaked.`;
+    const n = r.recovery.entriesRolledBack;
+    const changed = f.survived.size + f.torn.size + f.lost.size;
+    const what = `Crashed (${crashLabel(mode, seed)}) mid-${at} of "${text}": ${changed} line(s) differed from the file, ` +
+      `${pending} of them pending (flushed, not fenced); the crash kept ${f.survived.size} whole, ` +
+      `${f.torn.size} torn, lost ${f.lost.size}. Recovery rolled back ${n} entr${n === 1 ? 'y' : 'ies'}: "${text}" is gone, nothing leaked, every committed to-do is here.`;
+    this.activity(what, 'ok');
+    const status = $('#todo-status');
+    status.textContent = what;
+    Object.assign(status.dataset, { changed: String(changed), pending: String(pending), survived: String(f.survived.size), torn: String(f.torn.size), lost: String(f.lost.size) });
   }
 
   private wire(): void {
@@ -132,11 +147,20 @@ export class TodoApp {
       input.value = '';
       void this.change(() => this.add(t));
     });
-    $('#todo-crash').addEventListener('click', () => this.change(() => this.crash(($('#todo-mode') as HTMLSelectElement).value as CrashMode)));
-    $('#todo-crash-mid').addEventListener('click', () => {
+    const modeSel = $('#todo-mode') as HTMLSelectElement, seedIn = $('#todo-seed') as HTMLInputElement;
+    fillModes(modeSel);
+    const syncSeed = () => { seedIn.disabled = !isRandomMode(modeSel.value as CrashMode); };
+    modeSel.addEventListener('change', syncSeed);
+    syncSeed();
+    const crashAt = (at: 'commit' | 'add') => () => {
       const t = input.value.trim() || 'half-written to-do';
       input.value = '';
-      void this.change(() => this.crashMidAdd(t));
-    });
+      void this.change(async () => {
+        const mode = modeSel.value as CrashMode;
+        await this.crashDuringAdd(t, at, mode, isRandomMode(mode) ? parseIntStrict(seedIn.value, 'a seed') : 0);
+      });
+    };
+    $('#todo-crash').addEventListener('click', crashAt('commit'));
+    $('#todo-crash-mid').addEventListener('click', crashAt('add'));
   }
 }

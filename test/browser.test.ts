@@ -271,12 +271,19 @@ describe('playground in Chromium', () => {
     await page.mouse.move(0, 0);
   });
 
+  /** A docs screenshot: the window at 1280×800 with scenario `id` scrolled up under the (sticky) grid, as a reader sees it. */
+  async function docShot(name: string, id: string): Promise<void> {
+    await page.evaluate((sel) => document.querySelector(sel)!.scrollIntoView({ block: 'end' }), `#sc-${id}`);
+    await page.screenshot({ path: path.join(ROOT, 'docs', name) });
+  }
+
   const expected: Record<string, { verdict: string; text: RegExp; crash: (c: Record<string, number>) => void }> = {
     'missing-flush': { verdict: 'lost', text: /counter = 0 after recovery/, crash: (c) => expect(c.lost).toBe(1) },
     'pointer-before-data': { verdict: 'dangling', text: /root\.ptr = 0x[0-9a-f]+ survived, but the node holds 0x0/, crash: (c) => expect(c.lost).toBe(1) },
-    'torn-16': { verdict: 'torn', text: /pair = \(2, 1\): torn.*packed = \(2, 2\): never torn/, crash: (c) => { expect(c.survived).toBe(2); expect(c.lost).toBe(1); } },
+    'half-16': { verdict: 'half-updated', text: /pair = \(2, 1\): half-updated.*packed = \(2, 2\): never half-updated/, crash: (c) => { expect(c.survived).toBe(2); expect(c.lost).toBe(1); } },
     'tx-safe': { verdict: 'rolled-back', text: /pair = \(1, 1\): recovery found 1 valid undo-log entry/, crash: (c) => { expect(c.survived).toBe(1); expect(c.lost).toBe(1); } },
     leak: { verdict: 'leaked', text: /root\.ptr = null, yet 1 node of 64 B is still allocated/, crash: (c) => expect(c.lost).toBe(1) },
+    'torn-line': { verdict: 'torn', text: /counter = 2, pairA = 1: the line is torn/, crash: (c) => { expect(c.torn).toBe(1); expect(c.survived).toBe(0); } },
   };
 
   for (const [id, want] of Object.entries(expected)) {
@@ -287,7 +294,7 @@ describe('playground in Chromium', () => {
       want.crash(await counts(page));
       await page.locator(`#sc-${id}`).scrollIntoViewIfNeeded();
       await shot(page, `scenario-${id}-crashed`);
-      if (id === 'tx-safe' && DOCS) await page.screenshot({ path: path.join(ROOT, 'docs', 'playground-crash.png'), fullPage: true });
+      if (id === 'tx-safe' && DOCS) await docShot('playground-crash.png', id);
       await page.click(`[data-recover="${id}"]`);
       await page.waitForSelector(`[data-outcome="${id}"][data-phase="recovered"]`, { timeout: 30_000 });
       expect(await page.getAttribute(`[data-outcome="${id}"]`, 'data-verdict')).toBe(want.verdict);
@@ -295,7 +302,7 @@ describe('playground in Chromium', () => {
       expect(await page.getAttribute('#grid-counts', 'data-view')).toBe('recovered');
       if (id === 'tx-safe') expect((await counts(page)).rolledback).toBe(2); // the 16-byte pair spans two lines
       await shot(page, `scenario-${id}-recovered`);
-      if (id === 'tx-safe' && DOCS) await page.screenshot({ path: path.join(ROOT, 'docs', 'playground-recovered.png'), fullPage: true });
+      if (id === 'tx-safe' && DOCS) await docShot('playground-recovered.png', id);
     });
   }
 
@@ -316,7 +323,7 @@ describe('playground in Chromium', () => {
     expect(await page.textContent('#fields tr[data-field="counter"] td:nth-child(3)')).toBe('0');
   });
 
-  it('to-do app: a to-do survives a page reload (OPFS), a crash, and a crash mid-add leaves nothing', async () => {
+  it('to-do app: a to-do survives a page reload (OPFS), a crash mid-commit, and a crash mid-add leaves nothing', async () => {
     const text = `buy milk ${Date.now()}`;
     await page.fill('#todo-input', text);
     await page.click('#todo-form button[type=submit]');
@@ -331,12 +338,12 @@ describe('playground in Chromium', () => {
     await page.waitForSelector(`#todo-list li.done:has-text("${text}")`);
     await page.selectOption('#todo-mode', 'tear8');
     await page.click('#todo-crash');
-    await expect.poll(() => page.textContent('#todo-status'), POLL).toMatch(/Crashed \(tear8\) and recovered/);
+    await expect.poll(() => page.textContent('#todo-status'), POLL).toMatch(/^Crashed \(tear8, seed 1\) mid-commit of "half-written to-do".*every committed to-do is here/);
     await page.waitForSelector(`#todo-list li.done:has-text("${text}")`);
     const before = await page.locator('#todo-list li[data-id]').count();
     await page.fill('#todo-input', 'half-written');
     await page.click('#todo-crash-mid');
-    await expect.poll(() => page.textContent('#todo-status'), POLL).toMatch(/Crashed before commit: "half-written" was rolled back/);
+    await expect.poll(() => page.textContent('#todo-status'), POLL).toMatch(/^Crashed \(tear8, seed 1\) mid-add of "half-written".*"half-written" is gone, nothing leaked/);
     expect(await page.locator('#todo-list li[data-id]').count()).toBe(before);
     expect(await page.locator('#todo-list li:has-text("half-written")').count()).toBe(0);
     await shot(page, 'todo');
