@@ -2,9 +2,8 @@
 //
 // playwright-core drives Debian's chromium (test/helpers/chromium.ts: where
 // it is, its flags). A missing browser FAILS these tests with a message
-// saying so — it never skips them. The test builds the bundles it serves
-// (scripts/build.mjs; the WASM core too if build/ lacks it), serves
-// playground/ + build/ with src/cli/serve.ts on a free port, and uses a
+// saying so — it never skips them. test/helpers/playground.ts builds the
+// bundles it serves, serves playground/ + build/ on a free port, and gives a
 // persistent context in a temp user-data-dir so OPFS behaves as in a real
 // profile (reloads keep files).
 //
@@ -13,27 +12,21 @@
 
 import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '../src/cli/serve.js';
 import { Pool } from '../src/index.js';
-import { launchChromium, requireChromium } from './helpers/chromium.js';
+import { gridCounts, openPlayground as openPlaygroundAt, startPlayground, type PlaygroundSession } from './helpers/playground.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ART = path.join(ROOT, 'test-results', 'browser');
 const DOCS = process.env.PHEAP_DOCS_SCREENSHOTS === '1';
 
-let server: Server;
+let session: PlaygroundSession | undefined;
 let base = '';
 let ctx: BrowserContext;
 let page: Page;
-let userDir = '';
 let tmp = '';
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 /** expect.poll waits up to this long (its default, 1 s, is short on a loaded 2-core CI machine). */
 const POLL = { timeout: 20_000, interval: 50 };
 
@@ -57,40 +50,18 @@ beforeAll(async () => {
 });
 
 async function setUp(): Promise<void> {
-  requireChromium();
-  if (!fs.existsSync(path.join(ROOT, 'build', 'pheap.wasm'))) execFileSync('npm', ['run', 'build:wasm'], { cwd: ROOT, stdio: 'inherit' });
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   fs.mkdirSync(ART, { recursive: true });
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pheap-browser-'));
-  userDir = path.join(tmp, 'profile');
-  server = await serve(0);
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  ctx = await launchChromium(userDir, { acceptDownloads: true });
-  page = ctx.pages()[0] ?? (await ctx.newPage());
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  session = await startPlayground('pheap-browser-', { acceptDownloads: true });
+  ({ base, ctx, page, tmp } = session);
+  pageErrors = session.pageErrors;
 }
 
 afterAll(async () => {
-  await ctx?.close();
-  await new Promise((ok) => (server ? server.close(ok) : ok(null)));
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  await session?.close();
 });
 
-async function openPlayground(p: Page): Promise<string> {
-  await p.goto(`${base}/`);
-  await p.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 30_000 });
-  return (await p.evaluate(() => document.body.dataset.ready))!;
-}
-
-/** Grid state counts, as the page publishes them on #grid-counts. */
-async function counts(p: Page): Promise<Record<string, number>> {
-  return p.evaluate(() => {
-    const d = (document.querySelector('#grid-counts') as HTMLElement).dataset;
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(d)) if (k !== 'view') out[k] = Number(v);
-    return out;
-  });
-}
+const openPlayground = (p: Page) => openPlaygroundAt(p, base);
+const counts = gridCounts;
 
 describe('playground in Chromium', () => {
   it('loads from the served build and opens its OPFS pools', async () => {

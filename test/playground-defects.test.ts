@@ -12,26 +12,19 @@
 
 import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '../src/cli/serve.js';
 import { Pool, Prng } from '../src/index.js';
-import { launchChromium, requireChromium } from './helpers/chromium.js';
+import { gridCounts, openPlayground as openPlaygroundAt, startPlayground, type PlaygroundSession } from './helpers/playground.js';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const SEED = Number(process.env.PHEAP_PLAYGROUND_SEED ?? 20261201);
 const POLL = { timeout: 20_000, interval: 50 };
 
-let server: Server;
+let session: PlaygroundSession | undefined;
 let base = '';
 let ctx: BrowserContext;
 let page: Page;
 let tmp = '';
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 /** Set when the browser could not be set up: every test then FAILS with it (never skips). */
 let setupError: Error | null = null;
 
@@ -41,15 +34,9 @@ beforeEach(() => {
 
 beforeAll(async () => {
   try {
-    requireChromium();
-    if (!fs.existsSync(path.join(ROOT, 'build', 'pheap.wasm'))) execFileSync('npm', ['run', 'build:wasm'], { cwd: ROOT, stdio: 'inherit' });
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pheap-defects-'));
-    server = await serve(0);
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    ctx = await launchChromium(path.join(tmp, 'profile'));
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    session = await startPlayground('pheap-defects-');
+    ({ base, ctx, page, tmp } = session);
+    pageErrors = session.pageErrors;
     expect(await openPlayground(page)).toBe('true');
   } catch (e) {
     setupError = e as Error;
@@ -57,24 +44,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await ctx?.close();
-  await new Promise((ok) => (server ? server.close(ok) : ok(null)));
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  await session?.close();
 });
 
-async function openPlayground(p: Page): Promise<string> {
-  await p.goto(`${base}/`);
-  await p.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 30_000 });
-  return (await p.evaluate(() => document.body.dataset.ready))!;
-}
-
-async function counts(p: Page): Promise<Record<string, number>> {
-  return p.evaluate(() => {
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries((document.querySelector('#grid-counts') as HTMLElement).dataset)) if (k !== 'view') out[k] = Number(v);
-    return out;
-  });
-}
+const openPlayground = (p: Page) => openPlaygroundAt(p, base);
+const counts = gridCounts;
 
 const view = (p: Page) => p.getAttribute('#grid-counts', 'data-view');
 

@@ -1,0 +1,70 @@
+// playground.ts — the playground built, served and opened in Chromium, for the browser tests.
+//
+// Owns the set-up every playground test file shares: build the bundles it
+// serves (the WASM core too if build/ lacks it), serve playground/ + build/
+// with src/cli/serve.ts on a free port, launch a persistent Chromium context
+// in a temp dir (test/helpers/chromium.ts), open the page and read the grid's
+// published counts. A missing browser throws (the tests then fail, never skip).
+
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { BrowserContext, Page } from 'playwright-core';
+import { serve } from '../../src/cli/serve.js';
+import { launchChromium, requireChromium } from './chromium.js';
+import { REPO } from './readme.js';
+
+export interface PlaygroundSession {
+  server: Server;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  ctx: BrowserContext;
+  page: Page;
+  /** A temp dir (the browser profile is in it), removed by close(). */
+  tmp: string;
+  /** Uncaught page errors, as they happen. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/** Build, serve and launch; `prefix` names the temp dir. */
+export async function startPlayground(prefix: string, opts: { acceptDownloads?: boolean } = {}): Promise<PlaygroundSession> {
+  requireChromium();
+  if (!fs.existsSync(path.join(REPO, 'build', 'pheap.wasm'))) execFileSync('npm', ['run', 'build:wasm'], { cwd: REPO, stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO, stdio: 'inherit' });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const server = await serve(0);
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const ctx = await launchChromium(path.join(tmp, 'profile'), { acceptDownloads: opts.acceptDownloads });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return {
+    server, base, ctx, page, tmp, pageErrors,
+    async close() {
+      await ctx.close();
+      await new Promise((ok) => server.close(ok));
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Load the playground at `base` in `p`; resolves with body[data-ready] ('true', or 'error' when the pools cannot open). */
+export async function openPlayground(p: Page, base: string): Promise<string> {
+  await p.goto(`${base}/`);
+  await p.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 30_000 });
+  return (await p.evaluate(() => document.body.dataset.ready))!;
+}
+
+/** Grid state counts, as the page publishes them on #grid-counts. */
+export async function gridCounts(p: Page): Promise<Record<string, number>> {
+  return p.evaluate(() => {
+    const d = (document.querySelector('#grid-counts') as HTMLElement).dataset;
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(d)) if (k !== 'view') out[k] = Number(v);
+    return out;
+  });
+}
