@@ -28,7 +28,7 @@ export const LAB_SEED = 'lab';
 export const LAB_MODELS_PMEM = true;
 /** Root object size: its first lines hold the named fields below. */
 export const ROOT_SIZE = 320;
-/** User type of the objects the scenarios allocate. */
+/** User type of the objects the lessons allocate. */
 export const NODE_TYPE = 2;
 
 const COLS = 128;

@@ -14,14 +14,20 @@
 
 import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
+import * as path from 'node:path';
 import { Prng } from '../src/index.js';
 import { doctor } from '../src/cli/doctor.js';
+import { REPO } from './helpers/readme.js';
 import {
   gridCounts, inspector, lessonCrash, lessonDone, lessonRecover, lessonStep, openPlayground, startPlayground,
   type InspectorLine, type PlaygroundSession,
 } from './helpers/playground.js';
 
 const SEED = Number(process.env.PHEAP_LESSONS_SEED ?? 20261202);
+/** PHEAP_DOCS_SCREENSHOTS=1: the layout tests also refresh docs/playground-lesson-*.png (three lessons, at both sizes). */
+const DOCS = process.env.PHEAP_DOCS_SCREENSHOTS === '1';
+/** The lessons (and the step) the docs show. */
+const DOC_SHOTS = [{ id: 'half-16', step: 2 }, { id: 'torn-line', step: 2 }, { id: 'persistence-domain', step: 2 }];
 
 let session: PlaygroundSession | undefined;
 let page: Page;
@@ -222,12 +228,23 @@ describe('the inspector is in view while a lesson runs', () => {
     expect(next.y, `${id}'s buttons below the inspector, not under it`).toBeGreaterThanOrEqual(insp.y + insp.height - 1);
   }
 
+  /** With PHEAP_DOCS_SCREENSHOTS=1: the window as a reader sees each docs lesson at its step, into docs/. */
+  async function docShots(size: string): Promise<void> {
+    if (!DOCS) return;
+    for (const s of DOC_SHOTS) {
+      await stepTo(s.id, s.step);
+      await page.evaluate((sel) => document.querySelector(sel)!.scrollIntoView({ block: 'end' }), `#sc-${s.id}`);
+      await page.screenshot({ path: path.join(REPO, 'docs', `playground-lesson-${s.id}-${size}.png`) });
+    }
+  }
+
   it('at 1280×800 the inspector is beside the grid, and both stay in view', async () => {
     await page.setViewportSize({ width: 1280, height: 800 });
     const [grid, insp] = await Promise.all(['#sec-grid', '#sec-inspector'].map(async (s) => (await page.locator(s).boundingBox())!));
     expect(insp.x, 'side by side').toBeGreaterThanOrEqual(grid.x + grid.width);
     expect(Math.abs(insp.y - grid.y)).toBeLessThan(2);
     for (const d of DOCUMENTED.filter((x) => !x.mode)) await followable(d.id, 800);
+    await docShots('1280');
     const canvas = (await page.locator('#grid').boundingBox())!;
     expect(canvas.y).toBeGreaterThanOrEqual(0);
   });
@@ -239,6 +256,7 @@ describe('the inspector is in view while a lesson runs', () => {
       const [grid, insp] = await Promise.all(['#sec-grid', '#sec-inspector'].map(async (s) => (await page.locator(s).boundingBox())!));
       expect(insp.y, 'stacked').toBeGreaterThanOrEqual(grid.y + grid.height);
       for (const d of DOCUMENTED.filter((x) => !x.mode)) await followable(d.id, 844);
+      await docShots('390');
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       const small = await page.$$eval('#sec-scenarios button, #sec-scenarios input, #sec-scenarios select', (es) => es.flatMap((e) => {
         const r = e.getBoundingClientRect();
