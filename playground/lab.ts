@@ -17,6 +17,7 @@
 import { PoolClient, type CrashResult, type Inspection, type Op } from '../src/browser/client.js';
 import { decodeLog, entryCheck, type DecodedLog, type LogEntry } from '../src/browser/undolog.js';
 import type { CrashMode } from '../src/crash/modes.js';
+import type { Durability } from '../src/backends/backend.js';
 import { inspectorModel, renderInspector, touchedLines, type InspectorSource } from './inspector.js';
 import { $, crashLabel, echo, el, fillModes, hex, hexBytes, isRandomMode, lineFates, parseIntStrict, parseU64, sameLine, u32At, u64At, wordFates } from './ui.js';
 
@@ -24,6 +25,9 @@ export const LAB_POOL = 'lab.pool';
 export const LAB_LAYOUT = 'playground-lab';
 export const LAB_SIZE = 256 * 1024;
 export const LAB_SEED = 'lab';
+/** Which file the lab pool is, and how far its drains reach. */
+export interface LabPool { name: string; durability: Durability }
+const DEFAULT_POOL: LabPool = { name: LAB_POOL, durability: 'fsync' };
 /** The lab teaches persistent memory: its pool models pmem's cache, which writes lines back on its own (every crash mode applies, the undo log is eager). */
 export const LAB_MODELS_PMEM = true;
 /** Root object size: its first lines hold the named fields below. */
@@ -108,12 +112,17 @@ export class Lab {
     await this.opened();
   }
 
-  /** A fresh, deterministic lab pool (same seed: byte-identical every time). */
-  async reset(): Promise<void> {
+  /**
+   * A fresh, deterministic lab pool (same seed: byte-identical every time),
+   * by default `lab.pool` at durability fsync; a lesson may ask for another
+   * file and level (Memory mode: `none`), so `lab.pool` — the one a reload
+   * opens — never holds a pool whose file was never written.
+   */
+  async reset(pool: LabPool = DEFAULT_POOL): Promise<void> {
     await this.client?.close().catch(() => {});
     this.client = null;
-    await PoolClient.remove(LAB_POOL);
-    this.client = await PoolClient.create(LAB_POOL, { layout: LAB_LAYOUT, size: LAB_SIZE, seed: LAB_SEED, durability: 'fsync', evicts: LAB_MODELS_PMEM });
+    await PoolClient.remove(pool.name);
+    this.client = await PoolClient.create(pool.name, { layout: LAB_LAYOUT, size: LAB_SIZE, seed: LAB_SEED, durability: pool.durability, evicts: LAB_MODELS_PMEM });
     await this.opened();
   }
 

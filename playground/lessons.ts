@@ -12,7 +12,7 @@
 // own program); the lesson's watched fields stay in the line inspector.
 
 import type { CrashMode } from '../src/crash/modes.js';
-import { Lab, NODE_TYPE, fmtField, type FieldName } from './lab.js';
+import { Lab, NODE_TYPE, fmtField, type FieldName, type LabPool } from './lab.js';
 import { $, CRASH_MODE_LABELS, crashLabel, el, hex, isRandomMode, parseIntStrict, sleep, u64At } from './ui.js';
 
 export interface Outcome { verdict: string; text: string }
@@ -35,7 +35,11 @@ export interface Lesson {
   /** Fields the inspector keeps in view. */
   watch: FieldName[];
   steps: Step[];
+  /** The pool the lesson runs on, when not lab.pool at durability fsync. */
+  pool?: LabPool;
   outcome(lab: Lab, ctx: Ctx, mode: CrashMode): Promise<Outcome>;
+  /** The outcome when recovery cannot open the pool (the lab is then back on a fresh lab.pool). */
+  unrecoverable?(err: Error, mode: CrashMode): Outcome;
 }
 
 /** A step that runs `ops` (built from the lab and ctx) in one round trip. */
@@ -266,6 +270,28 @@ export const LESSONS: Lesson[] = [
       return { verdict: c === 42n && p === 7n ? 'both' : c === 42n ? 'in-order' : 'none', text: `counter = ${c}, packed = ${p}: any flush allows this before the fence.` };
     },
   },
+  {
+    id: 'memory-mode',
+    title: '9. Memory mode vs App Direct',
+    teaches: 'the same correct program keeps nothing when the memory is not persistent (durability none)',
+    text: 'Lesson 1\'s fix: store 42 into the counter, then persist it (flush + fence) — on App Direct (the pool as a file on pmem) it survives any crash. ' +
+      'In Memory mode the modules are plain RAM behind a DRAM cache: nothing written to them outlives the power. Here the pool runs ' +
+      'at durability none (its own file, memory-mode.pool): a fence reaches nothing durable. Crash: strict (a power failure).',
+    crash: { mode: 'strict', seed: 0 },
+    watch: ['counter'],
+    pool: { name: 'memory-mode.pool', durability: 'none' },
+    steps: [
+      ops('store counter = 42 (dirty)', (lab) => [{ op: 'write', type: 'u64', off: lab.field('counter'), value: 42n }]),
+      ops('persist counter (flush + fence): durable on App Direct — here the fence writes nothing', (lab) => [{ op: 'persist', off: lab.field('counter'), len: 8 }]),
+    ],
+    async outcome(lab) {
+      return { verdict: 'survived', text: `counter = ${val(lab, 'counter')}: the pool survived (this should not happen at durability none).` };
+    },
+    unrecoverable(err, mode) {
+      return { verdict: 'gone', text: `${mode}: recovery found no pool at all (${err.name}): not the counter, not even the header written at creation. ` +
+        'Memory mode is volatile: use App Direct for data that must survive. The lab is back on a fresh lab.pool.' };
+    },
+  },
 ];
 
 /** The lesson that drives the lab now, on which pool (Lab.generation): another lesson's button, or a reset, restarts the program. */
@@ -273,7 +299,7 @@ let active: { id: string; done: number; generation: number } | null = null;
 
 /** A fresh lab pool with `l`'s watched lines in the inspector, and its first `n` steps replayed. */
 async function replay(lab: Lab, l: Lesson, ctx: Ctx, n: number, pause: number): Promise<void> {
-  await lab.reset();
+  await lab.reset(l.pool);
   lab.focus = [...new Set(l.watch.map((f) => lab.field(f) >> 6))];
   lab.render();
   active = { id: l.id, done: 0, generation: lab.generation };
@@ -374,8 +400,16 @@ export function mountLessons(lab: Lab, activity: (m: string, k?: 'ok' | 'err' | 
     }));
     recover.addEventListener('click', () => guard(async () => {
       recover.disabled = true;
-      await lab.recover();
-      const o = await l.outcome(lab, ctx, lab.view.kind === 'recovered' ? lab.view.crash.mode : mode());
+      const crashed = lab.view.kind === 'crash' ? lab.view.crash.mode : mode();
+      let o: Outcome;
+      try {
+        await lab.recover();
+        o = await l.outcome(lab, ctx, crashed);
+      } catch (e) {
+        if (!l.unrecoverable) throw e;
+        o = l.unrecoverable(e as Error, crashed);
+        await lab.reset();
+      }
       out.textContent = o.text;
       out.dataset.verdict = o.verdict;
       out.dataset.phase = 'recovered';

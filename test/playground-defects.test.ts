@@ -2,7 +2,7 @@
 // (issue 14, items 3 and 4), one test per defect, named after it, in real
 // Chromium (test/helpers/chromium.ts). Owns: one meaning per word ("torn" is
 // a line that kept some 8-byte words; a value across lines is half-updated),
-// seeds wherever a crash is random, the controls' and panels' defects, the
+// a seed wherever a crash is random, the controls' and panels' defects, the
 // to-do app's crash points, and the layout at 1280×800 and 390×844.
 //
 // Invariants checked: every random crash prints the mode and seed that rerun

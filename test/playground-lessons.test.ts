@@ -70,7 +70,7 @@ const lineOf = (lines: InspectorLine[], line: number): InspectorLine => {
 };
 
 /** The documented outcome of each lesson: its crash (mode, seed, grid counts) and its verdict after recovery. */
-const DOCUMENTED: { id: string; steps: number; mode?: string; label: string; counts: Record<string, number>; verdict: string; text: RegExp }[] = [
+const DOCUMENTED: { id: string; steps: number; mode?: string; label: string; counts: Record<string, number>; minLost?: number; verdict: string; text: RegExp }[] = [
   { id: 'missing-flush', steps: 2, label: 'strict', counts: { lost: 1 }, verdict: 'lost', text: /counter = 0 after recovery/ },
   { id: 'pointer-before-data', steps: 3, label: 'strict', counts: { lost: 1 }, verdict: 'dangling', text: /root\.ptr = 0x[0-9a-f]+ survived, but the node holds 0x0/ },
   { id: 'half-16', steps: 3, label: 'pending, seed 4', counts: { survived: 2, lost: 1 }, verdict: 'half-updated', text: /pair = \(2, 1\): half-updated/ },
@@ -80,6 +80,8 @@ const DOCUMENTED: { id: string; steps: number; mode?: string; label: string; cou
   { id: 'persistence-domain', steps: 5, label: 'eadr', counts: { survived: 2, lost: 0 }, verdict: 'both-survived', text: /^eadr: root\.ptr = 0x[0-9a-f]+ and the node holds 0xc0ffee/ },
   { id: 'persistence-domain', steps: 5, mode: 'strict', label: 'strict', counts: { survived: 0, lost: 2 }, verdict: 'both-lost', text: /^strict: root\.ptr = null and the node holds 0x0/ },
   { id: 'flush-kinds', steps: 2, label: 'pending, seed 1', counts: { survived: 1, lost: 1 }, verdict: 'out-of-order', text: /counter = 0, packed = 7: the later flush landed/ },
+  // durability none: the file never got a byte, so every line that differs from it (header and all) is lost
+  { id: 'memory-mode', steps: 2, label: 'strict', counts: { survived: 0, torn: 0 }, minLost: 3, verdict: 'gone', text: /^strict: recovery found no pool at all \(NotAPoolError\)/ },
 ];
 
 describe('lessons: step by step, crash and recovery', () => {
@@ -106,9 +108,14 @@ describe('lessons: step by step, crash and recovery', () => {
       expect(await lessonDone(page, d.id)).toBe(0); // crashed: no longer mid-program
       const c = await gridCounts(page);
       for (const [k, n] of Object.entries(d.counts)) expect(c[k] ?? 0, `${k} lines`).toBe(n);
+      if (d.minLost) expect(c.lost).toBeGreaterThanOrEqual(d.minLost);
       const o = await lessonRecover(page, d.id);
       expect(o.verdict).toBe(d.verdict);
       expect(o.text).toMatch(d.text);
+      if (d.verdict === 'gone') { // the lab is back on a fresh lab.pool, live
+        expect(await page.getAttribute('#grid-counts', 'data-view')).toBe('live');
+        expect(await page.evaluate(() => (window as any).pheapApp.lab.client.name)).toBe('lab.pool');
+      }
       if (d.mode) await page.selectOption(`[data-mode="${d.id}"]`, { index: 0 });
     });
   }
@@ -187,6 +194,13 @@ describe('the line inspector shows the expected bytes', () => {
       expect(lineOf(i.lines, p >> 6)).toMatchObject({ state: 'pending' });
       expect(lineOf(i.lines, p >> 6).words[(p & 63) >> 3]).toMatchObject({ top: u64hex(7n), bottom: u64hex(0n), mark: 'differs' });
     } },
+    { id: 'memory-mode', step: 2, async check() {
+      // persisted, yet the file still holds 0: at durability none the fence reaches nothing
+      const at = await field('counter');
+      const w = lineOf((await inspector(page)).lines, at >> 6);
+      expect(w.state).toBe('dirty');
+      expect(w.words[(at & 63) >> 3]).toMatchObject({ top: u64hex(42n), bottom: u64hex(0n), mark: 'differs' });
+    } },
   ];
   for (const c of CASES) {
     it(`${c.id}, after step ${c.step}`, async () => {
@@ -197,7 +211,7 @@ describe('the line inspector shows the expected bytes', () => {
     });
   }
 
-  it('seeded crashes: the inspector\'s kept/lost marks agree with the recovered pool (flush-kinds, random seeds)', async () => {
+  it('seeded crashes: the inspector\'s kept/lost marks agree with the recovered pool (flush-kinds, random seed values)', async () => {
     console.log(`reproduce: PHEAP_LESSONS_SEED=${SEED} npx vitest run test/playground-lessons.test.ts -t "seeded crashes"`);
     const rng = new Prng(SEED);
     const c = await field('counter'), p = await field('packed');
