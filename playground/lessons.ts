@@ -25,7 +25,7 @@ export interface Step { text: string; run(lab: Lab, ctx: Ctx): Promise<unknown> 
 export interface Lesson {
   id: string;
   title: string;
-  /** What it teaches, in a few words (the docs' lesson list). */
+  /** What it teaches, in one line: shown after recovery ("The point: …") and in the docs' lesson list. */
   teaches: string;
   text: string;
   /** The crash: its mode, and its seed when the mode is random. */
@@ -334,9 +334,11 @@ export function mountLessons(lab: Lab, activity: (m: string, k?: 'ok' | 'err' | 
     ];
     const stepLine = el('p', { class: 'step small', 'data-step': l.id });
     const out = el('p', { class: 'outcome', 'data-outcome': l.id });
+    const point = el('p', { class: 'point small', 'data-point': l.id, text: `The point: ${l.teaches}.` });
+    point.hidden = true;
     list.append(el('article', { class: 'scenario', id: `sc-${l.id}` },
       el('h3', { text: l.title }), el('p', { text: l.text }),
-      el('div', { class: 'row buttons' }, back, next, run, recover, ...extra), stepLine, out));
+      el('div', { class: 'row buttons' }, back, next, run, recover, ...extra), stepLine, out, point));
     const ctx: Ctx = {};
     const mode = () => modeSel.value as CrashMode;
     /** The step line and the buttons, from where the lab is in this lesson. */
@@ -366,7 +368,7 @@ export function mountLessons(lab: Lab, activity: (m: string, k?: 'ok' | 'err' | 
         cards.forEach((c) => c());
       }
     };
-    const clearOutcome = () => { out.textContent = ''; delete out.dataset.verdict; delete out.dataset.phase; recover.disabled = true; };
+    const clearOutcome = () => { out.textContent = ''; delete out.dataset.verdict; delete out.dataset.phase; recover.disabled = true; point.hidden = true; };
     next.addEventListener('click', () => guard(async () => {
       const done = doneOf(lab, l);
       if (done < 0) { clearOutcome(); activity(`lesson: ${l.title}`, 'info'); await replay(lab, l, ctx, 0, 0); }
@@ -413,6 +415,7 @@ export function mountLessons(lab: Lab, activity: (m: string, k?: 'ok' | 'err' | 
       out.textContent = o.text;
       out.dataset.verdict = o.verdict;
       out.dataset.phase = 'recovered';
+      point.hidden = false;
       activity(`outcome: ${o.text}`, 'ok');
     }));
     modeSel.addEventListener('change', sync);

@@ -14,6 +14,7 @@
 
 import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
 import type { Page } from 'playwright-core';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Prng } from '../src/index.js';
 import { doctor } from '../src/cli/doctor.js';
@@ -93,6 +94,14 @@ describe('lessons: step by step, crash and recovery', () => {
     }
   });
 
+  it('docs/playground.md lists every lesson with what it teaches, as the page says it', async () => {
+    const doc = fs.readFileSync(path.join(REPO, 'docs', 'playground.md'), 'utf8');
+    const lessons: { title: string; teaches: string }[] = await page.evaluate(() => (window as any).pheap.LESSONS.map((l: { title: string; teaches: string }) => ({ title: l.title, teaches: l.teaches })));
+    expect(lessons).toHaveLength(new Set(DOCUMENTED.map((d) => d.id)).size);
+    for (const l of lessons) expect(doc, l.title).toContain(`| ${l.title} | ${l.teaches} |`);
+    expect(doc).toContain(`| ${await page.textContent('#sc-doctor h3')} |`);
+  });
+
   for (const d of DOCUMENTED) {
     it(`${d.id}${d.mode ? ` (${d.mode})` : ''}: Next to the end, Back one step, Run to crash → ${d.verdict}`, async () => {
       if (d.mode) await page.selectOption(`[data-mode="${d.id}"]`, d.mode);
@@ -112,6 +121,9 @@ describe('lessons: step by step, crash and recovery', () => {
       const o = await lessonRecover(page, d.id);
       expect(o.verdict).toBe(d.verdict);
       expect(o.text).toMatch(d.text);
+      expect(await page.isVisible(`[data-point="${d.id}"]`)).toBe(true);
+      const teaches = await page.evaluate((id) => (window as any).pheap.LESSONS.find((l: { id: string }) => l.id === id).teaches, d.id);
+      expect(await page.textContent(`[data-point="${d.id}"]`)).toBe(`The point: ${teaches}.`);
       if (d.verdict === 'gone') { // the lab is back on a fresh lab.pool, live
         expect(await page.getAttribute('#grid-counts', 'data-view')).toBe('live');
         expect(await page.evaluate(() => (window as any).pheapApp.lab.client.name)).toBe('lab.pool');

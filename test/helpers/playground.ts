@@ -3,8 +3,10 @@
 // Owns the set-up every playground test file shares: build the bundles it
 // serves (the WASM core too if build/ lacks it), serve playground/ + build/
 // with src/cli/serve.ts on a free port, launch a persistent Chromium context
-// in a temp dir (test/helpers/chromium.ts), open the page and read the grid's
-// published counts. A missing browser throws (the tests then fail, never skip).
+// in a temp dir (test/helpers/chromium.ts), open the page, read the grid's
+// published counts and the line inspector's words, and drive a lesson (Next,
+// Back, Run to crash, Run recovery — each waits for the page to finish). A
+// missing browser throws (the tests then fail, never skip).
 
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
