@@ -76,7 +76,7 @@ export function mountDoctor(list: HTMLElement, url = '/api/doctor'): void {
   table.hidden = true;
   const out = el('p', { class: 'outcome', 'data-outcome': 'doctor' });
   list.append(el('article', { class: 'scenario', id: 'sc-doctor' },
-    el('h3', { text: '10. Is it really on persistent memory?' }),
+    el('h3', { text: '11. Is it really on persistent memory?' }),
     el('p', { text: 'A pool is only as durable as the memory under it. The server that serves this page runs `pheap doctor` on its own directory: ' +
       'the mount option, MAP_SYNC, the NVDIMM regions, /proc/iomem and the physical page of a mapped test file. No crash here: this is the machine\'s answer.' }),
     el('div', { class: 'row buttons' }, ask), table, out));

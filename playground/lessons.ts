@@ -32,6 +32,10 @@ export interface Lesson {
   crash: { mode: CrashMode; seed: number };
   /** Other modes the learner may pick for the same program (a mode choice on the card). */
   alsoModes?: CrashMode[];
+  /** What a mode stands for in this lesson, when not its CRASH_MODE_LABELS label (the mode choice says it). */
+  modeLabels?: Partial<Record<CrashMode, string>>;
+  /** A small table under the text: a header row, then rows. */
+  table?: string[][];
   /** Fields the inspector keeps in view. */
   watch: FieldName[];
   steps: Step[];
@@ -292,7 +296,48 @@ export const LESSONS: Lesson[] = [
         'Memory mode is volatile: use App Direct for data that must survive. The lab is back on a fresh lab.pool.' };
     },
   },
+  {
+    id: 'process-crash',
+    title: '10. Process crash vs power failure',
+    teaches: 'a process crash loses only what never left the process; a power failure loses what was outside the persistence domain',
+    text: 'counter = 42 is stored and never flushed; packed = 7 is persisted. A store to mapped pmem is already in the CPU cache, and the cache ' +
+      'outlives the process: after a process crash the kernel still writes it back, so nothing stored is lost (modelled by eadr). A power failure ' +
+      'on ADR keeps only what a flush and a fence took into the persistence domain (strict). A pool kept in a file goes through more layers — ' +
+      'the process, the OS page cache, the device — and its durability level says which layer a drain reaches:',
+    table: [
+      ['durability', 'a drain reaches', 'process crash', 'power failure'],
+      ['none', 'nothing (until a clean close)', 'lost', 'lost'],
+      ['os', 'the OS page cache (write)', 'kept', 'lost'],
+      ['fsync', 'the device (write + fsync)', 'kept', 'kept'],
+      ['pmem, DAX', 'the persistence domain (CLWB + SFENCE; no page cache)', 'kept, even unflushed', 'kept if flushed and fenced'],
+    ],
+    crash: { mode: 'eadr', seed: 0 },
+    alsoModes: ['strict'],
+    modeLabels: { eadr: 'process crash — the CPU cache outlives the process (eadr)', strict: 'power failure on ADR — only fenced lines survive (strict)' },
+    watch: ['counter', 'packed'],
+    steps: [
+      ops('store counter = 42 (never flushed)', (lab) => [{ op: 'write', type: 'u64', off: lab.field('counter'), value: 42n }]),
+      ops('store packed = 7 and persist it (flush + fence)', (lab) => [
+        { op: 'write', type: 'u64', off: lab.field('packed'), value: 7n }, { op: 'persist', off: lab.field('packed'), len: 8 }]),
+    ],
+    async outcome(lab, ctx, mode) {
+      const c = val(lab, 'counter'), p = val(lab, 'packed');
+      const what = mode === 'eadr' ? 'process crash' : 'power failure';
+      if (c === 42n && p === 7n) return { verdict: 'all-kept', text: `${what}: counter = 42, packed = 7 — the process died, the cache did not: every store survived, flushed or not.` };
+      return c === 0n && p === 7n
+        ? { verdict: 'persisted-only', text: `${what}: counter = 0, packed = 7 — the power cut took the cache: only the persisted store survived.` }
+        : { verdict: 'other', text: `${what}: counter = ${c}, packed = ${p}.` };
+    },
+  },
 ];
+
+/** A lesson's table: the first row is the header. */
+function smallTable(rows: string[][]): HTMLTableElement {
+  const [head, ...body] = rows;
+  return el('table', { class: 'lesson-table' },
+    el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))),
+    el('tbody', {}, ...body.map((r) => el('tr', {}, ...r.map((c) => el('td', { text: c }))))));
+}
 
 /** The lesson that drives the lab now, on which pool (Lab.generation): another lesson's button, or a reset, restarts the program. */
 let active: { id: string; done: number; generation: number } | null = null;
@@ -327,7 +372,7 @@ export function mountLessons(lab: Lab, activity: (m: string, k?: 'ok' | 'err' | 
     recover.disabled = true;
     const seedIn = el('input', { 'data-seed': l.id, value: String(l.crash.seed), size: '4', spellcheck: 'false', 'aria-label': `crash seed for ${l.title}` });
     const modeSel = el('select', { 'data-mode': l.id, 'aria-label': `crash mode for ${l.title}` });
-    for (const m of [l.crash.mode, ...(l.alsoModes ?? [])]) modeSel.append(el('option', { value: m, text: CRASH_MODE_LABELS[m] }));
+    for (const m of [l.crash.mode, ...(l.alsoModes ?? [])]) modeSel.append(el('option', { value: m, text: l.modeLabels?.[m] ?? CRASH_MODE_LABELS[m] }));
     const extra = [
       ...(l.alsoModes ? [el('label', { class: 'inline grow' }, 'mode ', modeSel)] : []),
       ...(isRandomMode(l.crash.mode) ? [el('label', { class: 'inline' }, 'seed ', seedIn)] : []),
@@ -337,7 +382,7 @@ export function mountLessons(lab: Lab, activity: (m: string, k?: 'ok' | 'err' | 
     const point = el('p', { class: 'point small', 'data-point': l.id, text: `The point: ${l.teaches}.` });
     point.hidden = true;
     list.append(el('article', { class: 'scenario', id: `sc-${l.id}` },
-      el('h3', { text: l.title }), el('p', { text: l.text }),
+      el('h3', { text: l.title }), el('p', { text: l.text }), ...(l.table ? [smallTable(l.table)] : []),
       el('div', { class: 'row buttons' }, back, next, run, recover, ...extra), stepLine, out, point));
     const ctx: Ctx = {};
     const mode = () => modeSel.value as CrashMode;

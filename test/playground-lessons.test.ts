@@ -83,6 +83,8 @@ const DOCUMENTED: { id: string; steps: number; mode?: string; label: string; cou
   { id: 'flush-kinds', steps: 2, label: 'pending, seed 1', counts: { survived: 1, lost: 1 }, verdict: 'out-of-order', text: /counter = 0, packed = 7: the later flush landed/ },
   // durability none: the file never got a byte, so every line that differs from it (header and all) is lost
   { id: 'memory-mode', steps: 2, label: 'strict', counts: { survived: 0, torn: 0 }, minLost: 3, verdict: 'gone', text: /^strict: recovery found no pool at all \(NotAPoolError\)/ },
+  { id: 'process-crash', steps: 2, label: 'eadr', counts: { survived: 1, lost: 0 }, verdict: 'all-kept', text: /^process crash: counter = 42, packed = 7/ },
+  { id: 'process-crash', steps: 2, mode: 'strict', label: 'strict', counts: { survived: 0, lost: 1 }, verdict: 'persisted-only', text: /^power failure: counter = 0, packed = 7/ },
 ];
 
 describe('lessons: step by step, crash and recovery', () => {
@@ -212,6 +214,14 @@ describe('the line inspector shows the expected bytes', () => {
       const w = lineOf((await inspector(page)).lines, at >> 6);
       expect(w.state).toBe('dirty');
       expect(w.words[(at & 63) >> 3]).toMatchObject({ top: u64hex(42n), bottom: u64hex(0n), mark: 'differs' });
+    } },
+    { id: 'process-crash', step: 2, async check() {
+      const c = await field('counter'), p = await field('packed');
+      const i = await inspector(page);
+      expect(lineOf(i.lines, c >> 6)).toMatchObject({ state: 'dirty' });
+      expect(lineOf(i.lines, c >> 6).words[(c & 63) >> 3]).toMatchObject({ top: u64hex(42n), bottom: u64hex(0n), mark: 'differs' });
+      expect(lineOf(i.lines, p >> 6)).toMatchObject({ state: 'durable' });
+      expect(lineOf(i.lines, p >> 6).words[(p & 63) >> 3]).toMatchObject({ top: u64hex(7n), bottom: u64hex(7n), mark: 'same' });
     } },
   ];
   for (const c of CASES) {
