@@ -11,22 +11,28 @@
 // 'inspect' that brings back linear memory (the cache), the durable image
 // (the OPFS file) and the pending lines, from which each line's state is
 // drawn: durable (cache = file), dirty (stored, not flushed: cache ≠ file),
-// pending (flushed, not drained).
+// pending (flushed, not drained). The line inspector (inspector.ts) shows
+// the lines the last action touched, plus the lines a lesson watches.
 
 import { PoolClient, type CrashResult, type Inspection, type Op } from '../src/browser/client.js';
 import { decodeLog, entryCheck, type DecodedLog, type LogEntry } from '../src/browser/undolog.js';
 import type { CrashMode } from '../src/crash/modes.js';
+import type { Durability } from '../src/backends/backend.js';
+import { inspectorModel, renderInspector, touchedLines, type InspectorSource } from './inspector.js';
 import { $, crashLabel, echo, el, fillModes, hex, hexBytes, isRandomMode, lineFates, parseIntStrict, parseU64, sameLine, u32At, u64At, wordFates } from './ui.js';
 
 export const LAB_POOL = 'lab.pool';
 export const LAB_LAYOUT = 'playground-lab';
 export const LAB_SIZE = 256 * 1024;
 export const LAB_SEED = 'lab';
+/** Which file the lab pool is, and how far its drains reach. */
+export interface LabPool { name: string; durability: Durability }
+const DEFAULT_POOL: LabPool = { name: LAB_POOL, durability: 'fsync' };
 /** The lab teaches persistent memory: its pool models pmem's cache, which writes lines back on its own (every crash mode applies, the undo log is eager). */
 export const LAB_MODELS_PMEM = true;
 /** Root object size: its first lines hold the named fields below. */
 export const ROOT_SIZE = 320;
-/** User type of the objects the scenarios allocate. */
+/** User type of the objects the lessons allocate. */
 export const NODE_TYPE = 2;
 
 const COLS = 128;
@@ -44,7 +50,7 @@ export const FIELDS = {
 export type FieldName = keyof typeof FIELDS;
 
 type LineState = 'durable' | 'dirty' | 'pending' | 'survived' | 'lost' | 'torn' | 'rolledback' | 'recovery';
-const COLORS: Record<LineState, string> = {
+export const COLORS: Record<LineState, string> = {
   durable: '', dirty: '#f29d38', pending: '#3b7dd8', survived: '#2f9e55', lost: '#d6453d', torn: '#b048c2',
   rolledback: '#6f42c1', recovery: '#20a3a3',
 };
@@ -69,6 +75,12 @@ export class Lab {
   root = 0;
   insp: Inspection | null = null;
   view: View = { kind: 'live' };
+  /** Lines the last action changed (cache, durable image or pending state). */
+  touched: number[] = [];
+  /** Lines the running lesson watches: the inspector lists them after the view's own, in every view. */
+  focus: number[] = [];
+  /** Pools opened so far: a lesson knows the lab was reset (by anyone) when this moved. */
+  generation = 0;
   private hoverLine = -1;
   /** The tip was opened by a tap: leaving the canvas does not hide it. */
   private pinned = false;
@@ -100,12 +112,17 @@ export class Lab {
     await this.opened();
   }
 
-  /** A fresh, deterministic lab pool (same seed: byte-identical every time). */
-  async reset(): Promise<void> {
+  /**
+   * A fresh, deterministic lab pool (same seed: byte-identical every time),
+   * by default `lab.pool` at durability fsync; a lesson may ask for another
+   * file and level (Memory mode: `none`), so `lab.pool` — the one a reload
+   * opens — never holds a pool whose file was never written.
+   */
+  async reset(pool: LabPool = DEFAULT_POOL): Promise<void> {
     await this.client?.close().catch(() => {});
     this.client = null;
-    await PoolClient.remove(LAB_POOL);
-    this.client = await PoolClient.create(LAB_POOL, { layout: LAB_LAYOUT, size: LAB_SIZE, seed: LAB_SEED, durability: 'fsync', evicts: LAB_MODELS_PMEM });
+    await PoolClient.remove(pool.name);
+    this.client = await PoolClient.create(pool.name, { layout: LAB_LAYOUT, size: LAB_SIZE, seed: LAB_SEED, durability: pool.durability, evicts: LAB_MODELS_PMEM });
     await this.opened();
   }
 
@@ -115,6 +132,9 @@ export class Lab {
     this.root = root as number;
     this.insp = insp as Inspection;
     this.baseSeq = this.insp.logSequence;
+    this.touched = [];
+    this.focus = [];
+    this.generation++;
     this.view = { kind: 'live' };
     this.render();
   }
@@ -124,7 +144,9 @@ export class Lab {
     if (!this.client) throw new Error('the lab pool is not open');
     if (this.view.kind === 'crash') throw new Error('the pool has crashed: run recovery first');
     const res = await this.client.batch([...ops, { op: 'inspect' }]);
+    const before = this.insp;
     this.insp = res.pop() as Inspection;
+    this.touched = touchedLines(before, this.insp);
     this.view = { kind: 'live' };
     if (label) this.activity(label);
     this.render();
@@ -217,7 +239,30 @@ export class Lab {
     this.renderFields();
     this.renderLog();
     this.renderCounts();
+    this.renderInspector();
     for (const f of this.onChange) f();
+  }
+
+  /** The inspector's lines: what the view highlights (touched, crashed, or rolled back), then the watched ones. */
+  inspectedLines(): number[] {
+    const v = this.view;
+    const shown = v.kind === 'live' ? this.touched
+      : v.kind === 'crash' ? [...v.survived, ...v.lost, ...v.torn].sort((a, b) => a - b)
+        : [...v.rec.rolledBack].sort((a, b) => a - b);
+    return [...new Set([...shown, ...this.focus])];
+  }
+
+  private renderInspector(): void {
+    const v = this.view, i = this.insp!;
+    const src: InspectorSource = v.kind === 'live' ? { kind: 'live', cache: i.cache, durable: i.durable }
+      : v.kind === 'crash' ? { kind: 'crash', cache: v.crash.cache, durable: v.crash.durable, image: v.crash.image }
+        : { kind: 'recovered', image: v.rec.image, after: v.rec.after };
+    const box = $('#inspector');
+    box.dataset.view = v.kind;
+    renderInspector(box, inspectorModel(src, this.inspectedLines()), (line) => {
+      const state = this.lineState(line);
+      return { region: this.region(line), state, color: COLORS[state] || REGION_TINT[this.region(line)] };
+    });
   }
 
   private draw(): void {

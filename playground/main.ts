@@ -1,5 +1,5 @@
 // main.ts — the playground page: wires the lab pool (grid, controls, crash,
-// undo log), the guided scenarios, the to-do app and pool files together.
+// undo log), the lessons, the to-do app and pool files together.
 // Pools live in OPFS, driven from workers through PoolClient; the page only
 // draws. `window.pheap` exposes the client API for the console (and tests).
 // If the pools cannot be opened, the page says why in the alert box and in
@@ -9,9 +9,10 @@ import { PoolClient } from '../src/browser/client.js';
 import { decodeLog } from '../src/browser/undolog.js';
 import * as errors from '../src/errors.js';
 import { Lab } from './lab.js';
-import { mountScenarios, SCENARIOS } from './scenarios.js';
+import { mountLessons, LESSONS } from './lessons.js';
 import { TodoApp } from './todo.js';
 import { Files, headerInfo } from './files.js';
+import { mountDoctor } from './doctor.js';
 import { $, el } from './ui.js';
 
 PoolClient.workerUrl = new URL('./worker.js', import.meta.url);
@@ -43,7 +44,7 @@ function fatal(e: unknown): void {
 }
 
 const w = window as unknown as Record<string, unknown>;
-w.pheap = { PoolClient, decodeLog, errors, headerInfo, SCENARIOS };
+w.pheap = { PoolClient, decodeLog, errors, headerInfo, LESSONS };
 
 async function main(): Promise<void> {
   const lab = new Lab(activity);
@@ -54,7 +55,8 @@ async function main(): Promise<void> {
   });
   w.pheapApp = { lab, todo, files };
   lab.wireControls();
-  mountScenarios(lab, activity);
+  mountLessons(lab, activity);
+  mountDoctor($('#scenario-list'));
   files.wire();
   await lab.start();
   await todo.start();

@@ -242,7 +242,7 @@ describe('playground in Chromium', () => {
     await page.mouse.move(0, 0);
   });
 
-  /** A docs screenshot: the window at 1280×800 with scenario `id` scrolled up under the (sticky) grid, as a reader sees it. */
+  /** A docs screenshot: the window at 1280×800 with lesson `id` scrolled up under the (sticky) grid and line inspector, as a reader sees it. */
   async function docShot(name: string, id: string): Promise<void> {
     await page.evaluate((sel) => document.querySelector(sel)!.scrollIntoView({ block: 'end' }), `#sc-${id}`);
     await page.screenshot({ path: path.join(ROOT, 'docs', name) });
@@ -258,13 +258,13 @@ describe('playground in Chromium', () => {
   };
 
   for (const [id, want] of Object.entries(expected)) {
-    it(`scenario ${id}: its run button yields the documented crash outcome`, async () => {
+    it(`lesson ${id}: Run to crash yields the documented crash outcome`, async () => {
       await page.click(`[data-run="${id}"]`);
       await page.waitForSelector(`[data-outcome="${id}"][data-phase="crashed"]`, { timeout: 30_000 });
       expect(await page.getAttribute('#grid-counts', 'data-view')).toBe('crash');
       want.crash(await counts(page));
       await page.locator(`#sc-${id}`).scrollIntoViewIfNeeded();
-      await shot(page, `scenario-${id}-crashed`);
+      await shot(page, `lesson-${id}-crashed`);
       if (id === 'tx-safe' && DOCS) await docShot('playground-crash.png', id);
       await page.click(`[data-recover="${id}"]`);
       await page.waitForSelector(`[data-outcome="${id}"][data-phase="recovered"]`, { timeout: 30_000 });
@@ -272,14 +272,14 @@ describe('playground in Chromium', () => {
       expect(await page.textContent(`[data-outcome="${id}"]`)).toMatch(want.text);
       expect(await page.getAttribute('#grid-counts', 'data-view')).toBe('recovered');
       if (id === 'tx-safe') expect((await counts(page)).rolledback).toBe(2); // the 16-byte pair spans two lines
-      await shot(page, `scenario-${id}-recovered`);
+      await shot(page, `lesson-${id}-recovered`);
       if (id === 'tx-safe' && DOCS) await docShot('playground-recovered.png', id);
     });
   }
 
   it('the manual crash button: strict loses an unflushed store, recovery reopens', async () => {
     await page.click('#btn-reset');
-    await expect.poll(() => page.getAttribute('#grid-counts', 'data-view'), POLL).toBe('live'); // was 'recovered' after the last scenario
+    await expect.poll(() => page.getAttribute('#grid-counts', 'data-view'), POLL).toBe('live'); // was 'recovered' after the last lesson
     await page.selectOption('#in-field', 'counter');
     await page.fill('#in-val', '77');
     await page.click('#btn-store');

@@ -2,7 +2,7 @@
 // (issue 14, items 3 and 4), one test per defect, named after it, in real
 // Chromium (test/helpers/chromium.ts). Owns: one meaning per word ("torn" is
 // a line that kept some 8-byte words; a value across lines is half-updated),
-// seeds wherever a crash is random, the controls' and panels' defects, the
+// a seed wherever a crash is random, the controls' and panels' defects, the
 // to-do app's crash points, and the layout at 1280×800 and 390×844.
 //
 // Invariants checked: every random crash prints the mode and seed that rerun
@@ -179,7 +179,7 @@ describe('playground defects (issue 14)', () => {
     expect(await page.isEnabled('#in-seed')).toBe(false);
     // scenarios: a seed field exactly where the mode is random, prefilled with the documented seed
     const fields = await page.$$eval('[data-seed]', (es) => es.map((e) => `${(e as HTMLElement).dataset.seed}=${(e as HTMLInputElement).value}`));
-    expect(fields).toEqual(['half-16=4', 'tx-safe=4', 'torn-line=3']);
+    expect(fields).toEqual(['half-16=4', 'tx-safe=4', 'torn-line=3', 'flush-kinds=1']);
     await page.fill('[data-seed="half-16"]', '5');
     await runScenario('half-16');
     expect(await page.textContent('[data-outcome="half-16"]')).toMatch(/^Crashed \(pending, seed 5\)/);

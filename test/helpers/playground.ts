@@ -3,8 +3,10 @@
 // Owns the set-up every playground test file shares: build the bundles it
 // serves (the WASM core too if build/ lacks it), serve playground/ + build/
 // with src/cli/serve.ts on a free port, launch a persistent Chromium context
-// in a temp dir (test/helpers/chromium.ts), open the page and read the grid's
-// published counts. A missing browser throws (the tests then fail, never skip).
+// in a temp dir (test/helpers/chromium.ts), open the page, read the grid's
+// published counts and the line inspector's words, and drive a lesson (Next,
+// Back, Run to crash, Run recovery — each waits for the page to finish). A
+// missing browser throws (the tests then fail, never skip).
 
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -67,4 +69,49 @@ export async function gridCounts(p: Page): Promise<Record<string, number>> {
     for (const [k, v] of Object.entries(d)) if (k !== 'view') out[k] = Number(v);
     return out;
   });
+}
+
+// ─── lessons and the line inspector ───────────────────────────────────────
+
+/** One word cell of the line inspector, as the page publishes it. */
+export interface InspectorWord { word: number; top: string; bottom: string; mark: string }
+/** One line of the line inspector: its number, grid state and eight words. */
+export interface InspectorLine { line: number; state: string; words: InspectorWord[] }
+
+/** What the line inspector shows now: its view, the names of its two images, and its lines. */
+export async function inspector(p: Page): Promise<{ view: string; top: string; bottom: string; lines: InspectorLine[] }> {
+  return p.evaluate(() => {
+    const box = document.querySelector('#inspector') as HTMLElement;
+    const lines = [...box.querySelectorAll<HTMLElement>('.iline')].map((l) => ({
+      line: Number(l.dataset.line), state: l.dataset.state!,
+      words: [...l.querySelectorAll<HTMLElement>('.iword')].map((w) => ({ word: Number(w.dataset.word), top: w.dataset.top!, bottom: w.dataset.bottom!, mark: w.dataset.mark! })),
+    }));
+    return { view: box.dataset.view!, top: box.dataset.top ?? '', bottom: box.dataset.bottom ?? '', lines };
+  });
+}
+
+/** Steps of lesson `id` done, as its step line says. */
+export async function lessonDone(p: Page, id: string): Promise<number> {
+  return Number(await p.getAttribute(`[data-step="${id}"]`, 'data-done'));
+}
+
+/** Click lesson `id`'s Next (or Back) and wait until its step count is `want`. */
+export async function lessonStep(p: Page, id: string, dir: 'next' | 'back', want: number): Promise<void> {
+  await p.click(`[data-${dir}="${id}"]`);
+  await p.waitForFunction(([i, w]) => (document.querySelector('#scenario-list') as HTMLElement).dataset.busy === 'false' &&
+    (document.querySelector(`[data-step="${i}"]`) as HTMLElement).dataset.done === String(w), [id, want] as const, { timeout: 10_000 });
+}
+
+/** Click lesson `id`'s "Run to crash"; resolves with its outcome line once crashed. */
+export async function lessonCrash(p: Page, id: string): Promise<string> {
+  await p.click(`[data-run="${id}"]`);
+  await p.waitForSelector(`[data-outcome="${id}"][data-phase="crashed"]`, { timeout: 30_000 });
+  return (await p.textContent(`[data-outcome="${id}"]`))!;
+}
+
+/** Click lesson `id`'s "Run recovery"; resolves with its verdict and outcome line. */
+export async function lessonRecover(p: Page, id: string): Promise<{ verdict: string; text: string }> {
+  await p.click(`[data-recover="${id}"]`);
+  await p.waitForSelector(`[data-outcome="${id}"][data-phase="recovered"]`, { timeout: 30_000 });
+  return { verdict: (await p.getAttribute(`[data-outcome="${id}"]`, 'data-verdict'))!, text: (await p.textContent(`[data-outcome="${id}"]`))! };
 }
