@@ -24,6 +24,8 @@ export const RUNS = 3;
 export const MEMORY_OPS = 20_000;
 export const STORAGE_OPS = 50;
 const BLOCK = 4096;
+/** What the lesson teaches, in one line (shown after a run as "The point: …", and in the docs' lesson table). */
+export const MEASURE_TEACHES = 'a persist to memory costs a store and a flush; a write to storage costs a system call and a device flush — measured, not quoted';
 
 /** One side of the comparison: its per-operation cost in each round (µs), and their median. */
 export interface Side { perOpUs: number[]; medianUs: number }
@@ -83,12 +85,14 @@ export function mountMeasure(list: HTMLElement): void {
   const go = el('button', { class: 'primary', 'data-measure': 'run', text: 'Measure' });
   const box = el('div', { 'data-measure': 'table' });
   const out = el('p', { class: 'outcome', 'data-outcome': 'memory-vs-storage' });
+  const point = el('p', { class: 'point small', 'data-point': 'memory-vs-storage', text: `The point: ${MEASURE_TEACHES}.` });
+  point.hidden = true;
   list.append(el('article', { class: 'scenario', id: 'sc-memory-vs-storage' },
     el('h3', { text: '13. Memory vs storage, measured in this browser' }),
     el('p', { text: 'Persistent memory is written like memory: a store, then a flush and a fence of its line. Storage is written in blocks, through a ' +
       'system call. Measure both here, in the pool worker: many 8-byte stores + persists on an in-worker memory pool, against 4 KiB writes + ' +
       `flush() of an OPFS file (a pool at durability fsync). ${RUNS} rounds each; the medians decide. The figures are this browser's, on this machine, now.` }),
-    el('div', { class: 'row buttons' }, go), box, out));
+    el('div', { class: 'row buttons' }, go), box, out, point));
   go.addEventListener('click', async () => {
     go.disabled = true;
     out.textContent = 'measuring…';
@@ -99,6 +103,7 @@ export function mountMeasure(list: HTMLElement): void {
       out.textContent = `memory: ${fmtUs(m.memory.medianUs)} per 8-byte persist; storage: ${fmtUs(m.storage.medianUs)} per 4 KiB write + flush — ` +
         `storage is ${m.ratio.toFixed(1)}× the memory cost here (medians of ${RUNS} rounds).`;
       Object.assign(out.dataset, { phase: 'measured', memoryUs: String(m.memory.medianUs), storageUs: String(m.storage.medianUs), ratio: String(m.ratio) });
+      point.hidden = false;
     } catch (e) {
       out.textContent = `error: the measurement failed (${(e as Error).name}: ${(e as Error).message})`;
       out.dataset.phase = 'error';
