@@ -37,9 +37,10 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** RUNS rounds of `n` × (store `len` bytes + persist) at the root of `c`: µs per operation each round. */
+/** One warm-up round (not counted: the JIT and the file settle), then RUNS rounds of `n` × (store `len` bytes + persist) at the root of `c`: µs per operation each round. */
 async function rounds(c: PoolClient, len: number, n: number): Promise<Side> {
   const off = await c.root(len);
+  await c.benchPersist(off, len, n);
   const perOpUs: number[] = [];
   for (let r = 0; r < RUNS; r++) perOpUs.push(((await c.benchPersist(off, len, n)) * 1000) / n);
   return { perOpUs, medianUs: median(perOpUs) };
@@ -66,8 +67,11 @@ export async function measure(): Promise<Measurement> {
   return { memory, storage, ratio: storage.medianUs / memory.medianUs };
 }
 
-/** "0.042 µs", "1.30 µs", "215 µs": three significant digits. */
-export const fmtUs = (us: number): string => `${us.toPrecision(3)} µs`;
+/** "0.0420 µs", "1.30 µs", "215 µs", "3042 µs": three significant digits, whole microseconds from 100 on. */
+export const fmtUs = (us: number): string => `${us >= 100 ? Math.round(us) : us.toPrecision(3)} µs`;
+
+/** "2.5×", "57×", "6057×": one decimal below 10, whole above. */
+export const fmtRatio = (r: number): string => `${r >= 10 ? Math.round(r) : r.toFixed(1)}×`;
 
 /** The card's table: one row per side, each round and the median. */
 function resultTable(m: Measurement): HTMLTableElement {
@@ -91,7 +95,7 @@ export function mountMeasure(list: HTMLElement): void {
     el('h3', { text: '13. Memory vs storage, measured in this browser' }),
     el('p', { text: 'Persistent memory is written like memory: a store, then a flush and a fence of its line. Storage is written in blocks, through a ' +
       'system call. Measure both here, in the pool worker: many 8-byte stores + persists on an in-worker memory pool, against 4 KiB writes + ' +
-      `flush() of an OPFS file (a pool at durability fsync). ${RUNS} rounds each; the medians decide. The figures are this browser's, on this machine, now.` }),
+      `flush() of an OPFS file (a pool at durability fsync). A warm-up round, then ${RUNS} rounds each; the medians decide. The figures are this browser's, on this machine, now.` }),
     el('div', { class: 'row buttons' }, go), box, out, point));
   go.addEventListener('click', async () => {
     go.disabled = true;
@@ -101,7 +105,7 @@ export function mountMeasure(list: HTMLElement): void {
       const m = await measure();
       box.replaceChildren(resultTable(m));
       out.textContent = `memory: ${fmtUs(m.memory.medianUs)} per 8-byte persist; storage: ${fmtUs(m.storage.medianUs)} per 4 KiB write + flush — ` +
-        `storage is ${m.ratio.toFixed(1)}× the memory cost here (medians of ${RUNS} rounds).`;
+        `storage is ${fmtRatio(m.ratio)} the memory cost here (medians of ${RUNS} rounds).`;
       Object.assign(out.dataset, { phase: 'measured', memoryUs: String(m.memory.medianUs), storageUs: String(m.storage.medianUs), ratio: String(m.ratio) });
       point.hidden = false;
     } catch (e) {

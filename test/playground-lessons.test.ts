@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { Prng } from '../src/index.js';
 import { doctor } from '../src/cli/doctor.js';
 import { REPO } from './helpers/readme.js';
+import { fmtRatio } from '../playground/measure.js';
 import {
   gridCounts, inspector, lessonCrash, lessonDone, lessonRecover, lessonStep, openPlayground, startPlayground,
   type InspectorLine, type PlaygroundSession,
@@ -340,7 +341,7 @@ describe('memory vs storage, measured in this browser', () => {
       expect(Number.isFinite(v) && v > 0, `${k} = ${v}`).toBe(true);
     }
     expect(ratio).toBeCloseTo(sto / mem, 6);
-    expect(text).toContain(`storage is ${ratio.toFixed(1)}× the memory cost here`);
+    expect(text).toContain(`storage is ${fmtRatio(ratio)} the memory cost here`);
     const rows = await page.$$eval('#measure-table tbody tr', (es) => es.map((e) => ({ side: (e as HTMLElement).dataset.side, cells: [...e.querySelectorAll('td')].map((t) => t.textContent ?? '') })));
     expect(rows.map((r) => r.side)).toEqual(['memory', 'storage']);
     for (const r of rows) {
