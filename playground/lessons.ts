@@ -9,11 +9,13 @@
 // seed: byte-identical), so Back is "rebuild and replay one step fewer" and
 // every run of a lesson with the same mode and seed ends the same way; only
 // one lesson drives the lab at a time (another lesson's button restarts its
-// own program); the lesson's watched fields stay in the line inspector.
+// own program); the lesson's watched fields stay in the line inspector; a
+// lesson's layers table (lesson 12: the page cache vs DAX) is redrawn from
+// the lab after every change, so it never shows an older state.
 
 import type { CrashMode } from '../src/crash/modes.js';
 import { Lab, NODE_TYPE, fmtField, type FieldName, type LabPool } from './lab.js';
-import { $, CRASH_MODE_LABELS, crashLabel, el, hex, isRandomMode, parseIntStrict, sleep, u64At } from './ui.js';
+import { $, CRASH_MODE_LABELS, crashLabel, el, hex, isRandomMode, parseIntStrict, sameLine, sleep, u64At } from './ui.js';
 
 export interface Outcome { verdict: string; text: string }
 /** Offsets a lesson's steps remember (an allocated node), for later steps and the outcome. */
@@ -36,6 +38,8 @@ export interface Lesson {
   modeLabels?: Partial<Record<CrashMode, string>>;
   /** A small table under the text: a header row, then rows. */
   table?: string[][];
+  /** A table drawn from the lab as it is now (a header row, then rows), redrawn after every change of the lab. */
+  layers?(lab: Lab): string[][];
   /** Fields the inspector keeps in view. */
   watch: FieldName[];
   steps: Step[];
@@ -85,6 +89,35 @@ const unflushedPublish: Step[] = [
 ];
 
 const val = (lab: Lab, f: FieldName) => u64At(lab.insp!.cache, lab.field(f));
+
+const PAGE = 4096;
+
+/** Lines of the 4 KiB page `page` whose cache differs from the file (dirty or pending): what msync of that page writes back. */
+function dirtyInPage(lab: Lab, page: number): number {
+  let n = 0;
+  for (let l = (page * PAGE) >> 6; l < ((page + 1) * PAGE) >> 6; l++) if (!sameLine(lab.insp!.cache, lab.insp!.durable, l)) n++;
+  return n;
+}
+
+/**
+ * Lesson 12's layers, drawn from the lab: the page cache between the CPU
+ * cache and the file (its 4 KiB page, dirty or clean), against DAX (no page
+ * cache: the line itself is what a flush writes).
+ */
+function pageCacheLayers(lab: Lab): string[][] {
+  const lines = [...new Set((['counter', 'packed'] as const).map((f) => lab.field(f) >> 6))];
+  const pages = [...new Set(lines.map((l) => (l * 64) >> 12))];
+  const live = lab.view.kind === 'live';
+  const dirtyLines = lines.filter((l) => !sameLine(lab.insp!.cache, lab.insp!.durable, l));
+  const page = (p: number) => `page ${p} (${hex(p * PAGE)}, 4 KiB): ${dirtyInPage(lab, p) ? `dirty — ${dirtyInPage(lab, p)} of its 64 lines differ from the file` : 'clean'}`;
+  return [
+    ['layer', 'without DAX: through the page cache', 'DAX (MAP_SYNC): no page cache'],
+    ['CPU cache', 'the store lands in a cache line', 'the store lands in a cache line'],
+    ['page cache', live ? pages.map(page).join('; ') : 'after the crash: see the grid', 'none: the file\'s pages are the persistent memory'],
+    ['the drain', 'msync of the page: the kernel writes 4 KiB (a syscall)', 'CLWB of the line + SFENCE: 64 B, no syscall'],
+    ['file', live ? `watched lines not yet in the file: ${dirtyLines.length ? dirtyLines.join(', ') : 'none'}` : 'the crash image', 'MAP_SYNC: the file\'s metadata is durable at every fault, no fsync'],
+  ];
+}
 
 export const LESSONS: Lesson[] = [
   {
@@ -329,6 +362,42 @@ export const LESSONS: Lesson[] = [
         : { verdict: 'other', text: `${what}: counter = ${c}, packed = ${p}.` };
     },
   },
+  {
+    id: 'dax-vs-page-cache',
+    title: '12. DAX vs the page cache',
+    teaches: 'without DAX a store is durable only once msync wrote its page back; on DAX a flush and a fence of its line suffice',
+    text: 'One program, two paths. counter = 42 is stored and persisted; then packed = 7 is stored and the crash comes before its drain. ' +
+      'Without DAX a mapped file goes through the page cache: the store dirties a 4 KiB page, the drain is msync of that page, and a power ' +
+      'cut before msync loses it — unless the kernel already wrote the page back on its own. On DAX there is no page cache: the drain is ' +
+      'CLWB of the line + SFENCE, and MAP_SYNC keeps the file\'s metadata durable so no fsync is needed. This browser runs pheap\'s flush ' +
+      'model on an OPFS file — it has neither DAX nor msync — so the two paths share one crash model: strict is the power cut before the ' +
+      'msync (or the fence), evict is the kernel writing the dirty page back early (or the CPU evicting the line), seed shown.',
+    crash: { mode: 'evict', seed: 3 },
+    alsoModes: ['strict'],
+    modeLabels: {
+      evict: 'the kernel writes the page back early (or the CPU evicts the line) — evict',
+      strict: 'a power cut before the msync (or the fence) — strict',
+    },
+    layers: pageCacheLayers,
+    watch: ['counter', 'packed'],
+    steps: [
+      ops('store counter = 42 and persist it: msync of its page (page cache) / CLWB + SFENCE of its line (DAX)', (lab) => [
+        { op: 'write', type: 'u64', off: lab.field('counter'), value: 42n }, { op: 'persist', off: lab.field('counter'), len: 8 }]),
+      ops('store packed = 7: its page is dirty in the page cache (its line is dirty in the CPU cache on DAX) — no drain yet', (lab) => [
+        { op: 'write', type: 'u64', off: lab.field('packed'), value: 7n }]),
+    ],
+    async outcome(lab, ctx, mode) {
+      const c = val(lab, 'counter'), p = val(lab, 'packed');
+      if (c === 42n && p === 7n) {
+        return { verdict: 'written-back-early', text: `${mode}: counter = 42, packed = 7 — the kernel wrote the dirty page back before the power cut ` +
+          '(on DAX: the CPU evicted the line). Luck, not durability: nothing promised it.' };
+      }
+      return c === 42n && p === 0n
+        ? { verdict: 'lost-before-msync', text: `${mode}: counter = 42, packed = 0 — the power cut came before the msync (on DAX: before CLWB + SFENCE): ` +
+          'the dirty page never reached the device. Only the persisted counter survived.' }
+        : { verdict: 'other', text: `${mode}: counter = ${c}, packed = ${p}.` };
+    },
+  },
 ];
 
 /** A lesson's table: the first row is the header. */
@@ -381,13 +450,15 @@ export function mountLessons(lab: Lab, activity: (m: string, k?: 'ok' | 'err' | 
     const out = el('p', { class: 'outcome', 'data-outcome': l.id });
     const point = el('p', { class: 'point small', 'data-point': l.id, text: `The point: ${l.teaches}.` });
     point.hidden = true;
+    const layers = el('div', { 'data-layers': l.id });
     list.append(el('article', { class: 'scenario', id: `sc-${l.id}` },
-      el('h3', { text: l.title }), el('p', { text: l.text }), ...(l.table ? [smallTable(l.table)] : []),
+      el('h3', { text: l.title }), el('p', { text: l.text }), ...(l.table ? [smallTable(l.table)] : []), ...(l.layers ? [layers] : []),
       el('div', { class: 'row buttons' }, back, next, run, recover, ...extra), stepLine, out, point));
     const ctx: Ctx = {};
     const mode = () => modeSel.value as CrashMode;
     /** The step line and the buttons, from where the lab is in this lesson. */
     const sync = () => {
+      if (l.layers && lab.insp) layers.replaceChildren(smallTable(l.layers(lab)));
       const done = doneOf(lab, l);
       stepLine.dataset.done = String(Math.max(done, 0));
       stepLine.textContent = done <= 0 ? `${l.steps.length} steps · crash: ${crashLabel(mode(), seedIn.value)}`

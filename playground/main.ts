@@ -1,5 +1,6 @@
 // main.ts — the playground page: wires the lab pool (grid, controls, crash,
-// undo log), the lessons, the to-do app and pool files together.
+// undo log), the lessons (with the doctor and the measurement cards), the
+// to-do app and pool files together.
 // Pools live in OPFS, driven from workers through PoolClient; the page only
 // draws. `window.pheap` exposes the client API for the console (and tests).
 // If the pools cannot be opened, the page says why in the alert box and in
@@ -13,6 +14,7 @@ import { mountLessons, LESSONS } from './lessons.js';
 import { TodoApp } from './todo.js';
 import { Files, headerInfo } from './files.js';
 import { mountDoctor } from './doctor.js';
+import { mountMeasure } from './measure.js';
 import { $, el } from './ui.js';
 
 PoolClient.workerUrl = new URL('./worker.js', import.meta.url);
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   lab.wireControls();
   mountLessons(lab, activity);
   mountDoctor($('#scenario-list'));
+  mountMeasure($('#scenario-list'));
   files.wire();
   await lab.start();
   await todo.start();

@@ -179,7 +179,7 @@ describe('playground defects (issue 14)', () => {
     expect(await page.isEnabled('#in-seed')).toBe(false);
     // scenarios: a seed field exactly where the mode is random, prefilled with the documented seed
     const fields = await page.$$eval('[data-seed]', (es) => es.map((e) => `${(e as HTMLElement).dataset.seed}=${(e as HTMLInputElement).value}`));
-    expect(fields).toEqual(['half-16=4', 'tx-safe=4', 'torn-line=3', 'flush-kinds=1']);
+    expect(fields).toEqual(['half-16=4', 'tx-safe=4', 'torn-line=3', 'flush-kinds=1', 'dax-vs-page-cache=3']);
     await page.fill('[data-seed="half-16"]', '5');
     await runScenario('half-16');
     expect(await page.textContent('[data-outcome="half-16"]')).toMatch(/^Crashed \(pending, seed 5\)/);

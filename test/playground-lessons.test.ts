@@ -5,7 +5,9 @@
 // and recovery give the documented outcome, with the mode and seed shown; the
 // inspector shows the expected bytes for one step of each lesson; the
 // inspector stays in view during a lesson at 1280×800 and 390×844; the
-// "is it really on pmem?" lesson shows the serving machine's doctor report.
+// "is it really on pmem?" lesson shows the serving machine's doctor report;
+// lesson 12 draws the page cache's dirty page; lesson 13 measures memory vs
+// storage live and prints both costs and their ratio (no timing asserted).
 //
 // Invariants checked: the inspector's marks agree with the bytes (a marked
 // word differs between its two images; after a crash, kept iff the file has
@@ -19,6 +21,7 @@ import * as path from 'node:path';
 import { Prng } from '../src/index.js';
 import { doctor } from '../src/cli/doctor.js';
 import { REPO } from './helpers/readme.js';
+import { fmtRatio } from '../playground/measure.js';
 import {
   gridCounts, inspector, lessonCrash, lessonDone, lessonRecover, lessonStep, openPlayground, startPlayground,
   type InspectorLine, type PlaygroundSession,
@@ -85,12 +88,16 @@ const DOCUMENTED: { id: string; steps: number; mode?: string; label: string; cou
   { id: 'memory-mode', steps: 2, label: 'strict', counts: { survived: 0, torn: 0 }, minLost: 3, verdict: 'gone', text: /^strict: recovery found no pool at all \(NotAPoolError\)/ },
   { id: 'process-crash', steps: 2, label: 'eadr', counts: { survived: 1, lost: 0 }, verdict: 'all-kept', text: /^process crash: counter = 42, packed = 7/ },
   { id: 'process-crash', steps: 2, mode: 'strict', label: 'strict', counts: { survived: 0, lost: 1 }, verdict: 'persisted-only', text: /^power failure: counter = 0, packed = 7/ },
+  { id: 'dax-vs-page-cache', steps: 2, label: 'evict, seed 3', counts: { survived: 1, lost: 0, torn: 0 }, verdict: 'written-back-early', text: /^evict: counter = 42, packed = 7 — the kernel wrote the dirty page back/ },
+  { id: 'dax-vs-page-cache', steps: 2, mode: 'strict', label: 'strict', counts: { survived: 0, lost: 1, torn: 0 }, verdict: 'lost-before-msync', text: /^strict: counter = 42, packed = 0 — the power cut came before the msync/ },
 ];
+/** The cards after the lessons: they ask the server, or measure, instead of crashing. */
+const OTHER_CARDS = ['doctor', 'memory-vs-storage'];
 
 describe('lessons: step by step, crash and recovery', () => {
   it('the lesson list is the documented one, each with its steps, mode and seed on the card', async () => {
     const ids = await page.$$eval('#scenario-list > article', (es) => es.map((e) => e.id.replace(/^sc-/, '')));
-    expect(ids).toEqual([...new Set(DOCUMENTED.map((d) => d.id)), 'doctor']);
+    expect(ids).toEqual([...new Set(DOCUMENTED.map((d) => d.id)), ...OTHER_CARDS]);
     for (const d of DOCUMENTED.filter((x) => !x.mode)) {
       expect(await page.textContent(`[data-step="${d.id}"]`)).toBe(`${d.steps} steps · crash: ${d.label}`);
     }
@@ -102,6 +109,8 @@ describe('lessons: step by step, crash and recovery', () => {
     expect(lessons).toHaveLength(new Set(DOCUMENTED.map((d) => d.id)).size);
     for (const l of lessons) expect(doc, l.title).toContain(`| ${l.title} | ${l.teaches} |`);
     expect(doc).toContain(`| ${await page.textContent('#sc-doctor h3')} |`);
+    const measurePoint = (await page.textContent('[data-point="memory-vs-storage"]'))!.replace(/^The point: (.*)\.$/, '$1');
+    expect(doc).toContain(`| ${await page.textContent('#sc-memory-vs-storage h3')} | ${measurePoint} |`);
   });
 
   for (const d of DOCUMENTED) {
@@ -223,7 +232,22 @@ describe('the line inspector shows the expected bytes', () => {
       expect(lineOf(i.lines, p >> 6)).toMatchObject({ state: 'durable' });
       expect(lineOf(i.lines, p >> 6).words[(p & 63) >> 3]).toMatchObject({ top: u64hex(7n), bottom: u64hex(7n), mark: 'same' });
     } },
+    { id: 'dax-vs-page-cache', step: 2, async check() {
+      // counter persisted (msync / CLWB + SFENCE); packed stored, its page (and line) dirty
+      const c = await field('counter'), p = await field('packed');
+      const i = await inspector(page);
+      expect(lineOf(i.lines, c >> 6).words[(c & 63) >> 3]).toMatchObject({ top: u64hex(42n), bottom: u64hex(42n), mark: 'same' });
+      expect(lineOf(i.lines, p >> 6)).toMatchObject({ state: 'dirty' });
+      expect(lineOf(i.lines, p >> 6).words[(p & 63) >> 3]).toMatchObject({ top: u64hex(7n), bottom: u64hex(0n), mark: 'differs' });
+      const layers = await layerRows();
+      expect(layers.find((r) => r[0] === 'page cache')![1]).toContain(`page ${p >> 12} (0x${((p >> 12) * 4096).toString(16)}, 4 KiB): dirty — 1 of its 64 lines differ from the file`);
+      expect(layers.find((r) => r[0] === 'file')![1]).toBe(`watched lines not yet in the file: ${p >> 6}`);
+      await lessonStep(page, 'dax-vs-page-cache', 'back', 1); // before packed's store: the page is clean again
+      expect((await layerRows()).find((r) => r[0] === 'page cache')![1]).toMatch(/: clean$/);
+    } },
   ];
+  /** Lesson 12's layers table, as the card draws it now. */
+  const layerRows = (): Promise<string[][]> => page.$$eval('[data-layers="dax-vs-page-cache"] tr', (es) => es.map((e) => [...e.children].map((c) => c.textContent ?? '')));
   for (const c of CASES) {
     it(`${c.id}, after step ${c.step}`, async () => {
       await stepTo(c.id, c.step);
@@ -302,6 +326,34 @@ describe('the inspector is in view while a lesson runs', () => {
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }
+  });
+});
+
+describe('memory vs storage, measured in this browser', () => {
+  it('Measure shows both costs per operation (positive), each round, and the ratio of their medians; no file is left', async () => {
+    await page.click('[data-measure="run"]');
+    await page.waitForSelector('[data-outcome="memory-vs-storage"][data-phase="measured"]', { timeout: 60_000 });
+    const d = (await page.evaluate(() => ({ ...(document.querySelector('[data-outcome="memory-vs-storage"]') as HTMLElement).dataset })))!;
+    const text = (await page.textContent('[data-outcome="memory-vs-storage"]'))!;
+    console.log(`lesson 13 in this Chromium: ${text}`);
+    const mem = Number(d.memoryUs), sto = Number(d.storageUs), ratio = Number(d.ratio);
+    for (const [k, v] of [['memory', mem], ['storage', sto], ['ratio', ratio]] as const) {
+      expect(Number.isFinite(v) && v > 0, `${k} = ${v}`).toBe(true);
+    }
+    expect(ratio).toBeCloseTo(sto / mem, 6);
+    expect(text).toContain(`storage is ${fmtRatio(ratio)} the memory cost here`);
+    const rows = await page.$$eval('#measure-table tbody tr', (es) => es.map((e) => ({ side: (e as HTMLElement).dataset.side, cells: [...e.querySelectorAll('td')].map((t) => t.textContent ?? '') })));
+    expect(rows.map((r) => r.side)).toEqual(['memory', 'storage']);
+    for (const r of rows) {
+      const rounds = r.cells[1].split(', ').map((x) => Number(x.replace(/ µs$/, '')));
+      expect(rounds, r.side).toHaveLength(3);
+      for (const x of rounds) expect(x, r.side).toBeGreaterThan(0);
+      const sorted = [...rounds].sort((a, b) => a - b);
+      expect(Number(r.cells[2].replace(/ µs$/, '')), `${r.side}: the median of its rounds`).toBe(sorted[1]);
+    }
+    expect(await page.isVisible('[data-point="memory-vs-storage"]')).toBe(true);
+    const files: string[] = await page.evaluate(() => (window as any).pheap.PoolClient.list());
+    expect(files).not.toContain('measure.pool');
   });
 });
 

@@ -237,6 +237,13 @@ export class PoolClient {
     return this.one({ op: 'objects', type, len });
   }
 
+  /**
+   * Measure, inside the worker: `n` rounds of (store `len` bytes at `off`,
+   * persist them). Resolves with the loop's milliseconds as the worker
+   * timed it (no round trip included).
+   */
+  benchPersist(off: Off, len: number, n: number): Promise<number> { return this.one({ op: 'benchPersist', off, len, n }); }
+
   /** Step-by-step transactions: each returns the depth after it. */
   txBegin(): Promise<number> { return this.one({ op: 'txBegin' }); }
   async addRange(off: Off, len: number): Promise<void> { await this.one({ op: 'addRange', off, len }); }

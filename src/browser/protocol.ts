@@ -45,7 +45,9 @@ export type Op =
   | { op: 'durableImage' }
   | { op: 'close' }
   /** Benchmark loop inside the worker: n × (snapshot `len` bytes at off + store + commit). */
-  | { op: 'benchTx'; n: number; off: Off; len: number };
+  | { op: 'benchTx'; n: number; off: Off; len: number }
+  /** Measurement loop inside the worker: n × (store `len` bytes at off + persist them); answers the worker's ms for the loop. */
+  | { op: 'benchPersist'; n: number; off: Off; len: number };
 
 export interface OpenRequest {
   name: string;

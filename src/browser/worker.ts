@@ -191,7 +191,20 @@ function runOp(e: Entry, o: Op, results: unknown[], inTx: boolean): unknown {
       }
       return performance.now() - t0;
     }
+    case 'benchPersist': return benchPersist(pool, R(o.off), o.len, o.n);
   }
+}
+
+/** n × (store `len` bytes at `off`, each round a different fill, then persist them): the loop's ms, measured in the worker. */
+function benchPersist(pool: Pool, off: number, len: number, n: number): number {
+  const block = new Uint8Array(len);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    block.fill((i % 255) + 1);
+    pool.writeBytes(off, block);
+    pool.persist(off, len);
+  }
+  return performance.now() - t0;
 }
 
 function inspect(pool: Pool): Inspection {
