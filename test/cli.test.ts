@@ -554,6 +554,16 @@ describe('progress bars', () => {
       p.stop();
       expect(stream.text(), JSON.stringify(opts[i])).toBe('');
     });
+    // A total computed on demand is computed only when a bar can be drawn.
+    let sized = 0;
+    const total = () => { sized++; return 1000; };
+    progress('x', total, { json: true, stream: fakeTerminal() }).stop();
+    progress('x', total, { stream: Object.assign(fakeTerminal(), { isTTY: false }) }).stop();
+    expect(sized).toBe(0);
+    const lazy = fakeTerminal();
+    progress('lazy', total, { stream: lazy }).stop();
+    expect(sized).toBe(1);
+    expect(lazy.text()).toMatch(/lazy \[/);
   });
 
   it('a pool large enough for a bar prints nothing on stderr when stderr is not a TTY', () => {

@@ -9,8 +9,8 @@
 // Exit: 0 when every crash state passes the check, 1 when one fails (the
 // report names the smallest failing case and its replay command), 2 when the
 // module or an option is bad. The bar counts the crash points of the first
-// run (known from one recording of the workload beforehand); it is drawn only
-// on a TTY and never with --json.
+// run (known from one recording of the workload beforehand, made only when
+// the bar is drawn: on a TTY, never with --json).
 
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -71,8 +71,9 @@ function optionsOf(file: string, mod: Module, opts: ExploreCliOptions): ExploreO
 /** Explore the module's workload; the report, with a bar over the first run's crash points on a TTY. */
 export async function runExplore(file: string, opts: ExploreCliOptions = {}): Promise<ExploreReport> {
   const o = optionsOf(file, await loadModule(file), opts);
-  const drains = recordTrace(o.workload, { size: o.size, layout: o.layout, seed: o.poolSeed, setup: o.setup, evicts: o.evicts }).drains.length;
-  const bar = progress('exploring', drains + 1, { json: opts.json, minTotal: 2 });
+  // The bar's total (the first run's crash points) costs one recording of the workload: made only when a bar is drawn.
+  const points = () => recordTrace(o.workload, { size: o.size, layout: o.layout, seed: o.poolSeed, setup: o.setup, evicts: o.evicts }).drains.length + 1;
+  const bar = progress('exploring', points, { json: opts.json, minTotal: 2 });
   try {
     return explore({ ...o, onState: (c, key) => { if (!c.prior) bar.update(c.point); o.onState?.(c, key); } });
   } finally {

@@ -33,10 +33,17 @@ function valueFormatter(bytes: boolean | undefined): (v: number, _o: unknown, ki
 
 const SILENT: Progress = { update() {}, stop() {} };
 
-/** A bar labelled `label` for `total` units of work, or a silent Progress (see the invariants above). */
-export function progress(label: string, total: number, opts: ProgressOptions = {}): Progress {
+/**
+ * A bar labelled `label` for `total` units of work, or a silent Progress
+ * (see the invariants above). `total` may be a function: it is called only
+ * when a bar could be drawn, so work done only to size the bar is skipped
+ * when there is no terminal or --json is given.
+ */
+export function progress(label: string, total: number | (() => number), opts: ProgressOptions = {}): Progress {
   const stream = opts.stream ?? process.stderr;
-  if (opts.json || stream.isTTY !== true || total < (opts.minTotal ?? 0) || total <= 0) return SILENT;
+  if (opts.json || stream.isTTY !== true) return SILENT;
+  if (typeof total === 'function') total = total();
+  if (total < (opts.minTotal ?? 0) || total <= 0) return SILENT;
   const bar = new SingleBar({
     stream,
     format: `${label} [{bar}] {percentage}% | {value}/{total}`,
