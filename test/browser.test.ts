@@ -10,18 +10,17 @@
 // Screenshots go to test-results/browser/ (gitignored). With
 // PHEAP_DOCS_SCREENSHOTS=1 the two in docs/ are refreshed too.
 
-import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Pool } from '../src/index.js';
-import { gridCounts, openPlayground as openPlaygroundAt, startPlayground, type PlaygroundSession } from './helpers/playground.js';
+import { gridCounts, openPlayground as openPlaygroundAt, usePlayground } from './helpers/playground.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ART = path.join(ROOT, 'test-results', 'browser');
 const DOCS = process.env.PHEAP_DOCS_SCREENSHOTS === '1';
 
-let session: PlaygroundSession | undefined;
 let base = '';
 let ctx: BrowserContext;
 let page: Page;
@@ -34,30 +33,12 @@ function shot(p: Page, name: string, fullPage = true): Promise<Buffer> {
   return p.screenshot({ path: path.join(ART, `${name}.png`), fullPage });
 }
 
-/** Set when the browser could not be set up: every test then FAILS with it (never skips). */
-let setupError: Error | null = null;
-
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-
-beforeAll(async () => {
-  try {
-    await setUp();
-  } catch (e) {
-    setupError = e as Error;
-  }
-});
-
-async function setUp(): Promise<void> {
-  fs.mkdirSync(ART, { recursive: true });
-  session = await startPlayground('pheap-browser-', { acceptDownloads: true });
-  ({ base, ctx, page, tmp } = session);
-  pageErrors = session.pageErrors;
-}
-
-afterAll(async () => {
-  await session?.close();
+usePlayground('pheap-browser-', {
+  opts: { acceptDownloads: true },
+  ready: (session) => {
+    fs.mkdirSync(ART, { recursive: true });
+    ({ base, ctx, page, tmp, pageErrors } = session);
+  },
 });
 
 const openPlayground = (p: Page) => openPlaygroundAt(p, base);

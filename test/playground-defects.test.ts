@@ -10,41 +10,26 @@
 // never stays "Loading" when the pools cannot open. The seeded run prints
 // the one line that reproduces it (PHEAP_PLAYGROUND_SEED=<seed>).
 
-import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import * as path from 'node:path';
 import { Pool, Prng } from '../src/index.js';
-import { gridCounts, openPlayground as openPlaygroundAt, startPlayground, type PlaygroundSession } from './helpers/playground.js';
+import { gridCounts, openPlayground as openPlaygroundAt, usePlayground } from './helpers/playground.js';
 
 const SEED = Number(process.env.PHEAP_PLAYGROUND_SEED ?? 20261201);
 const POLL = { timeout: 20_000, interval: 50 };
 
-let session: PlaygroundSession | undefined;
 let base = '';
 let ctx: BrowserContext;
 let page: Page;
 let tmp = '';
 let pageErrors: string[] = [];
-/** Set when the browser could not be set up: every test then FAILS with it (never skips). */
-let setupError: Error | null = null;
 
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-
-beforeAll(async () => {
-  try {
-    session = await startPlayground('pheap-defects-');
-    ({ base, ctx, page, tmp } = session);
-    pageErrors = session.pageErrors;
+usePlayground('pheap-defects-', {
+  ready: async (session) => {
+    ({ base, ctx, page, tmp, pageErrors } = session);
     expect(await openPlayground(page)).toBe('true');
-  } catch (e) {
-    setupError = e as Error;
-  }
-});
-
-afterAll(async () => {
-  await session?.close();
+  },
 });
 
 const openPlayground = (p: Page) => openPlaygroundAt(p, base);

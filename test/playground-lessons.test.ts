@@ -14,7 +14,7 @@
 // the new value), and so with the recovered pool, for seeded random crashes;
 // the run prints the one line that reproduces it (PHEAP_LESSONS_SEED=<seed>).
 
-import { describe, it, expect, beforeAll, beforeEach, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import type { Page } from 'playwright-core';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,8 +23,8 @@ import { doctor } from '../src/cli/doctor.js';
 import { REPO } from './helpers/readme.js';
 import { fmtRatio } from '../playground/measure.js';
 import {
-  gridCounts, inspector, lessonCrash, lessonDone, lessonRecover, lessonStep, openPlayground, startPlayground,
-  type InspectorLine, type PlaygroundSession,
+  gridCounts, inspector, lessonCrash, lessonDone, lessonRecover, lessonStep, openPlayground, usePlayground,
+  type InspectorLine,
 } from './helpers/playground.js';
 
 const SEED = Number(process.env.PHEAP_LESSONS_SEED ?? 20261202);
@@ -33,28 +33,15 @@ const DOCS = process.env.PHEAP_DOCS_SCREENSHOTS === '1';
 /** The lessons (and the step) the docs show. */
 const DOC_SHOTS = [{ id: 'half-16', step: 2 }, { id: 'torn-line', step: 2 }, { id: 'persistence-domain', step: 2 }];
 
-let session: PlaygroundSession | undefined;
 let page: Page;
-/** Set when the browser could not be set up: every test then FAILS with it (never skips). */
-let setupError: Error | null = null;
+let base = '';
 
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-
-beforeAll(async () => {
-  try {
-    session = await startPlayground('pheap-lessons-');
-    page = session.page;
-    expect(await openPlayground(page, session.base)).toBe('true');
-  } catch (e) {
-    setupError = e as Error;
-  }
-});
-
-afterAll(async () => {
-  expect(session?.pageErrors ?? []).toEqual([]);
-  await session?.close();
+usePlayground('pheap-lessons-', {
+  ready: async (session) => {
+    ({ page, base } = session);
+    expect(await openPlayground(page, base)).toBe('true');
+  },
+  done: (session) => expect(session.pageErrors).toEqual([]),
 });
 
 /** Pool offset of a root field, as the page computes it. */
@@ -359,13 +346,13 @@ describe('memory vs storage, measured in this browser', () => {
 
 describe('is it really on pmem? — the serving machine\'s doctor report', () => {
   it('GET /api/doctor answers doctor() for the server\'s directory; other methods get 405', async () => {
-    const res = await fetch(`${session!.base}/api/doctor`);
+    const res = await fetch(`${base}/api/doctor`);
     expect(res.status).toBe(200);
     const got = await res.json();
     const want = doctor(process.cwd());
     for (const k of ['path', 'dax', 'onPersistentMemory', 'verdict', 'drain'] as const) expect(got[k], k).toEqual(want[k]);
     expect(got.mapSync).toEqual(want.mapSync);
-    expect((await fetch(`${session!.base}/api/doctor`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base}/api/doctor`, { method: 'POST' })).status).toBe(405);
   });
 
   it('the lesson lists the five checks with what was found and what each means, and the report\'s verdict', async () => {

@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { serve } from '../../src/cli/serve.js';
 import { launchChromium, requireChromium } from './chromium.js';
@@ -52,6 +53,35 @@ export async function startPlayground(prefix: string, opts: { acceptDownloads?: 
       fs.rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Register this test file's hooks for one session: start it before all
+ * tests (then run `ready`), close it after all (after `done`). If set-up
+ * fails, every test FAILS with its error — never skips.
+ */
+export function usePlayground(prefix: string, hooks: {
+  opts?: { acceptDownloads?: boolean };
+  ready?: (s: PlaygroundSession) => Promise<void> | void;
+  done?: (s: PlaygroundSession) => void;
+} = {}): void {
+  let session: PlaygroundSession | undefined;
+  let setupError: Error | null = null;
+  beforeAll(async () => {
+    try {
+      session = await startPlayground(prefix, hooks.opts);
+      await hooks.ready?.(session);
+    } catch (e) {
+      setupError = e as Error;
+    }
+  });
+  beforeEach(() => {
+    if (setupError) throw setupError;
+  });
+  afterAll(async () => {
+    if (session) hooks.done?.(session);
+    await session?.close();
+  });
 }
 
 /** Load the playground at `base` in `p`; resolves with body[data-ready] ('true', or 'error' when the pools cannot open). */
