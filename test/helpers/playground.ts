@@ -3,7 +3,8 @@
 // Owns the set-up every playground test file shares: build the bundles it
 // serves (the WASM core too if build/ lacks it), serve playground/ + build/
 // with src/cli/serve.ts on a free port, launch a persistent Chromium context
-// in a temp dir (test/helpers/chromium.ts), open the page, read the grid's
+// in a temp dir (test/helpers/chromium.ts) — usePlayground registers that as
+// a test file's hooks — open the page, read the grid's
 // published counts and the line inspector's words, and drive a lesson (Next,
 // Back, Run to crash, Run recovery — each waits for the page to finish). A
 // missing browser throws (the tests then fail, never skip).
