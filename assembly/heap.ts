@@ -38,6 +38,7 @@ import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
 import { flush, drain, persist } from "./flush";
 import { noteDamage } from "./errors";
+import { OBJ_HEADER } from "./object";
 
 import {
   KIND_FREE, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordOff, chunkWordValid, extendPool, freeWord, kindOf,
@@ -352,7 +353,7 @@ export function claimSlot(cls: u32): u32 {
       slot = (slot & ~31) + ctz<u32>(free);
       if (slot >= slots) break;
       const off = slotOff(cc, cls, slot);
-      if (!isReserved(off)) {
+      if (!isReserved(off + OBJ_HEADER)) { // reservations are kept by payload offset
         setLive(cc, live(cc) + 1);
         setHint(cc, slot + 1);
         if (live(cc) >= slots) setNonfull(cls, cc, false);

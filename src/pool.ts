@@ -407,8 +407,10 @@ export class Pool {
     if (code === 0) return;
     const grow = this.growFailure;
     this.growFailure = null;
-    if (grow && (code === Code.OUT_OF_SPACE || code === Code.LOG_FULL)) throw grow;
-    throw errorForCode(code, { what: this.path ?? 'the memory pool', layout: this.layout, off, damage: this.core.damageOffset() });
+    if (grow && code === Code.OUT_OF_SPACE) throw grow;
+    const error = errorForCode(code, { what: this.path ?? 'the memory pool', layout: this.layout, off, damage: this.core.damageOffset() });
+    if (grow && code === Code.LOG_FULL) Object.defineProperty(error, 'cause', { value: grow }); // why the heap could not give the log a block
+    throw error;
   }
 
   private live(): CoreExports {
