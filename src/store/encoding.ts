@@ -4,13 +4,19 @@
 // so comparing encoded keys byte by byte (memcmp) orders them as lmdb-js
 // does. Accepted keys: strings, numbers (not -0), true, false, null,
 // Uint8Arrays (written raw, as lmdb-js does), and non-empty flat arrays of
-// those. Refused with KeyError, before anything is written: undefined,
+// those but null. Refused with KeyError, before anything is written: undefined,
 // bigints, symbols, functions, other objects, nested arrays (ordered-binary
-// flattens them, so [1,[2]] and [1,2] would be one key), -0 (it encodes as
+// flattens them, so [1,[2]] and [1,2] would be one key), null inside an
+// array (written as the separator byte: [false,'',null] decodes with '' in
+// place of the null), strings that would not decode as themselves (a lone
+// surrogate; U+0000..U+0004 in a string of 64 or more UTF-16 units, which
+// ordered-binary writes unescaped), -0 (it encodes as
 // a key that does not decode), keys that encode to no bytes (the empty
 // array or Uint8Array) and keys longer than MAX_KEY_SIZE once encoded.
 // decodeKey(encodeKey(k)) equals k for every accepted key without a
-// Uint8Array: raw bytes decode as whatever they spell, as in lmdb-js.
+// Uint8Array (raw bytes decode as whatever they spell, as in lmdb-js),
+// except that a one-part array is the same key as its part (as in lmdb-js:
+// ['a'] and 'a' encode alike) and decodes as the part.
 //
 // Values: one codec per store, chosen by the `encoding` option as in
 // lmdb-js — 'msgpack' (default: msgpackr with lmdb-js's settings, so the
@@ -31,8 +37,8 @@ export const MAX_KEY_SIZE = 1978;
 
 /** One part of a key. */
 export type KeyPart = string | number | boolean | null | Uint8Array;
-/** A key: a part, or a non-empty array of parts. */
-export type Key = KeyPart | KeyPart[];
+/** A key: a part, or a non-empty array of parts other than null. */
+export type Key = KeyPart | Exclude<KeyPart, null>[];
 
 /** Value encodings, as lmdb-js names them. */
 export type ValueEncoding = 'msgpack' | 'string' | 'binary' | 'json' | 'ordered-binary';
@@ -47,13 +53,25 @@ export interface ValueCodec {
   decode(bytes: Uint8Array): unknown;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LOW_CONTROL = /[\u0000-\u0004]/;
+
+/** Why a string is not a key part (it would not decode as itself), or null. */
+function stringProblem(s: string): string | null {
+  if (LONE_SURROGATE.test(s)) return 'a string with a lone surrogate (UTF-8 cannot hold it)';
+  if (s.length >= 64 && LOW_CONTROL.test(s)) return 'a string of 64 or more UTF-16 units holding U+0000..U+0004 (ordered-binary writes those raw in long strings, where they read as separators)';
+  return null;
+}
+
 /** Why `part` is not a key part, or null if it is one. */
-function partProblem(part: unknown): string | null {
+function partProblem(part: unknown, inArray: boolean): string | null {
   switch (typeof part) {
-    case 'string': case 'boolean': return null;
+    case 'string': return stringProblem(part);
+    case 'boolean': return null;
     case 'number': return Object.is(part, -0) ? '-0 (ordered-binary writes it as a key that does not decode; use 0)' : null;
     case 'object':
-      if (part === null || part instanceof Uint8Array) return null;
+      if (part === null) return inArray ? 'null inside an array (ordered-binary writes it like the separator, so it does not decode)' : null;
+      if (part instanceof Uint8Array) return null;
       return Array.isArray(part) ? 'a nested array (ordered-binary flattens it)' : `${shown(part)} (an object other than an array or a Uint8Array)`;
     default: return `${shown(part)} (a ${typeof part})`;
   }
@@ -67,11 +85,12 @@ function orderedBytes(key: unknown): Uint8Array | string {
   const parts = Array.isArray(key) ? key : [key];
   if (Array.isArray(key) && key.length === 0) return 'an empty array (it encodes to no bytes)';
   for (const p of parts) {
-    const problem = partProblem(p);
+    const problem = partProblem(p, Array.isArray(key));
     if (problem) return problem;
   }
   // An upper bound of the encoded length (3 UTF-8 bytes per UTF-16 unit, 9 per number, separators), plus room for the words ordered-binary writes past the end.
-  const bound = parts.reduce((n: number, p) => n + (typeof p === 'string' ? 3 * p.length + 1 : p instanceof Uint8Array ? p.length : 10) + 1, 16);
+  // (A multiple of 4: ordered-binary views the target as whole 32-bit words.)
+  const bound = (parts.reduce((n: number, p) => n + (typeof p === 'string' ? 3 * p.length + 1 : p instanceof Uint8Array ? p.length : 10) + 1, 16) + 3) & ~3;
   const target = bound <= scratch.length ? scratch : new Uint8Array(bound);
   const end = writeKey(key as Key, target, 0);
   if (end === 0) return 'empty (it encodes to no bytes)';
