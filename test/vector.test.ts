@@ -54,7 +54,10 @@ function opArb(fixed: number): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.record({ k: fc.constant('truncate' as const), at }) },
     { weight: 2, arbitrary: fc.record({ k: fc.constant('get' as const), at }) },
   );
-  return fc.oneof({ weight: 6, arbitrary: simple }, { weight: 1, arbitrary: fc.record({ k: fc.constant('tx' as const), ops: fc.array(simple, { maxLength: 6 }), abort: fc.boolean() }) });
+  // Inside a transaction, a pop followed by pushes writes slots that held committed values.
+  const popPush = fc.tuple(fc.constant({ k: 'pop' as const }), fc.array(fc.record({ k: fc.constant('push' as const), tag, len }), { minLength: 1, maxLength: 2 })).map(([p, pushes]) => [p, ...pushes]);
+  const txOps = fc.oneof(fc.array(simple, { maxLength: 6 }), popPush);
+  return fc.oneof({ weight: 6, arbitrary: simple }, { weight: 2, arbitrary: fc.record({ k: fc.constant('tx' as const), ops: txOps, abort: fc.boolean() }) });
 }
 
 /** Run `op` on the vector and the model; the results must agree. */
