@@ -29,7 +29,7 @@ import { Code } from "../errors";
 import { abs } from "../layout";
 import { flush } from "../flush";
 import { poolSize } from "../format";
-import { txDepth } from "../log";
+import { savepointDepth, txDepth } from "../log";
 import { isReserved } from "../heap";
 import { objectDataLen } from "../object";
 import {
@@ -138,9 +138,14 @@ export function vecPush(v: u32, len: u32): Code {
   const target = newData != 0 ? newData : data;
   const at = slotOf(v, target, length);
   // Inside a caller's transaction the slot may hold a value from before it
-  // (popped earlier in the same transaction): log it unless its object is new.
+  // (popped earlier in the same transaction): log it unless its object is new
+  // to everything a rollback can return to — this operation's, or the
+  // transaction's when no savepoint is set (a group-commit member rolls
+  // back to its savepoint, and an object an earlier member allocated is
+  // reserved yet holds that member's values).
   let code = logUnless(Code.OK, false, v + H_LENGTH, 12);
-  code = logUnless(code, txDepth() == 1 || isReserved(target), at, slot);
+  const fresh = newData != 0 || txDepth() == 1 || (savepointDepth() == 0 && isReserved(target));
+  code = logUnless(code, fresh, at, slot);
   entriesReady();
   if (code != Code.OK) { dropNew(elem); dropNew(newData); return code; }
   // apply
