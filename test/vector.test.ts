@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   Pool, PVector, PBlob, explore, formatReport, progressOf, callLabel, returnLabel, InvalidArgumentError, NotAContainerError,
-  OutOfSpaceError, LogFullError, PheapError, TxTooLargeError, TxAbortedError, type Marker, type CrashCase,
+  OutOfSpaceError, LogFullError, PheapError, TxTooLargeError, CorruptHeapError, TxAbortedError, type Marker, type CrashCase,
 } from '../src/index.js';
 
 const FILE = 'test/vector.test.ts';
@@ -170,6 +170,24 @@ describe('refused calls leave the pool as it was', () => {
       expect(() => PVector.open(pool, off)).toThrow(NotAContainerError);
     }), { seed: SEED, numRuns: 500 });
     expect(live()).toBe(before[1]);
+  });
+
+  it('verify() names the first bad word: a length past the capacity, an element slot naming no element', () => {
+    const pool = mem(1 << 20);
+    const v = PVector.create(pool);
+    v.push(new Uint8Array([1]));
+    const cap = v.capacity;
+    pool.writeU32(v.offset + 8, cap + 1); // length
+    expect(() => v.verify()).toThrow(new RegExp(`CorruptHeap|at offset ${v.offset + 8}`));
+    expect(() => v.verify()).toThrow(CorruptHeapError);
+    pool.writeU32(v.offset + 8, 1);
+    v.verify();
+    const data = pool.readU32(v.offset + 16);
+    pool.writeU32(data, data); // slot 0 names the data object, not an element
+    expect(() => v.verify()).toThrow(`at offset ${data}`);
+    expect(() => PVector.open(pool, v.offset)).not.toThrow(); // the header itself is sound
+    pool.writeU32(v.offset + 4, 7); // elemSize: the header's check no longer matches
+    expect(() => PVector.open(pool, v.offset)).toThrow(NotAContainerError);
   });
 
   it('a freed vector: every call is NotAContainerError and changes nothing', () => {

@@ -23,6 +23,8 @@ import { CORE, type CoreAccess } from './internal.js';
 /** Container result codes (assembly/containers/shared.ts). */
 const NOT_A_CONTAINER = 64;
 const INDEX_RANGE = 65;
+/** The core's CORRUPT_HEAP (assembly/errors.ts). */
+const CORRUPT_HEAP = 14;
 
 /** The open pool's core and memory; `pool` must be a Pool. */
 export function accessOf(pool: unknown, what: string): CoreAccess {
@@ -30,11 +32,10 @@ export function accessOf(pool: unknown, what: string): CoreAccess {
   return pool[CORE];
 }
 
-/** A pool offset given to open(): a safe integer inside the pool. */
+/** A pool offset given to open(): an integer (InvalidArgumentError otherwise) inside the pool (else NotAContainerError). */
 export function offsetArg(pool: Pool, off: unknown, kind: string): number {
-  if (!Number.isSafeInteger(off) || (off as number) < 0 || (off as number) >= pool.size) {
-    throw new NotAContainerError(kind, typeof off === 'number' ? off : NaN);
-  }
+  if (!Number.isSafeInteger(off)) throw new InvalidArgumentError(`${kind} offset ${shown(off)} must be an integer`);
+  if ((off as number) < 0 || (off as number) >= pool.size) throw new NotAContainerError(kind, off as number);
   return off as number;
 }
 
@@ -45,10 +46,13 @@ export function bytesArg(v: unknown): Uint8Array {
 }
 
 /** The typed error of a failed container call. */
-function failure(code: number, core: CoreExports, kind: string, off: number): PheapError {
+function failure(code: number, a: CoreAccess, kind: string, off: number): PheapError {
+  const core = a.core;
   if (code === NOT_A_CONTAINER) return new NotAContainerError(kind, off);
   if (code === INDEX_RANGE) return new InvalidArgumentError(`index out of range for the ${kind} at ${off}`);
-  return errorForCode(code, { off, damage: core.damageOffset() });
+  // verify() leaves the offset of the first bad word in the result words
+  const damage = core.damageOffset() || (code === CORRUPT_HEAP ? new Uint32Array(a.memory.buffer, core.containerOut(), 1)[0] : 0);
+  return errorForCode(code, { off, damage });
 }
 
 /** The core's result words of the last container call. */
@@ -60,7 +64,7 @@ export function results(a: CoreAccess): Uint32Array {
 export function query(pool: Pool, kind: string, off: number, call: (core: CoreExports) => number): Uint32Array {
   const a = pool[CORE];
   const code = call(a.core);
-  if (code !== 0) throw failure(code, a.core, kind, off);
+  if (code !== 0) throw failure(code, a, kind, off);
   return results(a);
 }
 
@@ -87,7 +91,7 @@ export function mutate<T>(pool: Pool, kind: string, off: number, step: (core: Co
   let result: T;
   try {
     const code = step(a.core);
-    if (code !== 0) throw failure(code, a.core, kind, off);
+    if (code !== 0) throw failure(code, a, kind, off);
     result = then(a, results(a));
   } catch (e) {
     if (own || a.core.containerMustAbort() !== 0) pool.abortTx();
