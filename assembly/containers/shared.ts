@@ -32,8 +32,8 @@ import { alloc, free, usableSize } from "../alloc";
 import { objectDataLen, objectType } from "../object";
 import { abs } from "../layout";
 
+/** Start of the containers' volatile area (drawn above; its first 16 bytes are used). */
 export const CONTAINER_OUT: usize = 0x00F0_0000;
-export const CONTAINER_AREA_END: usize = 0x00F8_0000;
 
 export const TYPE_VECTOR: u32 = 0xFFFE_0001;
 export const TYPE_VECTOR_DATA: u32 = 0xFFFE_0002;

@@ -46,8 +46,8 @@ const H_CAPACITY: u32 = 12;
 const H_DATA: u32 = 16;
 const H_CHECK: u32 = 20;
 const MIN_CAPACITY: u32 = 4;
-/** Largest fixed element. */
-export const MAX_ELEM_SIZE: u32 = 1 << 16;
+/** Largest fixed element (src/containers/vector.ts MAX_ELEM_SIZE). */
+const MAX_ELEM_SIZE: u32 = 1 << 16;
 
 // @ts-ignore: decorator
 @inline function checkWord(v: u32, elemSize: u32): u32 { return CHECK_SEED ^ elemSize ^ rotl<u32>(v, 16); }
