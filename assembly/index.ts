@@ -62,3 +62,6 @@ export function growthCount(): u32 { return table.regionCount; }
 export function logSequence(): f64 { return <f64>log.logSeq(); }
 /** Offset of the damaged metadata word behind the last CORRUPT_HEAP / CORRUPT_LOG (0 = not known). */
 export function damageOffset(): u32 { return errors.damageAt; }
+export { containerMustAbort, containerOut } from "./containers/shared";
+export { vecCreate, vecInfo, vecAt, vecPush, vecSet, vecTruncate, vecFree, vecVerify } from "./containers/vector";
+export { blobCreate, blobInfo, blobReplace, blobFree, blobVerify } from "./containers/blob";

@@ -50,6 +50,13 @@ export interface CoreExports {
   check(): number;
   heapStats(): void;
   validateHeaderPage(): number;
+  // containers (assembly/containers/): codes as above, results in containerOut()
+  containerOut(): number; containerMustAbort(): number;
+  vecCreate(elemSize: number): number; vecInfo(v: number): number; vecAt(v: number, i: number): number;
+  vecPush(v: number, len: number): number; vecSet(v: number, i: number, len: number): number;
+  vecTruncate(v: number, n: number): number; vecFree(v: number): number; vecVerify(v: number): number;
+  blobCreate(len: number): number; blobInfo(b: number): number; blobReplace(b: number, len: number): number;
+  blobFree(b: number): number; blobVerify(b: number): number;
 }
 
 export type DrainHandler = (ranges: Uint32Array, count: number, final: boolean) => void;

@@ -22,6 +22,7 @@ import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { CHUNK_SIZE, DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
+import { CORE, type CoreAccess } from './containers/internal.js';
 import {
   shown, numberArg, intValue, f64Value, u64Value, bytesValue, optionsArg, flagArg, userType, crashOptionsArg,
   groupCommitArg, txFunctionArg, isThenable, ignoreOutcome, maxSizeArg,
@@ -201,6 +202,8 @@ export class Pool {
   get [VIEW](): DataView { return this.view; }
   /** @internal Tx setters only (see BYTES). */
   get [BYTES](): Uint8Array { return this.bytes; }
+  /** @internal The core and its memory, for the containers (src/containers/); PoolClosedError once closed. */
+  get [CORE](): CoreAccess { return { core: this.live(), memory: this.memory }; }
   private closed = false;
   /** The pool file, if any (also names the pool in error messages). */
   private path: string | undefined;
