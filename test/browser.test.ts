@@ -54,6 +54,45 @@ describe('playground in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('OPFS and memory pools in the worker grow (truncate of the sync handle): same bytes, every object kept across a reopen', async () => {
+    const r = await page.evaluate(async () => {
+      const { PoolClient } = (window as any).pheap;
+      const KiB = 1024;
+      const stamp = Date.now();
+      const out: Record<string, any> = {};
+      for (const backend of ['memory', 'opfs']) {
+        const name = `grow-${backend}-${stamp}.pool`;
+        const c = await PoolClient.create(name, { layout: 'grow', size: 128 * KiB, seed: 'grow', backend, durability: 'fsync' });
+        const root = await c.root(4 * 64);
+        const offs: number[] = [];
+        for (let i = 0; i < 40; i++) {
+          const off = await c.alloc(20 * KiB + 997 * i, { into: root + 4 * i });
+          await c.writeU32(off, 0xbeef00 + i);
+          await c.persist(off, 4);
+          offs.push(off);
+        }
+        const image: Uint8Array = await c.durableImage();
+        const res: Record<string, any> = { length: image.length, hash: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', image))).join(',') };
+        if (backend === 'opfs') {
+          await c.close();
+          const again = await PoolClient.open(name, { layout: 'grow' });
+          res.reopenedSize = again.info.size;
+          res.values = await Promise.all(offs.map((o) => again.readU32(o)));
+          await again.close();
+        } else {
+          await c.close();
+        }
+        out[backend] = res;
+      }
+      return out;
+    });
+    expect(r.memory.length, 'the pool grew from 128 KiB').toBeGreaterThanOrEqual(1 << 20);
+    expect(r.opfs.length).toBe(r.memory.length);
+    expect(r.opfs.hash, 'OPFS image = memory image').toBe(r.memory.hash);
+    expect(r.opfs.reopenedSize).toBe(r.opfs.length);
+    expect(r.opfs.values).toEqual(Array.from({ length: 40 }, (_, i) => 0xbeef00 + i));
+  });
+
   it('OPFS backend: same results as the memory backend, byte-identical images, typed errors', async () => {
     const r = await page.evaluate(async () => {
       const { PoolClient } = (window as any).pheap;
