@@ -57,3 +57,7 @@ export function chunks(): u32 { return format.chunkCount; }
 export function logSequence(): f64 { return <f64>log.logSeq(); }
 /** Offset of the damaged metadata word behind the last CORRUPT_HEAP / CORRUPT_LOG (0 = not known). */
 export function damageOffset(): u32 { return errors.damageAt; }
+export {
+  btreeCreate, btreeValid, btreeGet, btreePut, btreeRemove, btreeSeek, btreeStep, btreeCount, btreeEpoch, btreeIo, btreeIoCap,
+  btreeOut, btreeKeyMax, btreeCheck,
+} from "./containers/btree";

@@ -44,6 +44,16 @@ export interface CoreExports {
   check(): number;
   heapStats(): void;
   validateHeaderPage(): number;
+  // the ordered map (assembly/containers/btree.ts; src/containers/ordered-map.ts)
+  btreeCreate(): number; btreeValid(map: number): number;
+  btreeGet(map: number, keyLen: number): number;
+  btreePut(map: number, keyLen: number, valLen: number, copy: number): number;
+  btreeRemove(map: number, keyLen: number): number;
+  btreeSeek(map: number, keyLen: number, mode: number): number;
+  btreeStep(leaf: number, idx: number, dir: number): number;
+  btreeCount(map: number): number; btreeEpoch(): number;
+  btreeIo(): number; btreeIoCap(): number; btreeOut(): number; btreeKeyMax(): number;
+  btreeCheck(map: number): number;
 }
 
 export type DrainHandler = (ranges: Uint32Array, count: number, final: boolean) => void;

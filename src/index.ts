@@ -24,3 +24,5 @@ export type { Model, LinearizableSpec } from './crash/linearizable.js';
 export { recordOps, replayOps, OpLog, OpLogError, OPLOG_FORMAT } from './crash/oplog.js';
 export type { OpEntry, RecordOpsOptions, ReplayOptions, ReplayResult } from './crash/oplog.js';
 export { sha256 } from './crash/hash.js';
+export { OrderedMap, ORDERED_MAP_KEY_MAX, compareKeys } from './containers/ordered-map.js';
+export type { OrderedMapCreateOptions, RangeOptions, Entry } from './containers/ordered-map.js';

@@ -154,6 +154,16 @@ const TX_TOKEN: unique symbol = Symbol('pheap Tx');
 /** Module-private: the pool's views, for Tx setters that have just snapshotted (and so checked) their range. */
 const VIEW: unique symbol = Symbol('pheap view');
 const BYTES: unique symbol = Symbol('pheap bytes');
+/** @internal Containers (src/containers/) reach the core through this key: see Pool[CORE_ACCESS]. */
+export const CORE_ACCESS: unique symbol = Symbol('pheap core access');
+
+/** @internal What a container gets from its pool: the core, the whole linear memory, and the pool's error mapping. */
+export interface CoreAccess {
+  readonly core: CoreExports;
+  readonly memory: Uint8Array;
+  /** Throw the typed error for a core code (as the pool's own calls do). */
+  fail(code: number, off?: number): never;
+}
 
 function pickBackend(opts: PoolOptions, size: number | null, image?: Uint8Array): Backend {
   if (typeof opts.backend === 'object') return opts.backend;
@@ -185,6 +195,15 @@ export class Pool {
   get [VIEW](): DataView { return this.view; }
   /** @internal Tx setters only (see BYTES). */
   get [BYTES](): Uint8Array { return this.bytes; }
+  #access: CoreAccess | null = null;
+  /** @internal Containers only: the core of this open pool (PoolClosedError if closed). */
+  [CORE_ACCESS](): CoreAccess {
+    this.live();
+    return this.#access ??= {
+      core: this.core, memory: new Uint8Array(this.memory.buffer),
+      fail: (code, off) => { this.check0(code, off); throw new Error(`pheap: core code ${code} is not a failure`); },
+    };
+  }
   private closed = false;
   /** The pool file, if any (also names the pool in error messages). */
   private path: string | undefined;
