@@ -717,6 +717,7 @@ function removePlanned(m: u32, klen: u32): Code {
   const cell = cellAt(leaf, idx);
   const blob = isExternal(word2(cell)) ? valueOff(cell) : 0;
   if (!listsHaveRoom(2 * h + 2)) return Code.TX_TOO_LARGE;
+  if (h > 1 && load<u64>(abs(m), M_COUNT) == 1 && gatherNodes(rootOf(m), 0, h)) return removeLast(m, blob);
   const top = planMerges(h, cell);
   const code = logRemove(m, h, top, idx);
   if (code != Code.OK) return code;
@@ -745,6 +746,50 @@ function freeRemoved(m: u32, h: u32, top: u32, blob: u32): Code {
     store<u32>(abs(m), root, M_ROOT);
     store<u32>(abs(m), height, M_HEIGHT);
   }
+  return code;
+}
+
+/**
+ * List every node of the tree but its first leaf at CELLS (as u32s, in
+ * listLen). Only for a tree about to lose its last entry, whose leaves are
+ * all empty but one. False if there are more than the list holds.
+ */
+function gatherNodes(n: u32, depth: u32, h: u32): bool {
+  if (depth == 0) listLen = 0;
+  if (depth == h - 1) {
+    if (link12(n) == 0) return true; // the first leaf stays
+  } else {
+    for (let i: u32 = 0; i <= countOf(n); i++) if (!gatherNodes(childAt(n, i), depth + 1, h)) return false;
+  }
+  if (listLen == CELLS_CAP * 2) return false;
+  store<u32>(CELLS + (<usize>listLen << 2), n);
+  listLen++;
+  return true;
+}
+
+/**
+ * The last entry goes: the first leaf becomes the root of an empty map and
+ * every other node is freed (lazy merging can leave empty leaves that no
+ * later removal would merge away).
+ */
+function removeLast(m: u32, blob: u32): Code {
+  let first = rootOf(m);
+  while (kindOf(first) == INNER) first = link12(first);
+  if (!listsHaveRoom(listLen + 1)) return Code.TX_TOO_LARGE;
+  let code = logRange(m, 24);
+  if (code == Code.OK) code = logRange(first, NODE_HDR);
+  if (code != Code.OK) return code;
+  drainIfEager();
+  listBytes = 0;
+  const nodes = listLen;
+  listLen = 0;
+  buildImage(IMG_A, LEAF, 0, 0, 0, 0);
+  installImage(first, IMG_A);
+  store<u32>(abs(m), first, M_ROOT);
+  store<u32>(abs(m), 1, M_HEIGHT);
+  setCount(m, -1);
+  code = blob != 0 ? free(blob, 0) : Code.OK;
+  for (let i: u32 = 0; i < nodes && code == Code.OK; i++) code = free(load<u32>(CELLS + (<usize>i << 2)), 0);
   return code;
 }
 
@@ -835,7 +880,8 @@ function subtreeOk(n: u32, depth: u32, h: u32, lo: usize, loLen: u32, hi: usize,
 /**
  * Verify every invariant of the map at `m`. Returns OK or CORRUPT_HEAP
  * (offset of the first problem at OUT+4); OUT+8 holds the number of objects
- * the map owns (header, nodes, blobs) and OUT+16 (f64) its entry count.
+ * the map owns (header, nodes, blobs), OUT+12 its height, OUT+16 (f64) its
+ * entry count.
  */
 export function btreeCheck(m: u32): Code {
   const code = mapCode(m);
@@ -850,6 +896,7 @@ export function btreeCheck(m: u32): Code {
   if (ok && nextOfLast() && chkEntries != load<u64>(abs(m), M_COUNT)) bad(m + M_COUNT);
   store<u32>(OUT, chkProblem, 4);
   store<u32>(OUT, chkObjects, 8);
+  store<u32>(OUT, heightOf(m), 12);
   store<f64>(OUT, <f64>chkEntries, 16);
   return chkProblem == 0 ? Code.OK : Code.CORRUPT_HEAP;
 }

@@ -274,13 +274,14 @@ export class OrderedMap {
   /**
    * Verify the map's invariants (order, node layout, leaf chain, value
    * objects, count); throws CorruptHeapError naming the first problem.
-   * Returns how many pool objects the map owns (header, nodes, values).
+   * Returns how many pool objects the map owns (header, nodes, values),
+   * the entries counted in its leaves, and the tree's height (1: one leaf).
    */
-  check(): { objects: number; entries: number } {
+  check(): { objects: number; entries: number; height: number } {
     const a = this.#access();
     const code = a.core.btreeCheck(this.offset);
     const out = this.#out(a);
     if (code !== 0) a.fail(code, out[1] || this.offset);
-    return { objects: out[2], entries: new Float64Array(a.memory.buffer, a.core.btreeOut() + 16, 1)[0] };
+    return { objects: out[2], height: out[3], entries: new Float64Array(a.memory.buffer, a.core.btreeOut() + 16, 1)[0] };
   }
 }
