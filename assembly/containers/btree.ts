@@ -69,7 +69,7 @@ const SEP_B: usize = BTREE_SCRATCH + 0x2000;
 const CELLS: usize = BTREE_SCRATCH + 0x3000; // the virtual cell list: (abs source, size) pairs
 const CELLS_CAP: u32 = 0x1000;
 const IMG_A: usize = BTREE_SCRATCH + 0xB000; // node images under construction
-const IMG_B: usize = BTREE_SCRATCH + 0xC000;
+const IMG_B: usize = BTREE_SCRATCH + 0xD000; // each image up to 8 KiB (NODE_SIZE 8176 was measured too)
 /** Host input: key bytes, then value bytes. */
 export const IO_IN: usize = BTREE_SCRATCH + 0x1_0000;
 export const IO_CAP: u32 = <u32>(BTREE_SCRATCH_END - IO_IN);
