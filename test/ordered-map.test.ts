@@ -290,6 +290,28 @@ describe('a failing call leaves the map and every object as it was', () => {
     }
     console.log(`failures inside a transaction: ${[...kinds].join(', ')} (seeds 'in-tx-1'..'in-tx-3')`);
   });
+
+  it('inside a transaction: LogFullError (the heap has no chunk left for the log to grow) undoes the failed call alone', () => {
+    const pool = Pool.create({ size: MiB, layout: 'map' });
+    const map = OrderedMap.create(pool);
+    const model = new MapModel();
+    const rng = new Prng('log-full');
+    const key = (i: number) => { const k = new Uint8Array(200); new DataView(k.buffer).setUint32(0, i); return k; };
+    let n = 0;
+    try { for (;; n++) { map.put(key(n), new Uint8Array(8)); model.put(key(n), new Uint8Array(8)); } } catch (e) { expect(e).toBeInstanceOf(OutOfSpaceError); }
+    let failure: unknown;
+    pool.tx(() => {
+      for (let round = 0; failure === undefined && round < 20 * n; round++) {
+        const k = key(rng.below(n)), v = rng.bytes(new Uint8Array(8));
+        const before = objectsImage(pool);
+        try { map.put(k, v); model.put(k, v); } catch (e) { failure = e; expect(objectsImage(pool)).toEqual(before); }
+      }
+      expect(shown(map.range())).toEqual(model.range({}));
+    });
+    expect(failure).toBeInstanceOf(LogFullError);
+    expectSame(pool, map, model);
+    console.log(`LogFullError inside a transaction after filling the pool with ${n} entries (seed 'log-full')`);
+  });
 });
 
 describe('transactions', () => {
