@@ -196,10 +196,11 @@ export class Pool {
   /** @internal Tx setters only (see BYTES). */
   get [BYTES](): Uint8Array { return this.bytes; }
   #access: CoreAccess | null = null;
-  /** @internal Containers only: the core of this open pool (PoolClosedError if closed). */
+  /** @internal Containers only: the core of this open pool (PoolClosedError if closed); made again if the pool got a new core or memory. */
   [CORE_ACCESS](): CoreAccess {
     this.live();
-    return this.#access ??= {
+    if (this.#access?.core === this.core && this.#access.memory.buffer === this.memory.buffer) return this.#access;
+    return this.#access = {
       core: this.core, memory: new Uint8Array(this.memory.buffer),
       fail: (code, off) => { this.check0(code, off); throw new Error(`pheap: core code ${code} is not a failure`); },
     };

@@ -13,6 +13,7 @@ import {
   BadTypeError, InvalidArgumentError, LogFullError, NotLiveError, OffsetError, OrderedMap, OutOfSpaceError, Pool, Prng,
   ORDERED_MAP_KEY_MAX, compareKeys,
 } from '../src/index.js';
+import { CORE_ACCESS } from '../src/pool.js';
 
 const FILE = 'test/ordered-map.test.ts';
 const MiB = 1 << 20;
@@ -142,6 +143,7 @@ describe('limits', () => {
   it('a key of KEY_MAX bytes is stored; one byte more is InvalidArgumentError and the pool is byte-identical', () => {
     const pool = Pool.create({ size: 4 * MiB, layout: 'map', seed: 1 });
     const map = OrderedMap.create(pool);
+    expect(pool[CORE_ACCESS]().core.btreeKeyMax(), 'the host and the core agree on the limit').toBe(ORDERED_MAP_KEY_MAX);
     const max = new Uint8Array(ORDERED_MAP_KEY_MAX).fill(7);
     map.put(max, new Uint8Array([1]));
     expect(map.get(max)).toEqual(new Uint8Array([1]));

@@ -126,8 +126,11 @@ export class OrderedMap {
   #access(): CoreAccess { return this.#pool[CORE_ACCESS](); }
 
   #outView: Uint32Array | null = null;
-  /** The core's result words (a fixed place in a memory that never moves). */
-  #out(a: CoreAccess): Uint32Array { return this.#outView ??= new Uint32Array(a.memory.buffer, a.core.btreeOut(), 8); }
+  /** The core's result words (a fixed place; the view is made again if the pool's memory is replaced). */
+  #out(a: CoreAccess): Uint32Array {
+    if (this.#outView?.buffer !== a.memory.buffer) this.#outView = new Uint32Array(a.memory.buffer, a.core.btreeOut(), 8);
+    return this.#outView;
+  }
 
   /** Copy `key` (and `value`) into the core's I/O area. */
   #load(a: CoreAccess, key: Uint8Array, value?: Uint8Array): void {
