@@ -19,19 +19,16 @@
 // Frees mirror this; `free` with a destination clears it atomically.
 
 import { Code, clearDamage, damageAt, fail, failOrDamage, noteDamage } from "./errors";
-import { abs } from "./layout";
+import { MAX_CHUNKS, MAX_POOL_SIZE, abs } from "./layout";
 import { CHUNK_SHIFT, CHUNK_SIZE, H_ROOT, chunkCount, poolSize, rootOff, setRootOff } from "./format";
 import { NO_CLASS, RUN_DATA, classFor, classSlots, classStride } from "./classes";
 import { drain, flush, persist } from "./flush";
 import {
-  FIRST_INTERNAL_TYPE, OBJ_HEADER, TYPE_ANY, TYPE_LOG_EXT, TYPE_ROOT, headerValid, headerWord0, headerWord0Off,
+  FIRST_INTERNAL_TYPE, OBJ_HEADER, TYPE_ANY, TYPE_LOG_EXT, TYPE_REGION, TYPE_ROOT, headerValid, headerWord0, headerWord0Off,
   objectDataLen, objectType, writeObjectHeader,
 } from "./object";
-import {
-  FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkOf, chunkStart, chunkWord, chunkWordOff, claimChunks,
-  claimSlot, flagsOf, freeWord, isReserved, kindOf, makeChunkWord, ownerChunk, reserve, runBitmapWordOff,
-  setChunkWord, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit,
-} from "./heap";
+import { chunkOf, claimChunks, claimSlot, isReserved, ownerChunk, reserve, runBitmapWordOff, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit } from "./heap";
+import { FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordOff, flagsOf, freeWord, kindOf, makeChunkWord, setChunkWord } from "./table";
 import {
   allocatedSinceSavepoint, beginLog, deferredLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady,
 } from "./log";
@@ -94,7 +91,8 @@ function locate(off: u32, trusted: bool = false): bool {
   if (kindOf(w) == KIND_LARGE) {
     if (off != start + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? ALIGNED_HEADER_POS : 0)) return false;
     if (!headerValid(off) || spanFor(off, c, objectDataLen(off)) != argOf(w)) { noteDamage(off - OBJ_HEADER); return false; }
-    return true;
+    // The pool's own large objects (log blocks, region tables) are never the caller's to use.
+    return trusted || objectType(off) < FIRST_INTERNAL_TYPE || objectType(off) == TYPE_ROOT;
   }
   return (trusted || isReserved(off)) && (off == start + OBJ_HEADER || off == start + OBJ_HEADER + ALIGNED_HEADER_POS);
 }
@@ -223,7 +221,7 @@ function reserveObject(size: u32, type: u32, flags: u32): u32 {
   } else {
     const headerPos: u32 = align64 ? ALIGNED_HEADER_POS : 0;
     const span = <u32>((<u64>headerPos + OBJ_HEADER + size + CHUNK_SIZE - 1) >> CHUNK_SHIFT);
-    if (span > chunkCount) return 0;
+    if (span >= MAX_CHUNKS) return 0;
     const c = claimChunks(span);
     if (c < 0) return 0;
     payload = chunkStart(<u32>c) + headerPos + OBJ_HEADER;
@@ -279,7 +277,7 @@ function publishInTx(dest: u32, value: u32): Code {
 
 /** Checks shared by alloc and realloc: the size, the destination, a usable tx if one is open. */
 function checkRequest(size: u32, dest: u32): Code {
-  if (size == 0 || size > poolSize) return Code.BAD_SIZE;
+  if (size == 0 || <u64>size > MAX_POOL_SIZE) return Code.BAD_SIZE;
   if (dest != 0 && !destValid(dest)) return Code.BAD_OFFSET;
   return inTx() ? txReady() : Code.OK;
 }
@@ -427,7 +425,7 @@ export function root(size: u32): u32 {
   if (inTx()) return fail(Code.TX_STATE);
   const r = rootOff();
   if (r == 0) {
-    if (size == 0 || size > poolSize) return fail(Code.BAD_SIZE);
+    if (size == 0 || <u64>size > MAX_POOL_SIZE) return fail(Code.BAD_SIZE);
     const off = reserveObject(size, TYPE_ROOT, ALLOC_ZERO);
     if (off == 0) return failOrDamage(Code.OUT_OF_SPACE);
     const code = publishAtomically(H_ROOT, off, off, 0);
@@ -443,7 +441,7 @@ export function root(size: u32): u32 {
 
 function matches(off: u32, type: u32): bool {
   const t = objectType(off);
-  return t != TYPE_LOG_EXT && (type == TYPE_ANY || t == type);
+  return t != TYPE_LOG_EXT && t != TYPE_REGION && (type == TYPE_ANY || t == type);
 }
 
 /**

@@ -8,13 +8,15 @@
 // Invariants verified (each is something the allocator relies on):
 //   P_HEADER     the header validates exactly as at open
 //   P_CHUNK      every chunk word passes its check (FREE words too); large
-//                spans stay in the heap and their tail chunks are FREE
+//                spans stay in their region and their tail chunks are FREE;
+//                every region starts with its table object
 //   P_BITMAP     every run bitmap word passes its check, and no bit is set
 //                past the run's last slot
 //   P_OBJECT     every live object has a valid header (check, own offset) at
 //                its exact place, its size fits its slot, a large object's
 //                size needs exactly the span its chunk word gives, and it is
-//                not a log block outside a transaction
+//                not a log block outside a transaction; region tables
+//                are exactly at region starts
 //   P_ROOT       the root word is 0 or names a live TYPE_ROOT object
 //   P_LOG        the log's header words pass their checks; outside a
 //                transaction it holds no valid entry, count 0 and no
@@ -25,11 +27,10 @@
 import { Code } from "./errors";
 import { CHUNK_SHIFT, CHUNK_SIZE, chunkCount, poolSize, readHeaderAgain, rootOff } from "./format";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
-import {
-  FLAG_ALIGN64, KIND_FREE, KIND_LARGE, KIND_RUN, argOf, bitmapBits, bitmapWordValid, chunkStart, chunkWord, chunkWordValid,
-  flagsOf, freeChunkTotal, kindOf, runLive,
-} from "./heap";
-import { FIRST_INTERNAL_TYPE, OBJ_HEADER, TYPE_LOG_EXT, TYPE_ROOT, headerValid, objectDataLen, objectType } from "./object";
+import { bitmapBits, bitmapWordValid, freeChunkTotal, runLive } from "./heap";
+import { FLAG_ALIGN64, KIND_FREE, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordValid, flagsOf, kindOf } from "./table";
+import { isRegionStart } from "./table";
+import { FIRST_INTERNAL_TYPE, OBJ_HEADER, TYPE_LOG_EXT, TYPE_REGION, TYPE_ROOT, headerValid, objectDataLen, objectType } from "./object";
 import { isLive } from "./alloc";
 import { inTx, logProblem } from "./log";
 
@@ -51,9 +52,11 @@ function report(p: u32, at: u32): Code {
   return Code.CORRUPT_HEAP;
 }
 
-function objectOk(off: u32, room: u32): bool {
+/** A valid header, a size that fits, a type this place may hold (a region table only where a region starts). */
+function objectOk(off: u32, room: u32, regionStart: bool = false): bool {
   if (!headerValid(off) || objectDataLen(off) > room || objectDataLen(off) == 0) return false;
   const t = objectType(off);
+  if (regionStart || t == TYPE_REGION) return regionStart && t == TYPE_REGION;
   return t < FIRST_INTERNAL_TYPE || t == TYPE_ROOT || (t == TYPE_LOG_EXT && inTx());
 }
 
@@ -85,7 +88,7 @@ function checkLarge(c: u32): Code {
   const off = chunkStart(c) + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? 48 : 0);
   const room = (span << CHUNK_SHIFT) - (off - chunkStart(c));
   // The span must be exactly what the size needs: more would hide chunks, less overrun them.
-  if (!objectOk(off, room) || objectDataLen(off) + CHUNK_SIZE <= room) return report(P_OBJECT, off - OBJ_HEADER);
+  if (!objectOk(off, room, isRegionStart(c)) || objectDataLen(off) + CHUNK_SIZE <= room) return report(P_OBJECT, off - OBJ_HEADER);
   return Code.OK;
 }
 
@@ -100,6 +103,7 @@ export function check(): Code {
     const w = chunkWord(c);
     if (!chunkWordValid(w, c)) return report(P_CHUNK, chunkStart(c));
     const kind = kindOf(w);
+    if (kind != KIND_LARGE && isRegionStart(c)) return report(P_CHUNK, chunkStart(c));
     let code = Code.OK;
     if (kind == KIND_RUN) code = checkRun(c);
     else if (kind == KIND_LARGE) code = checkLarge(c);

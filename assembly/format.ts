@@ -9,13 +9,24 @@
 //          │ 0x038 log off   0x03C log size   0x040 heap off          │
 //          │ 0x080 layout name[64]            0x0F8 u64 checksum      │
 //          │ 0x100 open-count word            0x108 root word         │
+//          │ 0x110 grown word: heap chunk count after the last growth │
 //          └ everything else in the page is zero ─────────────────────┘
 //   0x1000   chunk table: one u64 per heap chunk        (heap.ts)
 //   ...      undo log, up to heapOff                    (tx.ts)
 //   heapOff  heap chunks of 64 KiB, heapOff 64 KiB aligned
+//   ...      regions appended by growth (table.ts), each starting with
+//            the chunk table of its own chunks
+//
+// Size: bytes [0x000, 0x0F8) describe the pool as created (its initial
+// size); the geometry of table, log and heap is a pure function of it. A
+// pool grows by whole regions appended at its end, and the grown word
+// commits a growth: 0 means never grown (heapOff + the recorded chunk count
+// is the size), else it holds the heap's chunk count, regions included.
+// The pool's size is heapOff + chunk count × 64 KiB; storage may hold more
+// (a growth that crashed before its commit), and those bytes are not read.
 //
 // Invariants: bytes [0x000, 0x0F8) are written once at creation and covered
-// by the checksum. The two state words change after creation, each with one
+// by the checksum. The three state words change after creation, each with one
 // aligned 8-byte store that is failure-atomic; each carries its u32 value in
 // the low half and the value's complement in the high half, so a torn or
 // flipped state word is detected like a bad checksum. All other header bytes
@@ -23,7 +34,7 @@
 
 import { Code } from "./errors";
 import { hash64 } from "./hash";
-import { SCRATCH, abs } from "./layout";
+import { MAX_POOL_SIZE, MIN_POOL_SIZE, SCRATCH, abs } from "./layout";
 import { persist } from "./flush";
 import { complementValid, complementWord } from "./checked";
 
@@ -52,7 +63,8 @@ const H_LAYOUT: u32 = 0x080;
 const H_CHECKSUM: u32 = 0x0F8;
 export const H_OPEN_COUNT: u32 = 0x100;
 export const H_ROOT: u32 = 0x108;
-const H_END: u32 = 0x110;
+export const H_GROWN: u32 = 0x110;
+const H_END: u32 = 0x118;
 
 /** Scratch layout for create/open: layout name at SCRATCH, uuid at SCRATCH + 64. */
 export const SCRATCH_LAYOUT: usize = SCRATCH;
@@ -65,6 +77,8 @@ export let chunkCount: u32 = 0;
 export let logOff: u32 = 0;
 export let logSize: u32 = 0;
 export let heapOff: u32 = 0;
+/** Heap chunks at creation (the fixed chunk table's length); chunks from here up live in regions. */
+export let initialChunks: u32 = 0;
 
 function align(v: u32, to: u32): u32 {
   return (v + to - 1) & ~(to - 1);
@@ -82,6 +96,7 @@ function computeGeometry(size: u32): void {
       logOff = HEADER_SIZE + table;
       logSize = heap - logOff;
       heapOff = heap;
+      initialChunks = chunks;
       return;
     }
     heap += CHUNK_SIZE;
@@ -120,6 +135,16 @@ export function writeHeader(size: u32, layoutLen: u32): void {
   store<u64>(abs(H_ROOT), stateWord(0));
 }
 
+/** Size of a pool of `chunks` heap chunks with this geometry. */
+// @ts-ignore: decorator
+@inline function sizeFor(chunks: u32): u64 { return <u64>heapOff + (<u64>chunks << CHUNK_SHIFT); }
+
+/** Heap chunk count the header commits (the grown word, or the count at creation). Trusted after validation. */
+export function committedChunks(): u32 {
+  const w = load<u64>(abs(H_GROWN));
+  return w == 0 ? load<u32>(abs(H_NCHUNKS)) : <u32>w;
+}
+
 function allZero(from: u32, to: u32): bool {
   for (let off = from; off < to; off += 4) if (load<u32>(abs(off)) != 0) return false;
   return true;
@@ -142,6 +167,7 @@ export function validateHeaderPage(): Code {
   if (load<u64>(abs(H_MAGIC)) != MAGIC) return Code.NOT_A_POOL;
   if (load<u64>(abs(H_CHECKSUM)) != headerChecksum()) return Code.CORRUPT_HEADER;
   if (!stateWordValid(H_OPEN_COUNT) || !stateWordValid(H_ROOT)) return Code.CORRUPT_HEADER;
+  if (load<u64>(abs(H_GROWN)) != 0 && !stateWordValid(H_GROWN)) return Code.CORRUPT_HEADER;
   if (!allZero(0x044, H_LAYOUT) || !allZero(0x0C0, H_CHECKSUM) || !allZero(H_END, HEADER_SIZE)) {
     return Code.CORRUPT_HEADER;
   }
@@ -151,18 +177,27 @@ export function validateHeaderPage(): Code {
   return Code.OK;
 }
 
-/** Validate everything but the layout name; loads the geometry. Writes nothing. */
+/**
+ * Validate everything but the layout name; loads the geometry and the
+ * committed chunk count, which must give exactly `size`. Writes nothing.
+ */
 function validateHeader(size: u32): Code {
   const page = validateHeaderPage();
   if (page != Code.OK) return page;
-  if (load<u64>(abs(H_SIZE)) != <u64>size) return Code.CORRUPT_HEADER;
-  // The geometry is a pure function of the size: a header that disagrees is corrupt.
-  computeGeometry(size);
+  const initial = load<u64>(abs(H_SIZE));
+  if (initial < MIN_POOL_SIZE || initial > MAX_POOL_SIZE || (<u32>initial & (CHUNK_SIZE - 1)) != 0) return Code.CORRUPT_HEADER;
+  // The geometry is a pure function of the initial size: a header that disagrees is corrupt.
+  computeGeometry(<u32>initial);
   if (load<u32>(abs(H_TABLE_OFF)) != tableOff || load<u32>(abs(H_NCHUNKS)) != chunkCount ||
       load<u32>(abs(H_LOG_OFF)) != logOff || load<u32>(abs(H_LOG_SIZE)) != logSize ||
       load<u32>(abs(H_HEAP_OFF)) != heapOff) {
     return Code.CORRUPT_HEADER;
   }
+  const chunks = committedChunks();
+  // A grown pool holds at least one region (a table chunk and a heap chunk) more.
+  if (chunks < initialChunks || chunks == initialChunks + 1 || sizeFor(chunks) != <u64>size) return Code.CORRUPT_HEADER;
+  if (load<u64>(abs(H_GROWN)) != 0 && chunks == initialChunks) return Code.CORRUPT_HEADER;
+  chunkCount = chunks;
   return Code.OK;
 }
 
@@ -176,6 +211,17 @@ export function readHeader(size: u32, layoutLen: u32): Code {
   if (!layoutMatches(layoutLen)) return Code.LAYOUT_MISMATCH;
   poolSize = size;
   return Code.OK;
+}
+
+/**
+ * Commit a growth to `chunks` heap chunks: one failure-atomic 8-byte store,
+ * persisted. The regions it adds must already be durable (table.ts).
+ */
+export function commitGrowth(chunks: u32): void {
+  store<u64>(abs(H_GROWN), stateWord(chunks));
+  persist(H_GROWN, 8);
+  chunkCount = chunks;
+  poolSize = <u32>sizeFor(chunks);
 }
 
 /** Re-validate the open pool's header (the consistency check). */

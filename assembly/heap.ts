@@ -1,13 +1,9 @@
 // heap.ts — chunks, runs and free extents: the allocator's space manager.
 //
-// The heap is an array of 64 KiB chunks starting at heapOff. The chunk table
-// (one u64 per chunk, at tableOff) is the only persistent index:
-//
-//   chunk word  bits 0..3 kind │ 4..7 flags │ 8..31 arg │ 32..47 chunk index
-//               │ 48..63 check = fold16(bits 0..47) ^ TAG
-//     FREE  arg 0             not in use (or the tail of a large object)
-//     RUN   arg = size class  slots of one class, bitmap at the chunk start
-//     LARGE arg = chunk count one object spanning `arg` chunks
+// The heap is an array of 64 KiB chunks starting at heapOff. The chunk
+// table (one u64 per chunk, table.ts draws it) is the only persistent index:
+// FREE chunks, RUN chunks of slots of one size class, LARGE objects spanning
+// chunks.
 //
 //   run chunk:  [bitmap 64 words = 512 B][pad][slot 0][slot 1]...
 //               0                        512  560     slot = header + payload
@@ -30,67 +26,24 @@
 // Placement is a pure function of the persistent state and the reservations:
 // lowest-numbered run with a free slot, lowest free slot in it, lowest
 // extent that fits. So a reopened pool allocates exactly as one never closed.
+// When no extent fits even after empty runs are reclaimed, the pool grows by
+// a region (table.ts) and its heap chunks join the free extents.
 
 import {
   CHUNK_HINT, CHUNK_LIVE, CHUNK_LOADED, CHUNK_OWNER, CLASS_NONFULL, CLASS_NONFULL_STRIDE, CLASS_SCAN,
   EXTENT_LEN, EXTENT_NEXT, EXTENT_PREV, TX_RESERVED, TX_RESERVED_CAP, TX_RESERVED_USED, abs,
 } from "./layout";
-import { CHUNK_SHIFT, chunkCount, heapOff, tableOff } from "./format";
+import { CHUNK_SHIFT, chunkCount, heapOff } from "./format";
 import { MAX_CLASSES } from "./layout";
-import { RUN_BITMAP_WORDS, RUN_DATA, classCount, classSlots, classStride } from "./classes";
+import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
 import { flush, drain, persist } from "./flush";
-import { fold16 } from "./checked";
 import { noteDamage } from "./errors";
+import { OBJ_HEADER } from "./object";
 
-export const KIND_FREE: u32 = 0;
-export const KIND_RUN: u32 = 1;
-export const KIND_LARGE: u32 = 2;
-export const FLAG_ALIGN64: u32 = 1;
-const CHUNK_TAG: u32 = 0x5048; // "PH"
-
-// ─── chunk table ────────────────────────────────────────────────────────────
-
-// @ts-ignore: decorator
-@inline export function chunkWordOff(c: u32): u32 { return tableOff + (c << 3); }
-// @ts-ignore: decorator
-@inline export function chunkWord(c: u32): u64 { return load<u64>(abs(chunkWordOff(c))); }
-// @ts-ignore: decorator
-@inline export function chunkStart(c: u32): u32 { return heapOff + (c << CHUNK_SHIFT); }
-// @ts-ignore: decorator
-@inline export function kindOf(w: u64): u32 { return <u32>w & 0xF; }
-// @ts-ignore: decorator
-@inline export function flagsOf(w: u64): u32 { return (<u32>w >>> 4) & 0xF; }
-// @ts-ignore: decorator
-@inline export function argOf(w: u64): u32 { return <u32>(w >>> 8) & 0xFF_FFFF; }
-
-/** The chunk word of chunk `c` (its index and check included). */
-export function makeChunkWord(kind: u32, flags: u32, arg: u32, c: u32): u64 {
-  const v = <u64>kind | (<u64>flags << 4) | (<u64>arg << 8) | (<u64>(c & 0xFFFF) << 32);
-  return v | (<u64>(fold16(v) ^ CHUNK_TAG) << 48);
-}
-
-/** The word of a free chunk (never zero: a zeroed word is damage). */
-// @ts-ignore: decorator
-@inline export function freeWord(c: u32): u64 { return makeChunkWord(KIND_FREE, 0, 0, c); }
-
-/** Store chunk c's word (the caller persists or logs it). */
-// @ts-ignore: decorator
-@inline export function setChunkWord(c: u32, w: u64): void { store<u64>(abs(chunkWordOff(c)), w); }
-
-/** True if `w` is a well-formed word for chunk `c` (check, index, kind, argument in range). */
-export function chunkWordValid(w: u64, c: u32): bool {
-  if (<u32>(w >>> 48) != (fold16(w) ^ CHUNK_TAG) || <u32>((w >>> 32) & 0xFFFF) != (c & 0xFFFF)) return false;
-  const kind = kindOf(w);
-  if (kind == KIND_FREE) return flagsOf(w) == 0 && argOf(w) == 0;
-  if (kind == KIND_RUN) return flagsOf(w) == 0 && argOf(w) < classCount;
-  if (kind == KIND_LARGE) return flagsOf(w) <= FLAG_ALIGN64 && argOf(w) >= 1 && c + argOf(w) <= chunkCount;
-  return false;
-}
-
-/** Fill the chunk table of a fresh pool with FREE words (the caller persists). */
-export function formatChunkTable(): void {
-  for (let c: u32 = 0; c < chunkCount; c++) setChunkWord(c, freeWord(c));
-}
+import {
+  KIND_FREE, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordOff, chunkWordValid, extendPool, freeWord, kindOf,
+  makeChunkWord, regionObjectChunks, setChunkWord,
+} from "./table";
 
 /** Chunk holding pool offset `off`, or -1 if `off` is outside the heap. */
 export function chunkOf(off: u32): i32 {
@@ -290,12 +243,8 @@ function loadRun(c: u32): void {
 
 /** Turn a free chunk into an empty run of class `cls` (durable before it is used). */
 function newRun(cls: u32): i32 {
-  let c = takeChunks(1);
-  if (c < 0) {
-    reclaimEmptyRuns();
-    c = takeChunks(1);
-    if (c < 0) return -1;
-  }
+  const c = findChunks(1);
+  if (c < 0) return -1;
   const cc = <u32>c;
   for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) store<u64>(abs(bitmapWordOff(cc, i)), bitmapWord(cc, i, 0));
   flush(chunkStart(cc), RUN_BITMAP_WORDS << 3);
@@ -404,7 +353,7 @@ export function claimSlot(cls: u32): u32 {
       slot = (slot & ~31) + ctz<u32>(free);
       if (slot >= slots) break;
       const off = slotOff(cc, cls, slot);
-      if (!isReserved(off)) {
+      if (!isReserved(off + OBJ_HEADER)) { // reservations are kept by payload offset
         setLive(cc, live(cc) + 1);
         setHint(cc, slot + 1);
         if (live(cc) >= slots) setNonfull(cls, cc, false);
@@ -436,15 +385,43 @@ export function runLive(c: u32): u32 {
 
 // ─── large objects (volatile side) ──────────────────────────────────────────
 
-/** Claim `n` contiguous chunks for a large object; -1 if none even after reclaiming empty runs. */
-export function claimChunks(n: u32): i32 {
+/** Take `n` contiguous free chunks: from the extents, else after reclaiming empty runs, else after growing the pool; -1 if none. */
+function findChunks(n: u32): i32 {
   let c = takeChunks(n);
-  if (c < 0) {
-    reclaimEmptyRuns();
-    c = takeChunks(n);
-  }
+  if (c >= 0) return c;
+  reclaimEmptyRuns();
+  c = takeChunks(n);
+  if (c >= 0 || !growHeap(n)) return c;
+  return takeChunks(n);
+}
+
+/** Claim `n` contiguous chunks for a large object; -1 if none even after reclaiming empty runs and growing. */
+export function claimChunks(n: u32): i32 {
+  const c = findChunks(n);
   if (c >= 0) setOwner(<u32>c, n, true);
   return c;
+}
+
+/** Forget any volatile state of chunks [from, to) (new chunks: an instance may have held a larger pool before). */
+function clearChunkState(from: u32, to: u32): void {
+  for (let c = from; c < to; c++) {
+    setLoaded(c, false);
+    setExtLen(c, 0);
+    store<u32>(CHUNK_OWNER + (<usize>c << 2), 0);
+    for (let cls: u32 = 0; cls < MAX_CLASSES; cls++) setNonfull(cls, c, false);
+  }
+}
+
+/** Grow the pool by a region with room for `n` contiguous chunks; its heap chunks become a free extent. */
+function growHeap(n: u32): bool {
+  const first = extendPool(n);
+  if (first < 0) return false;
+  const head = <u32>first;
+  clearChunkState(head, chunkCount);
+  const t = regionObjectChunks(head);
+  setOwner(head, t, true);
+  releaseChunks(head + t, chunkCount - head - t);
+  return true;
 }
 
 export function unclaimChunks(head: u32, n: u32): void {

@@ -10,6 +10,7 @@ import * as format from "./format";
 import * as log from "./log";
 import * as errors from "./errors";
 import * as checker from "./check";
+import * as table from "./table";
 
 export { runtimeHeapEnd } from "./runtime/capped";
 export { flush, pendingLineCount, collectPending, collectInFlight, discardPending } from "./flush";
@@ -54,9 +55,16 @@ export function heapOffset(): u32 { return format.heapOff; }
 export function logOffset(): u32 { return format.logOff; }
 export function logBytes(): u32 { return format.logSize; }
 export function chunks(): u32 { return format.chunkCount; }
+/** The committed pool size in bytes (it changes when the pool grows). */
+export function poolSize(): f64 { return <f64>format.poolSize; }
+/** Regions growth has appended (0 for a pool never grown). */
+export function growthCount(): u32 { return table.regionCount; }
 export function logSequence(): f64 { return <f64>log.logSeq(); }
 /** Offset of the damaged metadata word behind the last CORRUPT_HEAP / CORRUPT_LOG (0 = not known). */
 export function damageOffset(): u32 { return errors.damageAt; }
+export { containerMustAbort, containerOut } from "./containers/shared";
+export { vecCreate, vecInfo, vecAt, vecPush, vecSet, vecTruncate, vecFree, vecVerify } from "./containers/vector";
+export { blobCreate, blobInfo, blobReplace, blobFree, blobVerify } from "./containers/blob";
 export {
   btreeCreate, btreeValid, btreeGet, btreePut, btreeRemove, btreeSeek, btreeStep, btreeCount, btreeEpoch, btreeIo, btreeIoCap,
   btreeOut, btreeKeyMax, btreeCheck,

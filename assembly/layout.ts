@@ -1,7 +1,8 @@
 // layout.ts — where everything lives in linear memory.
 //
 // The core owns one WebAssembly.Memory that the host creates (imported as
-// env.memory) with exactly POOL_BASE + poolSize bytes and no room to grow.
+// env.memory) with at least POOL_BASE + poolSize bytes; when the pool grows
+// the host grows the memory first (env.grow, table.ts).
 // Everything below POOL_BASE is volatile (rebuilt at every open); everything
 // from POOL_BASE up is the pool, byte for byte the pool file.
 //
@@ -15,6 +16,8 @@
 //               │ class tables, tx sets,       │
 //               │ per-chunk volatile arrays    │
 //   0x0060_0000 │ PENDING_BITMAP 1 bit/line    │ sized for the largest pool
+//   0x00E0_0000 │ CHUNK_WORD_OFF u32/chunk     │ where each chunk word lives
+//   0x00F8_0000 │ REGION_END u32/chunk         │ end of each chunk's region
 //   0x0100_0000 ├──────────────────────────────┤ POOL_BASE (64 KiB aligned)
 //               │ pool: header, chunk table,   │ pool-relative u32 offsets,
 //               │ undo log, heap chunks        │ 0 = null
@@ -81,7 +84,9 @@ export const CHUNK_OWNER: usize = 0x0054_0000; // u32: head chunk + 1 for the ta
 export const CLASS_SCAN: usize = 0x001D_2000;
 export const TX_RESERVED_USED: usize = 0x0058_0000; // u32 addresses of TX_RESERVED cells written in this tx // u32 per class: first nonfull-bitmap word worth scanning
 
-export const PENDING_BITMAP: usize = 0x0060_0000;
+export const PENDING_BITMAP: usize = 0x0060_0000; // 1 bit per line of the largest pool: ends below 0x00E0_0000
+export const CHUNK_WORD_OFF: usize = 0x00E0_0000; // u32 per chunk: pool offset of its chunk word (table.ts)
+export const REGION_END: usize = 0x00F8_0000; // u32 per chunk: first chunk past its region (table.ts)
 
 /** Cache-line geometry of the flush model. */
 export const LINE_SHIFT: u32 = 6;

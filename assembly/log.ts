@@ -73,10 +73,8 @@ import { hash64 } from "./hash";
 import { complementValid, complementWord, fold8 } from "./checked";
 import { drain, drainCalls, flush, flushFirst, persist } from "./flush";
 import { OBJ_HEADER, TYPE_LOG_EXT, headerValid, objectType, writeObjectHeader } from "./object";
-import {
-  FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkOf, chunkStart, chunkWord, claimChunks, flagsOf, freeWord, kindOf,
-  makeChunkWord, setChunkWord, chunkWordOff, unclaimChunks,
-} from "./heap";
+import { chunkOf, claimChunks, unclaimChunks } from "./heap";
+import { FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkStart, chunkWord, flagsOf, freeWord, kindOf, makeChunkWord, setChunkWord, chunkWordOff } from "./table";
 
 const LOG_HEADER: u32 = 64;
 const LINK_OFF: u32 = 8; // link word inside the log header

@@ -26,6 +26,8 @@ export const TYPE_ANY: u32 = 0xFFFF_FFFF;
 export const FIRST_INTERNAL_TYPE: u32 = 0xFFFF_0000;
 export const TYPE_ROOT: u32 = 0xFFFF_0001;
 export const TYPE_LOG_EXT: u32 = 0xFFFF_0002;
+/** A region's chunk table (table.ts): the first chunks of every region growth appended. */
+export const TYPE_REGION: u32 = 0xFFFF_0003;
 
 // @ts-ignore: decorator
 @inline function headerCheck(size: u32, type: u32, self: u32): u32 {

@@ -1,17 +1,19 @@
 // pool.ts — create and open: the order in which the other modules start.
 //
-// open:   validate header (read-only) → validate chunk words (read-only)
+// open:   validate header (read-only) → walk the regions growth appended
+//         (read-only) → validate chunk words (read-only)
 //         → validate the undo log (read-only) and recover it
 //         → rebuild volatile heap indexes → count the open
 // create: write header + chunk table of FREE words + empty log, persist them all.
 // Nothing is written to a pool that fails validation: a bad file stays
 // byte-identical, and the damaged word's offset is in errors.damageAt.
 
-import { Code, clearDamage } from "./errors";
+import { Code, clearDamage, noteDamage } from "./errors";
 import { heapOff, bumpOpenCount, readHeader, writeHeader } from "./format";
 import { discardPending, persist, resetFlushCounters } from "./flush";
 import { initClasses } from "./classes";
-import { chunkTableValid, formatChunkTable, rebuildHeap } from "./heap";
+import { chunkTableValid, rebuildHeap } from "./heap";
+import { formatChunkTable, loadRegions } from "./table";
 import { formatLog, loadLog, recoverLog } from "./log";
 
 export function createPool(size: u32, layoutLen: u32): Code {
@@ -33,6 +35,8 @@ export function openPool(size: u32, layoutLen: u32): Code {
   initClasses();
   const code = readHeader(size, layoutLen);
   if (code != Code.OK) return code;
+  const badRegion = loadRegions();
+  if (badRegion != 0) { noteDamage(badRegion); return Code.CORRUPT_HEAP; }
   if (!chunkTableValid()) return Code.CORRUPT_HEAP;
   const recovered = recoverLog();
   if (recovered != Code.OK) return recovered;

@@ -9,8 +9,9 @@
 import { SCRATCH } from "./layout";
 import { CHUNK_SIZE, HEADER_SIZE, chunkCount, heapOff, tableOff } from "./format";
 import { RUN_DATA, classSlots, classStride } from "./classes";
-import { FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, flagsOf, kindOf, largestExtent, runLive } from "./heap";
-import { OBJ_HEADER, TYPE_ANY, objectDataLen } from "./object";
+import { largestExtent, runLive } from "./heap";
+import { FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, flagsOf, kindOf } from "./table";
+import { OBJ_HEADER, TYPE_ANY, TYPE_REGION, objectDataLen, objectType } from "./object";
 import { nextObject } from "./alloc";
 
 /** Live slots of run c, at most its slot count (a damaged run counts as full: heap.ts loadRun). */
@@ -21,7 +22,7 @@ function liveSlots(c: u32, cls: u32): u32 {
 
 export function heapStats(): void {
   let objects: f64 = 0, liveBytes: f64 = 0, usableBytes: f64 = 0, freeBytes: f64 = 0;
-  let runs: u32 = 0, freeChunks: u32 = 0, largestSlot: u32 = 0;
+  let runs: u32 = 0, freeChunks: u32 = 0, largestSlot: u32 = 0, regionBytes: f64 = 0;
   let c: u32 = 0;
   while (c < chunkCount) {
     const w = chunkWord(c);
@@ -35,7 +36,8 @@ export function heapStats(): void {
       c++;
     } else if (kind == KIND_LARGE) {
       const off = chunkStart(c) + OBJ_HEADER + ((flagsOf(w) & FLAG_ALIGN64) != 0 ? 48 : 0);
-      usableBytes += <f64>((argOf(w) * CHUNK_SIZE) - (off - chunkStart(c)));
+      if (objectType(off) == TYPE_REGION) regionBytes += <f64>argOf(w) * CHUNK_SIZE;
+      else usableBytes += <f64>((argOf(w) * CHUNK_SIZE) - (off - chunkStart(c)));
       c += argOf(w);
     } else {
       freeChunks++;
@@ -53,7 +55,7 @@ export function heapStats(): void {
     if (kindOf(w) == KIND_RUN) usableBytes += <f64>liveSlots(k, argOf(w)) * (classStride(argOf(w)) - OBJ_HEADER);
   }
   const largestChunks = <f64>largestExtent() * CHUNK_SIZE;
-  const metadata = <f64>heapOff - <f64>tableOff + <f64>HEADER_SIZE + <f64>runs * RUN_DATA + objects * OBJ_HEADER;
+  const metadata = <f64>heapOff - <f64>tableOff + <f64>HEADER_SIZE + <f64>runs * RUN_DATA + objects * OBJ_HEADER + regionBytes;
   store<f64>(SCRATCH, objects);
   store<f64>(SCRATCH + 8, liveBytes);
   store<f64>(SCRATCH + 16, usableBytes);

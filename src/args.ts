@@ -10,6 +10,8 @@
 import { BadTypeError, InvalidArgumentError, TxStateError } from './errors.js';
 import { CRASH_MODES } from './crash/modes.js';
 import type { GroupCommitOptions } from './group.js';
+import { MAX_POOL_SIZE } from './layout.js';
+import { checkPoolSize } from './format.js';
 
 /** Type numbers from here up belong to the pool itself (root, log blocks); user types are below. */
 export const FIRST_INTERNAL_TYPE = 0xffff_0000;
@@ -136,4 +138,11 @@ export function ignoreOutcome(p: PromiseLike<unknown>): void {
   } catch {
     // a thenable whose then() throws has no outcome to ignore
   }
+}
+
+/** PoolOptions.maxSize: undefined (the wasm32 limit) or a pool size (format.ts checkPoolSize). */
+export function maxSizeArg(v: unknown): number {
+  if (v === undefined) return MAX_POOL_SIZE;
+  checkPoolSize(numberArg(v, 'maxSize'), MAX_POOL_SIZE, 'maxSize');
+  return v as number;
 }

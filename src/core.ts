@@ -1,9 +1,14 @@
 // core.ts — instantiating the WASM core and the typed view of its exports.
 //
-// The host owns the memory: exactly POOL_BASE + size bytes, initial ==
-// maximum, so the buffer never moves or detaches and views made once stay
-// valid. The core calls back into the host once per drain (env.drain) with
-// the address of DRAIN_RANGES and the number of (line, count) pairs in it.
+// The host owns the memory: POOL_BASE + the bytes its backend holds, with a
+// maximum of POOL_BASE + the pool's maximum size. The core calls back into
+// the host once per drain (env.drain) with the address of DRAIN_RANGES and
+// the number of (line, count) pairs in it, and when the pool must grow
+// (env.grow): the host then grows the memory and the backend's storage and
+// returns the new pool size, or 0. Growing the memory replaces
+// `memory.buffer` (the old one detaches): every view of it is made again
+// after a call that may grow (Pool.onGrow), and the drain view here is
+// checked at every drain.
 // Compiling the module is done once per flavour and cached; instantiation is
 // cheap, so replay and crash exploration can make many cores.
 
@@ -18,6 +23,7 @@ export interface CoreExports {
   flushCount(): number; drainCount(): number; linesPersisted(): number;
   recoveredEntries(): number; openCount(): number;
   heapOffset(): number; logOffset(): number; logBytes(): number; chunks(): number; logSequence(): number;
+  poolSize(): number; growthCount(): number;
   damageOffset(): number;
   flush(off: number, len: number): void;
   drain(): void;
@@ -44,6 +50,13 @@ export interface CoreExports {
   check(): number;
   heapStats(): void;
   validateHeaderPage(): number;
+  // containers (assembly/containers/): codes as above, results in containerOut()
+  containerOut(): number; containerMustAbort(): number;
+  vecCreate(elemSize: number): number; vecInfo(v: number): number; vecAt(v: number, i: number): number;
+  vecPush(v: number, len: number): number; vecSet(v: number, i: number, len: number): number;
+  vecTruncate(v: number, n: number): number; vecFree(v: number): number; vecVerify(v: number): number;
+  blobCreate(len: number): number; blobInfo(b: number): number; blobReplace(b: number, len: number): number;
+  blobFree(b: number): number; blobVerify(b: number): number;
   // the ordered map (assembly/containers/btree.ts; src/containers/ordered-map.ts)
   btreeCreate(): number; btreeValid(map: number): number;
   btreeGet(map: number, keyLen: number): number;
@@ -57,6 +70,8 @@ export interface CoreExports {
 }
 
 export type DrainHandler = (ranges: Uint32Array, count: number, final: boolean) => void;
+/** The core asks for room: grow to at least `min` pool bytes, `want` if allowed. Returns the new pool size, or 0. Must not throw. */
+export type GrowHandler = (min: number, want: number) => number;
 
 /** Where the compiled module bytes come from (Node reads a file, a browser fetches). */
 export type ModuleLoader = (debug: boolean) => WebAssembly.Module;
@@ -85,10 +100,10 @@ function coreModule(debug: boolean): WebAssembly.Module {
   return m;
 }
 
-/** Memory for a pool of `size` bytes: fixed, so its buffer never moves. */
-export function poolMemory(size: number): WebAssembly.Memory {
+/** Memory holding `size` bytes of pool, able to grow to `maxSize` (the engine reserves it, so growing rarely moves it). */
+export function poolMemory(size: number, maxSize = size): WebAssembly.Memory {
   const pages = (POOL_BASE + size) / WASM_PAGE;
-  return new WebAssembly.Memory({ initial: pages, maximum: pages });
+  return new WebAssembly.Memory({ initial: pages, maximum: Math.max(pages, Math.ceil((POOL_BASE + maxSize) / WASM_PAGE)) });
 }
 
 function readAsString(memory: WebAssembly.Memory, ptr: number): string {
@@ -97,16 +112,17 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, len));
 }
 
-/** A core instance bound to `memory`, calling `onDrain` at every drain. */
-export function instantiateCore(memory: WebAssembly.Memory, onDrain: DrainHandler, debug = false): CoreExports {
+/** A core instance bound to `memory`, calling `onDrain` at every drain and `onGrow` when the pool needs room (default: never grows). */
+export function instantiateCore(memory: WebAssembly.Memory, onDrain: DrainHandler, debug = false, onGrow: GrowHandler = () => 0): CoreExports {
   let ranges: Uint32Array | null = null;
   const instance = new WebAssembly.Instance(coreModule(debug), {
     env: {
       memory,
       drain(ptr: number, count: number, final: number) {
-        ranges ??= new Uint32Array(memory.buffer, ptr, 2 * 0x1_0000);
+        if (ranges?.buffer !== memory.buffer) ranges = new Uint32Array(memory.buffer, ptr, 2 * 0x1_0000);
         onDrain(ranges, count, final !== 0);
       },
+      grow: (min: number, want: number) => onGrow(min >>> 0, want >>> 0),
       abort(msg: number, file: number, line: number, col: number) {
         throw new Error(`pheap core assertion: ${readAsString(memory, msg)} at ${readAsString(memory, file)}:${line}:${col}`);
       },

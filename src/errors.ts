@@ -40,6 +40,8 @@ const ERROR_NAMES: Record<string, string> = {
   ERR_BAD_ARGUMENT: 'InvalidArgumentError',
   ERR_MAPPED: 'MappedBackendError',
   ERR_OPLOG: 'OpLogError',
+  ERR_NOT_A_CONTAINER: 'NotAContainerError',
+  ERR_BAD_KEY: 'KeyError',
 };
 
 export class PheapError extends Error {
@@ -226,6 +228,15 @@ export class PoolFileError extends PheapError {
 /** An argument of the wrong kind (a string, null, a bigint where a number is wanted, an unknown option) or a value that does not fit the store. */
 export class InvalidArgumentError extends PheapError {
   constructor(message: string) { super('ERR_BAD_ARGUMENT', message); }
+}
+
+/** An offset that does not hold the container asked for (a PVector opened on a blob, a freed vector, any other object). */
+export class NotAContainerError extends PheapError {
+  constructor(kind: string, off: number) { super('ERR_NOT_A_CONTAINER', `offset ${off} does not hold a ${kind} (not a live ${kind} header: never created, freed, or another object)`); }
+}
+/** A key the Store cannot encode: an unsupported type, or longer than the key limit once encoded. */
+export class KeyError extends PheapError {
+  constructor(message: string) { super('ERR_BAD_KEY', message); }
 }
 
 /**

@@ -24,5 +24,8 @@ export type { Model, LinearizableSpec } from './crash/linearizable.js';
 export { recordOps, replayOps, OpLog, OpLogError, OPLOG_FORMAT } from './crash/oplog.js';
 export type { OpEntry, RecordOpsOptions, ReplayOptions, ReplayResult } from './crash/oplog.js';
 export { sha256 } from './crash/hash.js';
+export { PVector, MAX_ELEM_SIZE } from './containers/vector.js';
+export type { VectorOptions } from './containers/vector.js';
+export { PBlob } from './containers/blob.js';
 export { OrderedMap, ORDERED_MAP_KEY_MAX, compareKeys } from './containers/ordered-map.js';
 export type { OrderedMapCreateOptions, RangeOptions, Entry } from './containers/ordered-map.js';

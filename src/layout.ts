@@ -20,4 +20,9 @@ export const MAGIC = 'PHEAPOOL';
 /** The pool format this build writes and reads (assembly/format.ts FORMAT_VERSION). */
 export const FORMAT_VERSION = 2;
 export const HEADER_SIZE_FIELD = 0x18;
+export const HEAP_OFFSET_FIELD = 0x40;
+/** The grown word: 0, or the heap's chunk count (low half; the complement in the high half) after a growth. */
+export const GROWN_FIELD = 0x110;
+/** A pool's size when create() is given none (it grows from there). */
+export const DEFAULT_POOL_SIZE = 1 << 20;
 export const LAYOUT_MAX = 63;

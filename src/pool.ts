@@ -20,11 +20,12 @@
 import type { Backend, BackendKind, Durability } from './backends/backend.js';
 import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
-import { POOL_BASE } from './layout.js';
+import { CHUNK_SIZE, DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
+import { CORE, type CoreAccess } from './containers/internal.js';
 import {
   shown, numberArg, intValue, f64Value, u64Value, bytesValue, optionsArg, flagArg, userType, crashOptionsArg,
-  groupCommitArg, txFunctionArg, isThenable, ignoreOutcome,
+  groupCommitArg, txFunctionArg, isThenable, ignoreOutcome, maxSizeArg,
 } from './args.js';
 import { checkPoolSize, encodeLayout, recordedPoolSize } from './format.js';
 import { Prng, type Seed } from './prng.js';
@@ -32,7 +33,7 @@ import { crashImage, linesOfRanges, type CrashOptions } from './crash/modes.js';
 import {
   CHECK_PROBLEMS, CorruptHeapError, OffsetError, PoolClosedError, TxStateError, UnsupportedOperationError,
   Code, errorForCode, InvalidSizeError, InvalidArgumentError, NotLiveError, PoolExistsError,
-  PoolNotFoundError, typedFileError,
+  PoolNotFoundError, typedFileError, OutOfSpaceError, PheapError,
 } from './errors.js';
 
 export interface PoolOptions {
@@ -57,11 +58,19 @@ export interface PoolOptions {
   evicts?: boolean;
   /** Limits of a txAsync() batch (group commit); see docs/transactions.md. */
   groupCommit?: GroupCommitOptions;
+  /**
+   * The pool grows (crash-atomically, by its own size again or what an
+   * allocation needs) when the heap or the undo log needs room, up to this
+   * many bytes: a multiple of 64 KiB, default and at most 4 GiB − 16 MiB
+   * (the wasm32 limit). A pool already larger opens, and does not grow.
+   * Not stored in the pool: each open sets its own. docs/format.md, "Growth".
+   */
+  maxSize?: number;
 }
 
 export interface CreateOptions extends PoolOptions {
-  /** Pool size in bytes: a multiple of 64 KiB, from 128 KiB to 4 GiB − 16 MiB. */
-  size: number;
+  /** Initial pool size in bytes: a multiple of 64 KiB, from 128 KiB to maxSize. Default 1 MiB; the pool grows from there. */
+  size?: number;
   /** Deterministic pool: the UUID comes from this seed, so equal workloads give byte-identical files. */
   seed?: Seed;
 }
@@ -91,7 +100,11 @@ export interface AllocOptions {
 }
 
 export interface PoolStats {
+  /** The pool's size in bytes, and how far it may grow. */
   size: number;
+  maxSize: number;
+  /** Growths since the pool was created (regions appended: docs/format.md). */
+  growths: number;
   /** flush() calls (including the core's own), drains, lines made durable. */
   flushes: number; drains: number; linesPersisted: number;
   openCount: number;
@@ -114,6 +127,7 @@ export interface PoolInfo {
   evicts: boolean;
   durability: Durability;
   size: number;
+  maxSize: number;
   path?: string;
 }
 
@@ -154,23 +168,16 @@ const TX_TOKEN: unique symbol = Symbol('pheap Tx');
 /** Module-private: the pool's views, for Tx setters that have just snapshotted (and so checked) their range. */
 const VIEW: unique symbol = Symbol('pheap view');
 const BYTES: unique symbol = Symbol('pheap bytes');
-/** @internal Containers (src/containers/) reach the core through this key: see Pool[CORE_ACCESS]. */
-export const CORE_ACCESS: unique symbol = Symbol('pheap core access');
-
-/** @internal What a container gets from its pool: the core, the whole linear memory, and the pool's error mapping. */
-export interface CoreAccess {
-  readonly core: CoreExports;
-  readonly memory: Uint8Array;
-  /** Throw the typed error for a core code (as the pool's own calls do). */
-  fail(code: number, off?: number): never;
-}
 
 function pickBackend(opts: PoolOptions, size: number | null, image?: Uint8Array): Backend {
   if (typeof opts.backend === 'object') return opts.backend;
   const kind: BackendKind = opts.backend ?? (opts.path ? defaultPathBackend : 'memory');
   if (kind === 'memory') {
     const model = { evicts: opts.evicts === true };
-    if (image) return new MemoryBackend(recordedPoolSize(image, image.length, 'the image'), opts.durability ?? 'os', image, model);
+    if (image) {
+      recordedPoolSize(image, image.length, 'the image');
+      return new MemoryBackend(image.length, opts.durability ?? 'os', image, model);
+    }
     if (size === null) throw new UnsupportedOperationError('opening a memory pool needs `image`');
     return new MemoryBackend(size, opts.durability ?? 'os', undefined, model);
   }
@@ -195,16 +202,8 @@ export class Pool {
   get [VIEW](): DataView { return this.view; }
   /** @internal Tx setters only (see BYTES). */
   get [BYTES](): Uint8Array { return this.bytes; }
-  #access: CoreAccess | null = null;
-  /** @internal Containers only: the core of this open pool (PoolClosedError if closed); made again if the pool got a new core or memory. */
-  [CORE_ACCESS](): CoreAccess {
-    this.live();
-    if (this.#access?.core === this.core && this.#access.memory.buffer === this.memory.buffer) return this.#access;
-    return this.#access = {
-      core: this.core, memory: new Uint8Array(this.memory.buffer),
-      fail: (code, off) => { this.check0(code, off); throw new Error(`pheap: core code ${code} is not a failure`); },
-    };
-  }
+  /** @internal The core and its memory, for the containers (src/containers/); PoolClosedError once closed. */
+  get [CORE](): CoreAccess { return { core: this.live(), memory: this.memory }; }
   private closed = false;
   /** The pool file, if any (also names the pool in error messages). */
   private path: string | undefined;
@@ -218,17 +217,59 @@ export class Pool {
   /** Group commit (txAsync): made at the first txAsync, with these limits. */
   private group: GroupCommit | null = null;
   private groupOptions: GroupCommitOptions = {};
+  /** The committed pool size (the core's); the backend may hold more. */
+  private poolBytes = 0;
+  /** How far the pool may grow (PoolOptions.maxSize). */
+  private maxSize = MAX_POOL_SIZE;
+  /** Why the last growth was refused (a full disk, a quota), thrown in place of the core's OutOfSpaceError. */
+  private growFailure: Error | null = null;
 
-  private constructor(backend: Backend, layout: string, path: string | undefined, debug: boolean) {
+  private constructor(backend: Backend, layout: string, path: string | undefined, debug: boolean, maxSize: number) {
     this.backend = backend;
     this.layout = layout;
     this.path = path;
     this.debug = debug;
-    this.memory = poolMemory(backend.size);
+    this.maxSize = maxSize;
+    this.memory = poolMemory(backend.size, maxSize);
     backend.attach(this.memory, POOL_BASE);
-    this.core = instantiateCore(this.memory, (ranges, count, final) => this.backend.drain(ranges, count, final), debug);
-    this.bytes = new Uint8Array(this.memory.buffer, POOL_BASE, backend.size);
-    this.view = new DataView(this.memory.buffer, POOL_BASE, backend.size);
+    this.core = instantiateCore(this.memory, (ranges, count, final) => this.backend.drain(ranges, count, final), debug,
+      (min, want) => this.onGrow(min, want));
+    this.bytes = this.view = null!;
+    this.setPoolBytes(backend.size);
+  }
+
+  /** The pool is `size` bytes now: views of the memory cover it (made again: growing replaces memory.buffer). */
+  private setPoolBytes(size: number): void {
+    this.poolBytes = size;
+    this.bytes = new Uint8Array(this.memory.buffer, POOL_BASE, size);
+    this.view = new DataView(this.memory.buffer, POOL_BASE, size);
+  }
+
+  /**
+   * env.grow: the core needs the pool to be at least `min` bytes (`want`
+   * by its growth policy). Grow the memory and the backend's storage to
+   * min(want, maxSize) and return that size, or 0 (the reason kept for
+   * check0). Never throws: an exception would unwind through the core.
+   */
+  private onGrow(min: number, want: number): number {
+    this.growFailure = null;
+    const to = Math.min(want, this.maxSize - this.maxSize % CHUNK_SIZE);
+    if (to < min) {
+      this.growFailure = new OutOfSpaceError(`out of space: the pool would have to grow to ${min} bytes, past its maxSize (${this.maxSize}); the heap is unchanged`);
+      return 0;
+    }
+    try {
+      const short = POOL_BASE + to - this.memory.buffer.byteLength;
+      if (short > 0) this.memory.grow(Math.ceil(short / WASM_PAGE));
+      if (!this.backend.grow) throw new UnsupportedOperationError(`the '${this.backend.kind}' backend cannot grow`);
+      this.backend.grow(this.memory, POOL_BASE, this.poolBytes, to);
+    } catch (e) {
+      this.growFailure = e instanceof PheapError ? e : new OutOfSpaceError(`out of space: the pool could not grow from ${this.poolBytes} to ${to} bytes: ${(e as Error).message} (the heap is unchanged)`);
+      this.setPoolBytes(this.poolBytes); // the memory may have grown: views of the new buffer
+      return 0;
+    }
+    this.setPoolBytes(to);
+    return to;
   }
 
   /** Settle the cache model (before the core creates or opens) and tell the core how to order its log. */
@@ -250,11 +291,13 @@ export class Pool {
 
   /** Create a new pool. With `path`, the file must not exist yet. */
   static create(opts: CreateOptions): Pool {
-    checkPoolSize(opts.size);
+    const maxSize = maxSizeArg(opts.maxSize);
+    const size = opts.size ?? Math.min(DEFAULT_POOL_SIZE, maxSize);
+    checkPoolSize(size, maxSize);
     const layout = encodeLayout(opts.layout);
     const group = groupCommitArg(opts.groupCommit);
-    const backend = pickBackend(opts, opts.size);
-    const pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
+    const backend = pickBackend(opts, size);
+    const pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG, maxSize);
     try {
       pool.setModel(opts.evicts);
       pool.groupOptions = group;
@@ -262,7 +305,8 @@ export class Pool {
       const uuid = new Uint8Array(pool.memory.buffer, pool.core.scratch() + 64, 16);
       if (opts.seed !== undefined) new Prng(opts.seed).bytes(uuid);
       else globalThis.crypto.getRandomValues(uuid);
-      pool.check0(pool.core.createPool(opts.size, layout.length));
+      pool.check0(pool.core.createPool(size, layout.length));
+      pool.setPoolBytes(size);
       backend.finishCreate?.();
     } catch (e) {
       backend.close(false);
@@ -275,26 +319,30 @@ export class Pool {
   static open(opts: OpenOptions): Pool {
     const layout = encodeLayout(opts.layout);
     const group = groupCommitArg(opts.groupCommit);
+    const maxSize = maxSizeArg(opts.maxSize);
     const backend = pickBackend(opts, null, opts.image);
     let pool: Pool | undefined;
     try {
       const old = opts.recycle;
-      if (old && old.closed && old.backend.size === backend.size && old.debug === (opts.debug ?? DEFAULT_DEBUG)) {
+      if (old && old.closed && old.memory.buffer.byteLength >= POOL_BASE + backend.size && old.debug === (opts.debug ?? DEFAULT_DEBUG)) {
         pool = old;
         pool.backend = backend;
         pool.layout = opts.layout;
         pool.path = opts.path;
+        pool.maxSize = maxSize;
         pool.closed = false;
         backend.attach(pool.memory, POOL_BASE);
       } else {
-        pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG);
+        pool = new Pool(backend, opts.layout, opts.path, opts.debug ?? DEFAULT_DEBUG, maxSize);
       }
+      // The size the header commits (storage may hold more: an interrupted growth).
+      pool.setPoolBytes(recordedPoolSize(new Uint8Array(pool.memory.buffer, POOL_BASE, Math.min(HEADER_SIZE, backend.size)), backend.size, opts.path ?? 'the image'));
       pool.setModel(opts.evicts);
       pool.group = null;
       pool.groupOptions = group;
       pool.writeLayout(layout);
       const t0 = performance.now();
-      pool.check0(pool.core.openPool(backend.size, layout.length));
+      pool.check0(pool.core.openPool(pool.poolBytes, layout.length));
       pool.recoveryMs = performance.now() - t0;
     } catch (e) {
       if (pool) pool.closed = true; // a recycled pool stays reusable after a refused open
@@ -332,7 +380,7 @@ export class Pool {
    */
   static openOrCreate(opts: CreateOptions): Pool {
     if (opts === undefined) throw new InvalidArgumentError('openOrCreate needs options: { path, size, layout }');
-    const o = optionsArg(opts, ['path', 'backend', 'layout', 'durability', 'debug', 'evicts', 'groupCommit', 'size', 'seed'], 'openOrCreate options');
+    const o = optionsArg(opts, ['path', 'backend', 'layout', 'durability', 'debug', 'evicts', 'groupCommit', 'maxSize', 'size', 'seed'], 'openOrCreate options');
     if (typeof o.path !== 'string' || o.path === '') throw new UnsupportedOperationError(`openOrCreate needs a path (a non-empty string, not ${shown(o.path)}): a memory pool has nothing to open; use Pool.create`);
     if (o.backend === 'memory' || typeof o.backend === 'object') throw new UnsupportedOperationError('openOrCreate needs a named file backend (\'file\' or \'mapped\'): a memory pool or a ready Backend has no file to find again; use Pool.create or Pool.open');
     if (typeof o.layout !== 'string') throw new InvalidArgumentError(`openOrCreate: layout must be a string, not ${shown(o.layout)}`);
@@ -340,7 +388,8 @@ export class Pool {
     if (o.seed !== undefined && typeof o.seed !== 'string' && !Number.isFinite(o.seed)) throw new InvalidArgumentError(`openOrCreate: seed ${shown(o.seed)} must be a finite number or a string`);
     flagArg(o.debug, 'openOrCreate: debug');
     flagArg(o.evicts, 'openOrCreate: evicts');
-    checkPoolSize(numberArg(o.size, 'openOrCreate: size'));
+    const maxSize = maxSizeArg(o.maxSize);
+    if (o.size !== undefined) checkPoolSize(numberArg(o.size, 'openOrCreate: size'), maxSize);
     encodeLayout(o.layout);
     try {
       return Pool.open(opts);
@@ -358,7 +407,13 @@ export class Pool {
   // ─── guards ──────────────────────────────────────────────────────────────
 
   private check0(code: number, off?: number): void {
-    if (code !== 0) throw errorForCode(code, { what: this.path ?? 'the memory pool', layout: this.layout, off, damage: this.core.damageOffset() });
+    if (code === 0) return;
+    const grow = this.growFailure;
+    this.growFailure = null;
+    if (grow && code === Code.OUT_OF_SPACE) throw grow;
+    const error = errorForCode(code, { what: this.path ?? 'the memory pool', layout: this.layout, off, damage: this.core.damageOffset() });
+    if (grow && code === Code.LOG_FULL) Object.defineProperty(error, 'cause', { value: grow }); // why the heap could not give the log a block
+    throw error;
   }
 
   private live(): CoreExports {
@@ -368,16 +423,16 @@ export class Pool {
 
   /** `off` must be a pool offset: a safe integer in [0, size). */
   private offsetArg(off: unknown, what = 'offset'): number {
-    if (!Number.isSafeInteger(numberArg(off, what)) || (off as number) < 0 || (off as number) >= this.backend.size) {
-      throw new OffsetError(`${what} ${shown(off)} is not a pool offset: it is outside the pool (offsets are integers in [0, ${this.backend.size}))`);
+    if (!Number.isSafeInteger(numberArg(off, what)) || (off as number) < 0 || (off as number) >= this.poolBytes) {
+      throw new OffsetError(`${what} ${shown(off)} is not a pool offset: it is outside the pool (offsets are integers in [0, ${this.poolBytes}))`);
     }
     return off as number;
   }
 
-  /** A size for an object: a safe integer in [1, pool size] (one that cannot fit is the core's OutOfSpaceError). */
+  /** A size for an object: a safe integer in [1, maxSize] (one that cannot fit, even after growing, is the core's OutOfSpaceError). */
   private sizeArg(size: unknown, what: string): number {
-    if (!Number.isSafeInteger(numberArg(size, what)) || (size as number) <= 0 || (size as number) > this.backend.size) {
-      throw new InvalidSizeError(`${what} ${shown(size)} must be a positive integer no larger than the pool (${this.backend.size} bytes)`);
+    if (!Number.isSafeInteger(numberArg(size, what)) || (size as number) <= 0 || (size as number) > this.maxSize) {
+      throw new InvalidSizeError(`${what} ${shown(size)} must be a positive integer no larger than the pool's maximum size (${this.maxSize} bytes)`);
     }
     return size as number;
   }
@@ -388,8 +443,8 @@ export class Pool {
     numberArg(off, 'offset');
     numberArg(len, 'length');
     const o = off as number, n = len as number;
-    if (!Number.isSafeInteger(o) || !Number.isSafeInteger(n) || o < 0 || n < 0 || o + n > this.backend.size) {
-      throw new OffsetError(`range [${o}, ${o}+${n}) is outside the pool (size ${this.backend.size})`);
+    if (!Number.isSafeInteger(o) || !Number.isSafeInteger(n) || o < 0 || n < 0 || o + n > this.poolBytes) {
+      throw new OffsetError(`range [${o}, ${o}+${n}) is outside the pool (size ${this.poolBytes})`);
     }
   }
 
@@ -405,7 +460,7 @@ export class Pool {
   private destArg(v: unknown, what: string): number {
     if (v === undefined || v === 0) return 0;
     const off = this.offsetArg(v, what);
-    if (off + 4 > this.backend.size) throw new OffsetError(`${what} ${off}: a u32 there would end past the pool (size ${this.backend.size})`);
+    if (off + 4 > this.poolBytes) throw new OffsetError(`${what} ${off}: a u32 there would end past the pool (size ${this.poolBytes})`);
     return off;
   }
 
@@ -433,12 +488,13 @@ export class Pool {
   }
 
   get isClosed(): boolean { return this.closed; }
-  get size(): number { return this.backend.size; }
+  /** The pool's size in bytes: it grows when the heap or the undo log needs room (up to maxSize). */
+  get size(): number { return this.poolBytes; }
 
   info(): PoolInfo {
     this.live();
     const b = this.backend;
-    return { backend: b.kind, isPmem: b.isPmem, evicts: this.evicts, durability: b.durability, size: b.size, ...(this.path ? { path: this.path } : {}) };
+    return { backend: b.kind, isPmem: b.isPmem, evicts: this.evicts, durability: b.durability, size: this.poolBytes, maxSize: this.maxSize, ...(this.path ? { path: this.path } : {}) };
   }
 
   /**
@@ -542,7 +598,7 @@ export class Pool {
   isLive(off: number): boolean {
     const core = this.live();
     numberArg(off, 'offset');
-    return Number.isSafeInteger(off) && off >= 0 && off < this.backend.size && core.isLive(off) !== 0;
+    return Number.isSafeInteger(off) && off >= 0 && off < this.poolBytes && core.isLive(off) !== 0;
   }
 
   /**
@@ -794,7 +850,7 @@ export class Pool {
     }
     const free = s[3];
     return {
-      size: this.backend.size,
+      size: this.poolBytes, maxSize: this.maxSize, growths: core.growthCount(),
       flushes: core.flushCount(), drains: core.drainCount(), linesPersisted: core.linesPersisted(),
       openCount: core.openCount(),
       recovery: { ms: this.recoveryMs, entriesRolledBack: core.recoveredEntries() },

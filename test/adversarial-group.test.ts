@@ -271,7 +271,7 @@ describe('txAsync: the log-full rule, adversarially', () => {
   it('a member that overflows the log beside a failing member reruns alone; a rerun that throws rejects with its own error; one too big alone is LogFullError', async () => {
     for (const evicts of [false, true]) for (const secondRunThrows of [false, true]) {
       // A small pool whose heap is full: the log cannot grow past its fixed area.
-      const p = Pool.create({ size: 256 * 1024, layout: 'adv2-logfull', seed: 6, evicts });
+      const p = Pool.create({ size: 256 * 1024, maxSize: 256 * 1024, layout: 'adv2-logfull', seed: 6, evicts });
       const big = p.alloc(80 * 1024);
       const piece = Math.floor(p.layoutInfo().logBytes / 3);
       try { for (;;) p.alloc(4096); } catch { /* full */ }

@@ -190,7 +190,7 @@ function opOf(seed: string, k: number): Op {
 
 function fresh(seed: string): { pool: Pool; backend: CrashBackend } {
   const backend = new CrashBackend(SIZE);
-  const pool = Pool.create({ backend, size: SIZE, layout: LAYOUT, seed, debug: true });
+  const pool = Pool.create({ backend, size: SIZE, maxSize: SIZE, layout: LAYOUT, seed, debug: true });
   pool.root(TABLE);
   return { pool, backend };
 }
@@ -324,7 +324,7 @@ function metadataTargets(pool: Pool, image: Uint8Array, entries: boolean): { byt
   const dv = new DataView(image.buffer, image.byteOffset);
   const bytes: number[] = [];
   const range = (a: number, n: number) => { for (let b = a; b < a + n; b++) bytes.push(b); };
-  range(0, 0x110);
+  range(0, 0x118); // the header's checked fields and its three state words
   const { logOffset, heapOffset } = pool.layoutInfo();
   range(logOffset, entries ? 2048 : 64);
   range(dv.getUint32(0x30, true), 8 * dv.getUint32(0x34, true));
@@ -449,7 +449,7 @@ describe('compound damage of crash images and busy pools (seeded)', () => {
 
 /** A memory pool holding `n` objects of random sizes and types 1..3. */
 function populated(rng: Prng, n: number): Pool {
-  const pool = Pool.create({ size: 4 * SIZE, layout: LAYOUT, seed: rng.next(), debug: true });
+  const pool = Pool.create({ size: 4 * SIZE, maxSize: 4 * SIZE, layout: LAYOUT, seed: rng.next(), debug: true });
   for (let k = 0; k < n; k++) pool.alloc(rng.coin() ? 8 + rng.below(200) : 300 + rng.below(9000), { type: 1 + rng.below(3) });
   return pool;
 }
@@ -600,7 +600,7 @@ describe('crash() inside a transaction, reopen, same allocations aborted, crash 
       for (let s = 0; s < 4; s++) {
         const seed = `adv-txcrash-${mode}-${s}`;
         const rng = new Prng(seed);
-        let pool = Pool.create({ size: 4 * SIZE, layout: LAYOUT, seed, debug: true, evicts });
+        let pool = Pool.create({ size: 4 * SIZE, maxSize: 4 * SIZE, layout: LAYOUT, seed, debug: true, evicts });
         pool.root(TABLE);
         for (let k = 0; k < 10; k++) { try { opOf(seed, k).run(pool); } catch (e) { if (!expected(e)) throw e; } }
         const before = readState(pool);
@@ -636,7 +636,7 @@ describe('bad input that must be refused, not obeyed', () => {
     const rng = new Prng('into-self');
     console.log(`replay: npx vitest run ${FILE} -t 'into inside the object it moves'`);
     for (let n = 0; n < 8; n++) {
-      const pool = Pool.create({ size: SIZE, layout: LAYOUT, seed: n, debug: true });
+      const pool = Pool.create({ size: SIZE, maxSize: SIZE, layout: LAYOUT, seed: n, debug: true });
       const root = pool.root(64);
       const size = 8 + rng.below(300);
       const a = pool.alloc(size, { into: root });
@@ -662,7 +662,7 @@ describe('bad input that must be refused, not obeyed', () => {
   });
 
   it('Pool.open of a valid image held at an unaligned byteOffset answers with a PheapError or opens it, never a raw RangeError', () => {
-    const pool = Pool.create({ size: SIZE, layout: LAYOUT, seed: 'unaligned', debug: true });
+    const pool = Pool.create({ size: SIZE, maxSize: SIZE, layout: LAYOUT, seed: 'unaligned', debug: true });
     pool.alloc(100, { into: pool.root(64) });
     const image = pool.durableImage();
     const want = contentsOf(pool);

@@ -7,7 +7,8 @@ import {
 } from '../src/index.js';
 
 const MiB = 1 << 20;
-const mem = (size = MiB) => Pool.create({ size, layout: 'alloc', seed: 7 });
+// Fixed-size pools (maxSize = size): these tests are about a heap that runs out; growth is test/growth.test.ts.
+const mem = (size = MiB) => Pool.create({ size, maxSize: size, layout: 'alloc', seed: 7 });
 
 describe('alloc / free basics', () => {
   it('returns 16-byte aligned, typed, sized objects; 64-byte alignment on request', () => {
@@ -172,7 +173,7 @@ function pattern(seed: number, len: number): Uint8Array {
 describe('allocator against a reference model (fast-check)', () => {
   it('never overlaps, keeps contents, aligns, and check() passes after every step', () => {
     fc.assert(fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops) => {
-      const p = Pool.create({ size: 2 * MiB, layout: 'model' });
+      const p = Pool.create({ size: 2 * MiB, maxSize: 2 * MiB, layout: 'model' });
       const live = new Map<number, { size: number; tag: number; align: boolean }>();
       let tag = 0;
       for (const op of ops) {
@@ -215,7 +216,7 @@ describe('allocator against a reference model (fast-check)', () => {
 
   it('a reopened pool has the same free space and allocates exactly as the original', () => {
     fc.assert(fc.property(fc.array(opArb, { minLength: 5, maxLength: 40 }), fc.array(sizeArb, { minLength: 5, maxLength: 20 }), (ops, next) => {
-      const p = Pool.create({ size: 2 * MiB, layout: 'reopen', seed: 3 });
+      const p = Pool.create({ size: 2 * MiB, maxSize: 2 * MiB, layout: 'reopen', seed: 3 });
       const live: number[] = [];
       for (const op of ops) {
         try {

@@ -22,7 +22,8 @@ import { sameBytes, thrown } from './helpers/pool-files.js';
 const KiB = 1024;
 const SIZE = 512 * KiB;
 const SEED = Number(process.env.PHEAP_API_SEED ?? 20261201);
-const mem = (size = SIZE) => Pool.create({ size, layout: 'api', seed: 5 });
+// Fixed-size (maxSize = size): "past the pool" is then one bound; growth is test/growth.test.ts.
+const mem = (size = SIZE) => Pool.create({ size, maxSize: size, layout: 'api', seed: 5 });
 
 /** Print the line that replays a seeded run of test `name`. */
 function announce(name: string): void {

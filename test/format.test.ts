@@ -391,7 +391,7 @@ describe('objects after reopen', () => {
     m.alloc(512);
     const img = m.durableImage();
     m.close();
-    const p = Pool.open({ image: img, layout: LAYOUT });
+    const p = Pool.open({ image: img, layout: LAYOUT, maxSize: 2 * MiB }); // fixed: the heap must fill up
     try {
       p.free(a);
       p.check();
@@ -408,7 +408,7 @@ describe('objects after reopen', () => {
     m.persist(b, 512);
     const img = m.durableImage();
     m.close();
-    const p = Pool.open({ image: img, layout: LAYOUT });
+    const p = Pool.open({ image: img, layout: LAYOUT, maxSize: 2 * MiB }); // fixed: the heap must fill up
     try {
       p.free(a);
       // Fill the heap with large objects: chunks run out, empty runs are reclaimed.

@@ -31,7 +31,7 @@ function workload(pool: Pool): void {
   expect(() => pool.tx(() => {
     try { pool.tx(() => { throw new Error('inner'); }); } catch { /* swallowed: the outer commit must fail */ }
   })).toThrow(TxAbortedError);
-  expect(() => pool.alloc(pool.size)).toThrow(OutOfSpaceError);
+  expect(() => pool.alloc(pool.info().maxSize)).toThrow(OutOfSpaceError); // more than the pool may grow to
   pool.beginTx(); pool.addRange(root + 20, 4); pool.writeU32(root + 20, 5); pool.commitTx();  // the step-by-step API
   pool.beginTx(); pool.addRange(root + 20, 4); pool.writeU32(root + 20, 6); pool.abortTx();
   expect(() => pool.commitTx()).toThrow();                                                     // no open transaction

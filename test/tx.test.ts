@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { Pool, explore, formatReport, TxAbortedError, TxStateError, LogFullError, OutOfSpaceError, type Marker, type CrashCase } from '../src/index.js';
 
 const MiB = 1 << 20;
-const mem = (size = MiB) => Pool.create({ size, layout: 'tx', seed: 11 });
+// Fixed-size pools (maxSize = size): a log or heap that runs out is part of what these tests show; growth is test/growth.test.ts.
+const mem = (size = MiB) => Pool.create({ size, maxSize: size, layout: 'tx', seed: 11 });
 const crashStrict = (p: Pool) => p.crash({ mode: 'strict' });
 
 describe('transaction rules', () => {

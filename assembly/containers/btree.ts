@@ -1,7 +1,9 @@
 // containers/btree.ts — the ordered map: a B+-tree from byte keys to byte
 // values, persistent in the pool, every mutation one undo-logged step.
 //
-// Objects (all allocated with the core allocator, user-range type numbers):
+// Objects (all allocated with the core allocator, user-range type numbers
+// next to the other containers' in shared.ts; a call on anything but a map
+// header is NOT_A_CONTAINER):
 //
 //   map header  TYPE_MAP, 32 B               node  TYPE_NODE, NODE_SIZE B, 64-aligned
 //   ┌ u32 MAP_MAGIC │ u32 NODE_SIZE ┐        ┌ u16 kind │ u16 count │ u16 top │ u16 garbage ┐
@@ -54,6 +56,7 @@ import { Code, lastError } from "../errors";
 import { TX_LIST_CAP, abs } from "../layout";
 import { ALLOC_ALIGN64, ALLOC_ZERO, alloc, free, usableSize } from "../alloc";
 import { objectDataLen, objectType } from "../object";
+import { NOT_A_CONTAINER, isHeader, setOut } from "./shared";
 import { txAbort, txBegin, txCommit } from "../tx";
 import { allocsRecorded, deferredLog, freesRecorded, logRange, txDepth, txReady } from "../log";
 import { drain } from "../flush";
@@ -175,10 +178,9 @@ function search(n: u32, key: usize, klen: u32, upper: bool): u32 {
 // @ts-ignore: decorator
 @inline function pathIdx(l: u32): u32 { return load<u32>(PATH + (<usize>l << 3), 4); }
 
-/** Is `m` a usable map header (live, or made by the open transaction)? */
+/** Is `m` a usable map header (live, or made by the open transaction)? NOT_A_CONTAINER if not. */
 function mapCode(m: u32): Code {
-  if (usableSize(m) == 0) return lastError;
-  if (objectType(m) != TYPE_MAP || objectDataLen(m) != MAP_SIZE || load<u32>(abs(m)) != MAP_MAGIC) return Code.BAD_TYPE;
+  if (!isHeader(m, TYPE_MAP, MAP_SIZE, MAP_MAGIC)) return <Code>NOT_A_CONTAINER;
   const h = heightOf(m);
   return h == 0 || h > MAX_HEIGHT || load<u32>(abs(m), 4) != NODE_SIZE ? Code.CORRUPT_HEAP : Code.OK;
 }
@@ -363,16 +365,14 @@ function createIn(): u32 {
   return m;
 }
 
-/** A new, empty map; returns its header's offset (0 with the code in OUT+0 on failure). */
-export function btreeCreate(): u32 {
+/** A new, empty map; its header's offset goes to OUT+4. */
+export function btreeCreate(): Code {
   let code = opBegin();
-  let m: u32 = 0;
-  if (code == Code.OK) {
-    m = createIn();
-    code = opEnd(m == 0 ? lastError : Code.OK);
-  }
-  store<u32>(OUT, code);
-  return code == Code.OK ? m : 0;
+  if (code != Code.OK) return code;
+  const m = createIn();
+  code = opEnd(m == 0 ? lastError : Code.OK);
+  store<u32>(OUT, code == Code.OK ? m : 0, 4);
+  return code;
 }
 
 /** OK if `m` holds a map header. */
@@ -898,6 +898,7 @@ export function btreeCheck(m: u32): Code {
   const ok = subtreeOk(rootOf(m), 0, heightOf(m), 0, 0, 0, 0);
   if (ok && nextOfLast() && chkEntries != load<u64>(abs(m), M_COUNT)) bad(m + M_COUNT);
   store<u32>(OUT, chkProblem, 4);
+  setOut(0, chkProblem); // where the containers' host code looks for the damaged word
   store<u32>(OUT, chkObjects, 8);
   store<u32>(OUT, heightOf(m), 12);
   store<f64>(OUT, <f64>chkEntries, 16);

@@ -14,7 +14,7 @@ export type BackendKind = 'memory' | 'file' | 'mapped' | 'opfs';
 export interface Backend {
   readonly kind: BackendKind;
   readonly durability: Durability;
-  /** Pool size in bytes. */
+  /** Bytes of storage the backend places in memory: the pool's size, or more (an image with room to grow). Changes only by `grow`. */
   readonly size: number;
   /** True when the durable image is byte-addressable persistent memory (DAX + MAP_SYNC). */
   readonly isPmem: boolean;
@@ -36,6 +36,18 @@ export interface Backend {
    * only when the core had to split one huge drain into batches.
    */
   drain(ranges: Uint32Array, count: number, final: boolean): void;
+  /**
+   * The pool grows from `from` to `to` bytes (the core asked for room, and
+   * `memory` has already grown to hold it): make [from, to) durable zeros,
+   * extending the storage first if it is shorter — reserving the space
+   * where the store can (a file is written, not left sparse, so a full disk
+   * is found here rather than at a later drain) — then place the new bytes
+   * in memory (views of `memory.buffer` are made again: growing the memory
+   * replaced it — on failure too, before throwing). Throws, with storage
+   * and size as they were, if the space cannot be had. Backends without it
+   * cannot grow.
+   */
+  grow?(memory: WebAssembly.Memory, base: number, from: number, to: number): void;
   /** A copy of the current durable image (copy-style backends only: memory, file, opfs). */
   durableImage?(): Uint8Array;
   /** Replace the durable image wholesale (crash simulation on copy-style backends). */

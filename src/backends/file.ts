@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';
 import { forEachRange } from './backend.js';
 import { TruncatedPoolError } from '../errors.js';
-import { createPoolFile, openPoolFile, type PoolFile } from './poolfile.js';
+import { createPoolFile, extendPoolFile, openPoolFile, type PoolFile } from './poolfile.js';
 
 export class FileBackend implements Backend {
   /** Only drains write the file (pwrite from linear memory). */
@@ -23,9 +23,12 @@ export class FileBackend implements Backend {
   private cache: Uint8Array | null = null;
   private closed = false;
 
-  private constructor(readonly path: string, private fd: number, readonly size: number,
+  private constructor(readonly path: string, private fd: number, private bytes: number,
     readonly durability: Durability, private unlock: () => void, private fresh: boolean,
     private readonly publish?: PoolFile['finishCreate']) {}
+
+  /** The pool's committed size: bytes past it (an interrupted growth) are not read. */
+  get size(): number { return this.bytes; }
 
   /**
    * Create a new pool of `size` bytes (zero-filled, sparse), under a temp name
@@ -58,6 +61,15 @@ export class FileBackend implements Backend {
       if (n === 0) throw new TruncatedPoolError(this.path, done, this.size);
       done += n;
     }
+  }
+
+  /** Zeros written over [from, to) of the file (and synced at 'fsync'), then the new bytes are zeros in memory too. */
+  grow(memory: WebAssembly.Memory, base: number, from: number, to: number): void {
+    this.cache = new Uint8Array(memory.buffer, base, this.bytes); // the memory grew: its old buffer is detached
+    extendPoolFile(this.fd, this.path, from, to, this.durability === 'fsync');
+    this.bytes = to;
+    this.cache = new Uint8Array(memory.buffer, base, to);
+    this.cache.fill(0, from, to);
   }
 
   drain(ranges: Uint32Array, count: number, final: boolean): void {

@@ -44,7 +44,7 @@
 import * as fs from 'node:fs';
 import type { Backend, Durability } from './backend.js';
 import { PheapError, UnsupportedOperationError } from '../errors.js';
-import { createPoolFile, openPoolFile, type PoolFile } from './poolfile.js';
+import { createPoolFile, extendPoolFile, openPoolFile, type PoolFile } from './poolfile.js';
 import { DrainMode, nativeStatus, type NativeMmap } from './native.js';
 
 /**
@@ -76,9 +76,24 @@ export class MappedBackend implements Backend {
   private mode: DrainMode = DrainMode.none;
   private closed = false;
 
-  private constructor(readonly path: string, private fd: number, readonly size: number,
+  private constructor(readonly path: string, private fd: number, private bytes: number,
     readonly durability: Durability, private unlock: () => void, private readonly native: NativeMmap,
     private readonly publish?: PoolFile['finishCreate']) {}
+
+  /** The pool's committed size: the mapped length (bytes past it, an interrupted growth, are not mapped). */
+  get size(): number { return this.bytes; }
+
+  /**
+   * Zeros written over [from, to) of the file (blocks reserved: a mapped
+   * page of a sparse file on a full disk would fault), synced at 'fsync',
+   * then the whole file is mapped again over the grown memory (MAP_FIXED
+   * replaces the old mapping; its stores are already in the file's pages).
+   */
+  grow(memory: WebAssembly.Memory, base: number, from: number, to: number): void {
+    extendPoolFile(this.fd, this.path, from, to, this.durability === 'fsync');
+    this.mapOnto(memory, base, to);
+    this.bytes = to;
+  }
 
   /** True when the file is on DAX (the MAP_SYNC mapping succeeded). Known after attach. */
   get isPmem(): boolean { return this.pmem; }
@@ -117,14 +132,15 @@ export class MappedBackend implements Backend {
     }
   }
 
-  private mapOnto(memory: WebAssembly.Memory, base: number): void {
+  /** Map the first `size` bytes of the file over [base, base + size) of the memory (replacing any mapping there). */
+  private mapOnto(memory: WebAssembly.Memory, base: number, size = this.bytes): void {
     const buffer = memory.buffer;
-    if (base + this.size > buffer.byteLength) {
-      throw new MappedBackendError(`${this.path}: the memory holds ${buffer.byteLength} bytes, too few to map the ${this.size}-byte pool at ${base}`);
+    if (base + size > buffer.byteLength) {
+      throw new MappedBackendError(`${this.path}: the memory holds ${buffer.byteLength} bytes, too few to map the ${size}-byte pool at ${base}`);
     }
     let isPmem: boolean;
     try {
-      ({ isPmem } = this.native.map(buffer, base, this.size, this.fd, true));
+      ({ isPmem } = this.native.map(buffer, base, size, this.fd, true));
     } catch (e) {
       throw new MappedBackendError(`${this.path}: could not map the pool into linear memory: ${(e as Error).message}`);
     }

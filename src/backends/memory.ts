@@ -16,6 +16,7 @@ const LINE_WORDS = LINE_BYTES >>> 2;
 export class MemoryBackend implements Backend {
   readonly kind = 'memory' as const;
   readonly isPmem = false;
+  private bytes: number;
   protected image: Uint8Array;
   private imageWords: Int32Array;
   protected cache: Uint8Array | null = null;
@@ -31,17 +32,39 @@ export class MemoryBackend implements Backend {
    * `evicts: true` makes it model a cache that writes back on its own (pmem):
    * the core then makes log entries durable eagerly, and every crash mode applies.
    */
-  constructor(readonly size: number, readonly durability: Durability = 'os', image?: Uint8Array, opts: { evicts?: boolean } = {}) {
+  constructor(size: number, readonly durability: Durability = 'os', image?: Uint8Array, opts: { evicts?: boolean } = {}) {
     if (opts.evicts !== undefined && typeof opts.evicts !== 'boolean') throw new InvalidArgumentError(`MemoryBackend: evicts must be true or false, not ${typeof opts.evicts}`);
     this.evicts = opts.evicts ?? false;
+    this.bytes = size;
     this.image = image === undefined ? new Uint8Array(size) : image.byteOffset % 4 === 0 ? image : image.slice();
     this.imageWords = new Int32Array(this.image.buffer, this.image.byteOffset, size >>> 2);
   }
 
+  get size(): number { return this.bytes; }
+
   attach(memory: WebAssembly.Memory, base: number): void {
+    this.view(memory, base);
+    this.cache!.set(this.image.subarray(0, this.size));
+  }
+
+  private view(memory: WebAssembly.Memory, base: number): void {
     this.cache = new Uint8Array(memory.buffer, base, this.size);
     this.cacheWords = new Int32Array(memory.buffer, base, this.size >>> 2);
-    this.cache.set(this.image);
+  }
+
+  /** The image grows (a copy: the pool's growth policy keeps that amortised O(1)); the new bytes are zeros in image and memory. */
+  grow(memory: WebAssembly.Memory, base: number, from: number, to: number): void {
+    if (to > this.image.length) {
+      const image = new Uint8Array(to);
+      image.set(this.image.subarray(0, from));
+      this.image = image;
+    } else {
+      this.image.fill(0, from, to);
+    }
+    this.bytes = Math.max(this.bytes, to);
+    this.imageWords = new Int32Array(this.image.buffer, this.image.byteOffset, this.bytes >>> 2);
+    this.view(memory, base);
+    this.cache!.fill(0, from, to);
   }
 
   drain(ranges: Uint32Array, count: number, _final?: boolean): void {
@@ -56,7 +79,7 @@ export class MemoryBackend implements Backend {
   }
 
   durableImage(): Uint8Array {
-    return this.image.slice();
+    return this.image.slice(0, this.size);
   }
 
   replaceDurableImage(image: Uint8Array): void {

@@ -116,8 +116,34 @@ export class OpfsBackend implements Backend {
   private closed = false;
   private abandoned = false;
 
-  private constructor(readonly name: string, private handle: SyncAccessHandle, readonly size: number,
+  private constructor(readonly name: string, private handle: SyncAccessHandle, private bytes: number,
     readonly durability: Durability, private fresh: boolean) {}
+
+  /** The pool's committed size (bytes past it, an interrupted growth, are not read). */
+  get size(): number { return this.bytes; }
+
+  /**
+   * Zeros written over [from, to) of the file (truncate to `from` first
+   * drops an interrupted growth's bytes, then truncate to `to` zero-fills),
+   * flushed at 'fsync'; the new bytes are zeros in memory too. A quota is
+   * QuotaError with the file's length as it was.
+   */
+  grow(memory: WebAssembly.Memory, base: number, from: number, to: number): void {
+    this.cache = new Uint8Array(memory.buffer, base, this.bytes); // the memory grew: its old buffer is detached
+    const length = this.handle.getSize();
+    try {
+      this.handle.truncate(from);
+      this.handle.truncate(to);
+      if (this.durability === 'fsync') this.handle.flush();
+    } catch (e) {
+      try { this.handle.truncate(Math.max(length, from)); } catch { /* report the first error */ }
+      if (isQuota(e)) throw new QuotaError(`cannot grow pool "${this.name}" from ${from} to ${to} bytes`, to);
+      throw e;
+    }
+    this.bytes = to;
+    this.cache = new Uint8Array(memory.buffer, base, to);
+    this.cache.fill(0, from, to);
+  }
 
   /** Create a new pool file of `size` bytes. Throws PoolExistsError if one by that name exists. */
   static async create(name: string, size: number, durability: Durability = 'fsync', opts: OpfsOpenOptions = {}): Promise<OpfsBackend> {

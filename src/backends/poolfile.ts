@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HEADER_SIZE } from '../layout.js';
-import { NotAPoolError, PoolExistsError, PoolNotFoundError } from '../errors.js';
+import { NotAPoolError, OutOfSpaceError, PoolExistsError, PoolNotFoundError } from '../errors.js';
 import { recordedPoolSize } from '../format.js';
 import { lockPoolFile, processAlive } from './lock.js';
 
@@ -111,6 +111,27 @@ export function createPoolFile(path: string, size: number): PoolFile {
       if (durable) fsyncDir(dirname(path));
     },
   };
+}
+
+const ZEROS = new Uint8Array(1 << 20);
+
+/**
+ * A growing pool: write zeros over [from, to) of the pool file (blocks
+ * reserved now, not left sparse, so a full disk is found here and not at a
+ * later drain or as a fault in a mapping), then fdatasync when `durable`.
+ * On failure the file gets its old length back and OutOfSpaceError says
+ * why; nothing else changed.
+ */
+export function extendPoolFile(fd: number, path: string, from: number, to: number, durable: boolean): void {
+  const length = fs.fstatSync(fd).size;
+  try {
+    // writeSync may write less than asked (a file size limit reached mid-way): go on from where it stopped.
+    for (let off = from; off < to;) off += fs.writeSync(fd, ZEROS, 0, Math.min(ZEROS.length, to - off), off);
+    if (durable) fs.fdatasyncSync(fd);
+  } catch (e) {
+    try { fs.ftruncateSync(fd, Math.max(length, from)); } catch { /* the error below is the one to report */ }
+    throw new OutOfSpaceError(`${path}: the pool could not grow from ${from} to ${to} bytes: ${(e as Error).message} (the pool is unchanged)`);
+  }
 }
 
 /** True when anything, even a dangling symlink, has the name `path`. */

@@ -1,4 +1,4 @@
-// create.ts — `pheap create <file> --size <n> --layout <name> [--backend file|mapped] [--seed s]`.
+// create.ts — `pheap create <file> --layout <name> [--size <n>] [--backend file|mapped] [--seed s]`.
 //
 // Owns: making a new pool file from the command line, and its report.
 // Invariants: the pool appears complete or not at all (Pool.create publishes
@@ -65,7 +65,7 @@ export function registerCreate(program: Command): void {
   program.command('create')
     .description('create a new pool file (it must not exist)')
     .argument('<file>', 'pool file to create')
-    .requiredOption('-s, --size <size>', 'pool size: bytes, or with K, M or G (64 KiB multiples, 128K up to 4G-16M)')
+    .option('-s, --size <size>', 'initial pool size (it grows as it fills): bytes, or with K, M or G (64 KiB multiples, 128K up to 4G-16M)', '1M')
     .requiredOption('-l, --layout <name>', 'layout name, checked on every open (at most 63 UTF-8 bytes)')
     .option('-b, --backend <kind>', 'file or mapped (mapped needs the native shim)', 'file')
     .option('--seed <s>', 'make the pool deterministic: its UUID comes from this seed')

@@ -32,6 +32,8 @@ export interface InfoCliResult {
   heap: Omit<PoolStats['heap'], 'objectsByType'> | null;
   /** Live objects per type number; null when damage refused the open. */
   objectsByType: Record<string, number> | null;
+  /** Growths since creation (regions appended); null when damage refused the open. */
+  growths: number | null;
   problem: Problem | null;
 }
 
@@ -49,10 +51,11 @@ export function runInfo(path: string, opts: InfoCliOptions = {}): { report: Info
   const image = readPoolImage(path, { json: opts.json });
   const { pool, log, damage } = openCopyForReport(image, opts.layout);
   const base = { path, header: image.header, log, problem: problemOf(damage) };
-  if (!pool) return { report: { ...base, heap: null, objectsByType: null }, damage };
+  if (!pool) return { report: { ...base, heap: null, objectsByType: null, growths: null }, damage };
   try {
-    const { objectsByType, ...heap } = pool.stats().heap;
-    return { report: { ...base, heap, objectsByType }, damage };
+    const stats = pool.stats();
+    const { objectsByType, ...heap } = stats.heap;
+    return { report: { ...base, heap, objectsByType, growths: stats.growths }, damage };
   } finally {
     pool.close();
   }
@@ -81,13 +84,19 @@ function formatRegions(h: PoolHeader): string[] {
   return [row('header', r.header), row('chunk table', r.chunkTable), row('undo log', r.log), row('heap', r.heap)];
 }
 
+/** How the pool came to its size: created at it, or grown from. */
+function grown(initial: number, growths: number | null): string {
+  if (growths === 0) return 'as created';
+  return `created at ${initial} bytes, grown ${growths === null ? 'an unknown number of' : growths} time${growths === 1 ? '' : 's'}`;
+}
+
 export function formatInfo(r: InfoCliResult): string {
   const h = r.header;
   const lines = [
     `pool         ${r.path}`,
     `magic        ${h.magic}, format version ${h.formatVersion} (features: incompatible ${hex(h.incompatFeatures)}, compatible ${hex(h.compatFeatures)})`,
     `layout       "${h.layout}"`,
-    `size         ${h.size} bytes, ${h.chunks} heap chunks of ${1 << h.chunkShift} bytes`,
+    `size         ${h.size} bytes, ${h.chunks} heap chunks of ${1 << h.chunkShift} bytes (${grown(h.initialSize, r.growths)})`,
     `UUID         ${h.uuid}`,
     `open count   ${h.openCount}`,
     `root         ${h.root ? hex(h.root) : 'none'}`,

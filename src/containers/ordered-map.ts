@@ -4,8 +4,11 @@
 // Keys and values cross into the core through its volatile I/O area below
 // POOL_BASE: the key, then the value, are copied there and the core reads
 // them; results come back as pool offsets, read straight from the pool.
-// Values longer than the I/O area are written by the host into the blob the
-// core allocated for them, inside a transaction (so both commit together).
+// Every mutating call is one transaction level (op.ts mutate: its own
+// transaction, or part of the caller's); values longer than the I/O area
+// are written by the host into the blob the core allocated for them, in
+// that same level. Views of the memory are made for each call: the pool may
+// grow (a new buffer) inside any core call.
 //
 // Invariants kept here:
 // - Every argument is checked before the core sees it (keys: Uint8Array of
@@ -20,10 +23,13 @@
 //   re-seeks from the last key it yielded.
 
 import type { Pool } from '../pool.js';
-import { CORE_ACCESS, type CoreAccess } from '../pool.js';
-import { POOL_BASE } from '../layout.js';
-import { bytesValue, optionsArg, shown, numberArg } from '../args.js';
-import { Code, InvalidArgumentError } from '../errors.js';
+import type { CoreExports } from '../core.js';
+import { optionsArg, shown, numberArg } from '../args.js';
+import { InvalidArgumentError } from '../errors.js';
+import { CORE, type CoreAccess } from './internal.js';
+import { accessOf, bytesArg, mutate, offsetArg, query, readPool, writePool } from './op.js';
+
+const KIND = 'ordered map';
 
 /** Longest key, in bytes (the core's KEY_MAX). */
 export const ORDERED_MAP_KEY_MAX = 1024;
@@ -85,118 +91,85 @@ function countArg(v: unknown, what: string): number | undefined {
  * size that fits the pool. Empty keys and values are allowed.
  */
 export class OrderedMap {
+  /** The pool the map lives in. */
+  readonly pool: Pool;
   /** Pool offset of the map's header object: store it (e.g. in the root) to find the map again with open(). */
   readonly offset: number;
-  readonly #pool: Pool;
 
   private constructor(pool: Pool, offset: number) {
-    this.#pool = pool;
+    this.pool = pool;
     this.offset = offset;
   }
 
-  /** Make a new, empty map in `pool` (durable on return, or at the open transaction's commit). */
+  /** Make a new, empty map in `pool` (one transaction, or part of the caller's). */
   static create(pool: Pool, opts?: OrderedMapCreateOptions): OrderedMap {
+    accessOf(pool, 'OrderedMap.create');
     const o = optionsArg(opts, ['into'], 'OrderedMap.create options');
-    const access = pool[CORE_ACCESS]();
-    if (o.into === undefined || o.into === 0) return new OrderedMap(pool, OrderedMap.#create(access));
+    const make = () => mutate(pool, KIND, 0, (c) => c.btreeCreate(), (a) => out(a)[1]);
+    if (o.into === undefined || o.into === 0) return new OrderedMap(pool, make());
     const into = numberArg(o.into, 'into');
     return pool.tx((tx) => {
-      const off = OrderedMap.#create(access);
+      const off = make();
       tx.setU32(into, off);
       return new OrderedMap(pool, off);
     });
   }
 
-  static #create(access: CoreAccess): number {
-    const off = access.core.btreeCreate();
-    if (off === 0) access.fail(new Uint32Array(access.memory.buffer, access.core.btreeOut(), 1)[0]);
-    return off;
-  }
-
-  /** The map whose header is at `offset`: OffsetError / NotLiveError if no object is there, BadTypeError if it is not a map. */
+  /** The map whose header is at `offset`; NotAContainerError if there is none (InvalidArgumentError for a non-integer). */
   static open(pool: Pool, offset: number): OrderedMap {
-    const access = pool[CORE_ACCESS]();
-    const off = numberArg(offset, 'offset');
-    if (!Number.isSafeInteger(off) || off < 0 || off >= pool.size) access.fail(Code.BAD_OFFSET, off);
-    const code = access.core.btreeValid(off);
-    if (code !== 0) access.fail(code, off);
+    accessOf(pool, 'OrderedMap.open');
+    const off = offsetArg(pool, offset, KIND);
+    query(pool, KIND, off, (c) => c.btreeValid(off));
     return new OrderedMap(pool, off);
   }
 
-  #access(): CoreAccess { return this.#pool[CORE_ACCESS](); }
-
-  #outView: Uint32Array | null = null;
-  /** The core's result words (a fixed place; the view is made again if the pool's memory is replaced). */
-  #out(a: CoreAccess): Uint32Array {
-    if (this.#outView?.buffer !== a.memory.buffer) this.#outView = new Uint32Array(a.memory.buffer, a.core.btreeOut(), 8);
-    return this.#outView;
+  /** A read-only core call with `key` in the I/O area; returns the result words. */
+  #read(key: Uint8Array | undefined, call: (c: CoreExports, keyLen: number) => number): Uint32Array {
+    const a = this.pool[CORE];
+    if (key) load(a, key);
+    query(this.pool, KIND, this.offset, (c) => call(c, key ? key.length : 0));
+    return out(a);
   }
-
-  /** Copy `key` (and `value`) into the core's I/O area. */
-  #load(a: CoreAccess, key: Uint8Array, value?: Uint8Array): void {
-    const io = a.core.btreeIo();
-    a.memory.set(key, io);
-    if (value) a.memory.set(value, io + key.length);
-  }
-
-  #bytes(a: CoreAccess, off: number, len: number): Uint8Array {
-    return a.memory.slice(POOL_BASE + off, POOL_BASE + off + len);
-  }
-
-  #ok(a: CoreAccess, code: number): void { if (code !== 0) a.fail(code, this.offset); }
 
   /** The value stored under `key` (a copy), or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
     keyArg(key);
-    const a = this.#access();
-    this.#load(a, key);
-    this.#ok(a, a.core.btreeGet(this.offset, key.length));
-    const out = this.#out(a);
-    return out[0] ? this.#bytes(a, out[5], out[6]) : undefined;
+    const r = this.#read(key, (c, n) => c.btreeGet(this.offset, n));
+    return r[0] ? readPool(this.pool[CORE], r[5], r[6]) : undefined;
   }
 
   /** Is `key` in the map? */
   has(key: Uint8Array): boolean {
     keyArg(key);
-    const a = this.#access();
-    this.#load(a, key);
-    this.#ok(a, a.core.btreeGet(this.offset, key.length));
-    return this.#out(a)[0] === 1;
+    return this.#read(key, (c, n) => c.btreeGet(this.offset, n))[0] === 1;
   }
 
   /** Insert `key` with `value`, or overwrite its value. */
   put(key: Uint8Array, value: Uint8Array): void {
     keyArg(key);
-    bytesValue(value);
-    const a = this.#access();
-    if (key.length + value.length <= a.core.btreeIoCap()) {
-      this.#load(a, key, value);
-      this.#ok(a, a.core.btreePut(this.offset, key.length, value.length, 1));
-      return;
-    }
-    // Too long for the I/O area: the core allocates the blob, the host fills it, one transaction.
-    this.#pool.tx(() => {
-      this.#load(a, key);
-      this.#ok(a, a.core.btreePut(this.offset, key.length, value.length, 0));
-      a.memory.set(value, POOL_BASE + this.#out(a)[5]);
-    });
+    bytesArg(value);
+    let copied = true;
+    mutate(this.pool, KIND, this.offset, (c) => {
+      const a = this.pool[CORE];
+      copied = key.length + value.length <= c.btreeIoCap();
+      load(a, key, copied ? value : undefined);
+      return c.btreePut(this.offset, key.length, value.length, copied ? 1 : 0);
+    }, (a) => { if (!copied) writePool(a, out(a)[5], value); }); // too long for the I/O area: into the value's object
   }
 
   /** Remove `key`; true if it was there. */
   remove(key: Uint8Array): boolean {
     keyArg(key);
-    const a = this.#access();
-    this.#load(a, key);
-    this.#ok(a, a.core.btreeRemove(this.offset, key.length));
-    return this.#out(a)[0] === 1;
+    return mutate(this.pool, KIND, this.offset, (c) => {
+      load(this.pool[CORE], key);
+      return c.btreeRemove(this.offset, key.length);
+    }, (a) => out(a)[0] === 1);
   }
 
   /** Number of entries. */
   get count(): number {
-    const a = this.#access();
-    const n = a.core.btreeCount(this.offset);
-    if (n < 0) this.#ok(a, a.core.btreeValid(this.offset));
-    return n;
+    query(this.pool, KIND, this.offset, (c) => c.btreeValid(this.offset));
+    return this.pool[CORE].core.btreeCount(this.offset);
   }
 
   /** The entry with the smallest key, or undefined when the map is empty. */
@@ -205,14 +178,8 @@ export class OrderedMap {
   last(): Entry | undefined { return this.#edge(SEEK_LAST); }
 
   #edge(mode: number): Entry | undefined {
-    const a = this.#access();
-    this.#ok(a, a.core.btreeSeek(this.offset, 0, mode));
-    const out = this.#out(a);
-    return out[0] ? this.#entry(a, out) : undefined;
-  }
-
-  #entry(a: CoreAccess, out: Uint32Array): Entry {
-    return { key: this.#bytes(a, out[3], out[4]), value: this.#bytes(a, out[5], out[6]) };
+    const r = this.#read(undefined, (c) => c.btreeSeek(this.offset, 0, mode));
+    return r[0] ? entry(this.pool[CORE], r) : undefined;
   }
 
   /**
@@ -234,44 +201,38 @@ export class OrderedMap {
     let skip = countArg(o.offset, 'offset') ?? 0;
     let left = countArg(o.limit, 'limit') ?? Infinity;
     const dir = reverse ? -1 : 1;
-    let a = this.#access();
-    const out = this.#seek(a, start, start ? (reverse ? SEEK_LE : SEEK_GE) : (reverse ? SEEK_LAST : SEEK_FIRST));
-    while (out[0] === 1 && left > 0) {
-      const key = this.#bytes(a, out[3], out[4]);
+    let r = this.#read(start, (c, n) => c.btreeSeek(this.offset, n, start ? (reverse ? SEEK_LE : SEEK_GE) : (reverse ? SEEK_LAST : SEEK_FIRST)));
+    while (r[0] === 1 && left > 0) {
+      const a = this.pool[CORE]; // PoolClosedError if the pool was closed meanwhile
+      const key = readPool(a, r[3], r[4]);
       if (end && compareKeys(key, end) * dir >= 0) return;
-      const leaf = out[1], idx = out[2];
+      const leaf = r[1], idx = r[2];
       if (skip > 0) {
         skip--;
       } else {
         left--;
         const epoch = a.core.btreeEpoch();
-        yield { key, value: this.#bytes(a, out[5], out[6]) };
-        a = this.#access(); // PoolClosedError if the pool was closed meanwhile
-        if (a.core.btreeEpoch() !== epoch) { this.#reseek(a, key, dir); continue; }
+        yield { key, value: readPool(a, r[5], r[6]) };
+        if (this.pool[CORE].core.btreeEpoch() !== epoch) { r = this.#reseek(key, dir); continue; }
       }
-      a.core.btreeStep(leaf, idx, dir); // the position is still valid: no mutation since it was taken
+      this.pool[CORE].core.btreeStep(leaf, idx, dir); // the position is still valid: no mutation since it was taken
+      r = out(this.pool[CORE]);
     }
   }
 
   /** A range bound: a Uint8Array that fits the I/O area (it need not be a storable key). */
   #boundArg(v: unknown, what: string): Uint8Array {
     if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`${what} must be a Uint8Array, not ${shown(v)}`);
-    const cap = this.#access().core.btreeIoCap();
+    const cap = this.pool[CORE].core.btreeIoCap();
     if (v.length > cap) throw new InvalidArgumentError(`${what} is ${v.length} bytes, longer than any key can be compared with here (${cap})`);
     return v;
   }
 
-  #seek(a: CoreAccess, key: Uint8Array | undefined, mode: number): Uint32Array {
-    if (key) this.#load(a, key);
-    this.#ok(a, a.core.btreeSeek(this.offset, key ? key.length : 0, mode));
-    return this.#out(a);
-  }
-
   /** After a modification: the first entry strictly after `key` in direction `dir`. */
-  #reseek(a: CoreAccess, key: Uint8Array, dir: number): Uint32Array {
-    const out = this.#seek(a, key, dir > 0 ? SEEK_GE : SEEK_LE);
-    if (out[0] && compareKeys(this.#bytes(a, out[3], out[4]), key) === 0) a.core.btreeStep(out[1], out[2], dir);
-    return out;
+  #reseek(key: Uint8Array, dir: number): Uint32Array {
+    const r = this.#read(key, (c, n) => c.btreeSeek(this.offset, n, dir > 0 ? SEEK_GE : SEEK_LE));
+    if (r[0] && compareKeys(readPool(this.pool[CORE], r[3], r[4]), key) === 0) this.pool[CORE].core.btreeStep(r[1], r[2], dir);
+    return out(this.pool[CORE]);
   }
 
   /**
@@ -281,10 +242,23 @@ export class OrderedMap {
    * the entries counted in its leaves, and the tree's height (1: one leaf).
    */
   check(): { objects: number; entries: number; height: number } {
-    const a = this.#access();
-    const code = a.core.btreeCheck(this.offset);
-    const out = this.#out(a);
-    if (code !== 0) a.fail(code, out[1] || this.offset);
-    return { objects: out[2], height: out[3], entries: new Float64Array(a.memory.buffer, a.core.btreeOut() + 16, 1)[0] };
+    const r = this.#read(undefined, (c) => c.btreeCheck(this.offset));
+    const a = this.pool[CORE];
+    return { objects: r[2], height: r[3], entries: new Float64Array(a.memory.buffer, a.core.btreeOut() + 16, 1)[0] };
   }
+}
+
+/** The core's result words of the last map call (a view of the current buffer: growth replaces it). */
+function out(a: CoreAccess): Uint32Array { return new Uint32Array(a.memory.buffer, a.core.btreeOut(), 8); }
+
+/** Copy `key` (and `value`) into the core's I/O area. */
+function load(a: CoreAccess, key: Uint8Array, value?: Uint8Array): void {
+  const io = a.core.btreeIo();
+  const mem = new Uint8Array(a.memory.buffer);
+  mem.set(key, io);
+  if (value) mem.set(value, io + key.length);
+}
+
+function entry(a: CoreAccess, r: Uint32Array): Entry {
+  return { key: readPool(a, r[3], r[4]), value: readPool(a, r[5], r[6]) };
 }

@@ -69,6 +69,12 @@ import { recordFromImage, recordTrace, type LineSet, type Marker, type Trace } f
 export interface ExploreOptions {
   /** Pool size (default 1 MiB) and layout name (default 'explore'). */
   size?: number;
+  /**
+   * Bytes the pool may grow to while explored (default `size`: it cannot
+   * grow, an allocation that needs more is OutOfSpaceError). Every image is
+   * this long; bytes past the pool's committed size are what a growth left.
+   */
+  capacity?: number;
   layout?: string;
   /** Seed of the pool's UUID, so runs are byte-identical (default 1). */
   poolSeed?: Seed;
@@ -744,7 +750,7 @@ function exploreWith(opts: ExploreOptions, wholeRestores: boolean): Explorer {
   const envReplay = typeof process !== 'undefined' ? process.env.PHEAP_REPLAY : undefined;
   let replay = opts.replay ?? envReplay ? parseSpec((opts.replay ?? envReplay)!) : undefined;
   if (replay && replay.name !== undefined && replay.name !== opts.name) replay = undefined; // another exploration's case
-  const trace = recordTrace(opts.workload, { size: opts.size ?? 1 << 20, layout: ex.layout, seed: opts.poolSeed ?? 1, withDirty: ex.withDirty, evicts: ex.evicts, setup: opts.setup });
+  const trace = recordTrace(opts.workload, { size: opts.size ?? 1 << 20, capacity: opts.capacity, layout: ex.layout, seed: opts.poolSeed ?? 1, withDirty: ex.withDirty, evicts: ex.evicts, setup: opts.setup });
   report.recordMs = performance.now() - t0;
   if (trace.notes) report.notes.push(...trace.notes);
   report.drains = trace.drains.length;

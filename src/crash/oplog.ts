@@ -40,7 +40,7 @@ export const OPLOG_FORMAT = 'pheap-oplog/1';
 export type WriteType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'f64' | 'bytes';
 
 export type OpEntry = (
-  | { op: 'create'; format: string; size: number; layout: string; seed: Seed; evicts?: boolean }
+  | { op: 'create'; format: string; size: number; layout: string; seed: Seed; evicts?: boolean; maxSize?: number }
   | { op: 'root'; size: number; ret?: number }
   | { op: 'alloc'; size: number; opts?: AllocOptions; ret?: number }
   | { op: 'free'; off: number; opts?: { from?: number } }
@@ -98,7 +98,10 @@ export function recordOps(opts: RecordOpsOptions): { pool: Pool; log: OpLog } {
   const log = new OpLog();
   const seed = opts.seed ?? 1;
   let current = Pool.create({ ...opts, seed });
-  log.entries.push({ op: 'create', format: OPLOG_FORMAT, size: opts.size, layout: opts.layout, seed, ...(current.info().evicts ? { evicts: true } : {}) });
+  log.entries.push({
+    op: 'create', format: OPLOG_FORMAT, size: current.size, layout: opts.layout, seed,
+    ...(current.info().evicts ? { evicts: true } : {}), ...(opts.maxSize !== undefined ? { maxSize: opts.maxSize } : {}),
+  });
 
   /** Run `fn`, log `entry` with its result or error. */
   function logged<T>(entry: OpEntry, fn: () => T, withRet = false): T {
@@ -206,6 +209,7 @@ export function replayOps(log: OpEntry[] | string, opts: ReplayOptions = {}): Re
   if (first.format !== OPLOG_FORMAT) throw new OpLogError(`unknown log format '${first.format}' (expected ${OPLOG_FORMAT})`);
   let pool = Pool.create({
     size: first.size, layout: first.layout, seed: first.seed, ...(first.evicts ? { evicts: true } : {}),
+    ...(first.maxSize !== undefined ? { maxSize: first.maxSize } : {}),
     backend: opts.backend ?? 'memory', ...(opts.path ? { path: opts.path } : {}), ...(opts.durability ? { durability: opts.durability } : {}),
   });
   let i = 1;

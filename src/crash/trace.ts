@@ -229,6 +229,26 @@ export class TracingBackend implements Backend {
     }
   }
 
+  /**
+   * Growth inside the image's capacity (it is made as large as the pool may
+   * grow: RecordOptions.capacity): [from, to) becomes zeros in image and
+   * memory. If that changes durable bytes (what a growth interrupted by an
+   * earlier crash left), the change is recorded as a drain of its own, a
+   * persistence point like the file's zero-filling write. Past the capacity
+   * the pool cannot grow (OutOfSpaceError).
+   */
+  grow(memory: WebAssembly.Memory, base: number, from: number, to: number): void {
+    this.cache = new Uint8Array(memory.buffer, base, this.size);
+    if (to > this.size) throw new Error(`the traced image holds ${this.size} bytes; the pool cannot grow to ${to} (raise the capacity option)`);
+    const lines: number[] = [];
+    for (let l = from / LINE_BYTES; l < to / LINE_BYTES; l++) {
+      if (this.image.subarray(l * LINE_BYTES, (l + 1) * LINE_BYTES).some((b) => b !== 0)) lines.push(l);
+    }
+    this.cache = new Uint8Array(memory.buffer, base, this.size);
+    this.cache.fill(0, from, to);
+    if (lines.length > 0) this.drain(Uint32Array.from(lines.flatMap((l) => [l, 1])), lines.length, true);
+  }
+
   durableImage(): Uint8Array { return this.image.slice(); }
   replaceDurableImage(image: Uint8Array): void { this.image.set(image); }
   close(): void { this.cache = null; }
@@ -237,6 +257,8 @@ export class TracingBackend implements Backend {
 export interface RecordOptions {
   /** Pool size (default 1 MiB), layout name (default 'explore'), UUID seed (default 1). */
   size?: number;
+  /** Bytes the pool may grow to (default `size`: it cannot grow); every image of the trace is this long. */
+  capacity?: number;
   layout?: string;
   seed?: Seed;
   /** Record the dirty lines at each drain (default false). */
@@ -254,8 +276,8 @@ type Workload = (pool: Pool, mark: (label: string) => void) => void;
 function recordOnce(workload: Workload, opts: RecordOptions, scan: boolean | number[], written?: Set<number>): Trace {
   let endDirty: number[] = [];
   const size = opts.size ?? 1 << 20;
-  const backend = new TracingBackend(size, scan, undefined, opts.evicts ?? true);
-  const real = Pool.create({ backend, size, layout: opts.layout ?? 'explore', seed: opts.seed ?? 1 });
+  const backend = new TracingBackend(Math.max(size, opts.capacity ?? 0), scan, undefined, opts.evicts ?? true);
+  const real = Pool.create({ backend, size, maxSize: backend.size, layout: opts.layout ?? 'explore', seed: opts.seed ?? 1 });
   let pool = real;
   if (written) {
     // Note every line stored through the Pool API (setup included: its stores may still be dirty).
@@ -294,7 +316,7 @@ function sameDrains(a: Trace, b: Trace): boolean {
  * (see the header comment); it must then be deterministic to gain from it.
  */
 export function recordTrace(workload: Workload, opts: RecordOptions = {}): Trace {
-  const size = opts.size ?? 1 << 20;
+  const size = Math.max(opts.size ?? 1 << 20, opts.capacity ?? 0);
   if (!opts.withDirty) return recordOnce(workload, opts, false);
   if (size < (opts.twoPassFrom ?? 4 << 20)) return recordOnce(workload, opts, true);
   const written = new Set<number>();
@@ -326,7 +348,7 @@ export interface RecordFromOptions {
  */
 export function recordFromImage(image: Uint8Array, workload: Workload, opts: RecordFromOptions): Trace {
   const backend = new TracingBackend(image.length, opts.withDirty, image, opts.evicts ?? true);
-  const pool = Pool.open({ backend, layout: opts.layout });
+  const pool = Pool.open({ backend, layout: opts.layout, maxSize: image.length });
   try {
     opts.before?.(pool);
     backend.start('lazy');

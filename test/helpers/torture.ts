@@ -6,8 +6,8 @@
 // (from), realloc (grow / shrink, into, align64 objects too), root growth,
 // raw writes + persist, transactions (setU32 / setBytes, tx alloc / free /
 // realloc, nested levels, aborts by throwing), transactions larger than the
-// fixed undo log, clean reopens — on a small memory pool that runs out of
-// space. A Model (model.ts) follows every operation the pool reports done.
+// fixed undo log, clean reopens — on a small memory pool that grows (crashes
+// inside growths included) up to 4× its size and then runs out of space. A Model (model.ts) follows every operation the pool reports done.
 // A CrashBackend (crash-backend.ts) is armed now and then to crash at a
 // random drain in a random crash mode (strict, pending, evict, tear8, eadr),
 // also during the recovery of the open that follows; the recovered pool must
@@ -35,6 +35,8 @@ const CHUNK = 64 * KiB;
 const DIR_TYPE = 99;
 const DIR_SLOTS = 64;
 const LOG_TAIL = 25;
+/** The pool starts at poolSize and may grow to this many times it (then runs out of space): growth under crashes. */
+const GROWTH = 4;
 /** Operations after a crash during which crashes are armed more often. */
 const HOT_OPS = 8;
 
@@ -42,7 +44,7 @@ export interface TortureOptions {
   seed: number;
   /** Operations to run. */
   ops: number;
-  /** Pool size in bytes (default 2 MiB: small enough to run out of space). */
+  /** Initial pool size in bytes (default 512 KiB); it grows to at most 4× that (small enough to run out of space). */
   poolSize?: number;
   /** Percent of operations before which a crash is armed (default 10; 40 for a few operations after a crash). */
   crashPercent?: number;
@@ -142,7 +144,7 @@ class Run {
     this.rng = new Prng(opts.seed);
     this.evicts = tortureEvicts(opts);
     this.modes = this.evicts ? CRASH_MODES : ['strict', 'pending'];
-    this.size = opts.poolSize ?? 2 * 1024 * KiB;
+    this.size = opts.poolSize ?? 512 * KiB;
     this.stats = { ops: 0, crashes: 0, recoveryCrashes: 0, modes: { strict: 0, pending: 0, evict: 0, tear8: 0, eadr: 0 }, states: 0, crashedAfter: 0, errors: {} };
   }
 
@@ -184,7 +186,7 @@ class Run {
 
   setup(): void {
     this.backend = new CrashBackend(this.size, undefined, this.evicts);
-    this.pool = Pool.create({ backend: this.backend, size: this.size, layout: LAYOUT, seed: this.opts.seed, debug: true });
+    this.pool = Pool.create({ backend: this.backend, size: this.size, maxSize: GROWTH * this.size, layout: LAYOUT, seed: this.opts.seed, debug: true });
     this.model.rootOff = this.pool.root(64);
     this.model.add(this.model.rootOff, TYPE_ROOT, 64, true, false, -1);
     const dir = this.pool.alloc(4 * DIR_SLOTS, { type: DIR_TYPE, zero: true });
@@ -214,11 +216,11 @@ class Run {
   /** Open `image` (recovery runs), crashing during the open now and then; returns the open pool. */
   private reopen(image: Uint8Array): void {
     for (;;) {
-      this.backend = new CrashBackend(this.size, image, this.evicts);
+      this.backend = new CrashBackend(image.length, image, this.evicts);
       this.watch();
       if (this.stats.recoveryCrashes < 4 * (this.stats.crashes + 1)) this.maybeArm(30, 4);
       try {
-        this.pool = Pool.open({ backend: this.backend, layout: LAYOUT, debug: true, recycle: this.pool });
+        this.pool = Pool.open({ backend: this.backend, layout: LAYOUT, debug: true, recycle: this.pool, maxSize: GROWTH * this.size });
         this.backend.arm(null);
         return;
       } catch (e) {
@@ -322,7 +324,7 @@ class Run {
   }
 
   private chooseStep(): Step {
-    const full = this.model.liveBytes() > this.size * 0.6;
+    const full = this.model.liveBytes() > GROWTH * this.size * 0.6;
     const table: [number, () => Step][] = [
       [this.alignedNext ? 1000 : full ? 8 : 20, () => this.allocStep()],
       [full ? 20 : 10, () => this.freeStep()],

@@ -1,0 +1,17 @@
+// containers/internal.ts — the containers' private way into a pool's core.
+//
+// Pool exposes its core and memory under this symbol only (marked
+// @internal: not part of the documented API). Containers fetch them anew
+// for every operation, never keep them: the pool may be closed, or its
+// memory replaced, between two operations.
+
+import type { CoreExports } from '../core.js';
+
+/** Key of Pool's internal accessor: `pool[CORE]` is the open pool's core and memory (PoolClosedError once closed). */
+export const CORE = Symbol('pheap core');
+
+/** What `pool[CORE]` returns. */
+export interface CoreAccess {
+  core: CoreExports;
+  memory: WebAssembly.Memory;
+}

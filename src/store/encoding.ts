@@ -1,0 +1,188 @@
+// store/encoding.ts — the key and value codecs of the lmdb-js-compatible Store.
+//
+// Keys are encoded with ordered-binary, as lmdb-js encodes them by default,
+// so comparing encoded keys byte by byte (memcmp) orders them as lmdb-js
+// does. Accepted keys: strings, numbers (not -0), true, false, null,
+// Uint8Arrays (written raw, as lmdb-js does), and non-empty flat arrays of
+// those but null. Refused with KeyError, before anything is written: undefined,
+// bigints, symbols, functions, other objects, nested arrays (ordered-binary
+// flattens them, so [1,[2]] and [1,2] would be one key), null inside an
+// array (written as the separator byte: [false,'',null] decodes with '' in
+// place of the null), strings that would not decode as themselves (a lone
+// surrogate; U+0000..U+0004 in a string of 64 or more UTF-16 units, which
+// ordered-binary writes unescaped), -0 (it encodes as
+// a key that does not decode), keys that encode to no bytes (the empty
+// array or Uint8Array) and keys longer than MAX_KEY_SIZE once encoded.
+// decodeKey(encodeKey(k)) equals k for every accepted key without a
+// Uint8Array (raw bytes decode as whatever they spell, as in lmdb-js),
+// except that a one-part array is the same key as its part (as in lmdb-js:
+// ['a'] and 'a' encode alike) and decodes as the part.
+//
+// Values: one codec per store, chosen by the `encoding` option as in
+// lmdb-js — 'msgpack' (default: msgpackr with lmdb-js's settings, so the
+// bytes are those lmdb-js writes), 'string' (UTF-8), 'binary' (the bytes
+// themselves), 'json', 'ordered-binary' (the key codec, same rules). A
+// value a codec cannot represent faithfully is InvalidArgumentError:
+// msgpack refuses functions and symbols anywhere inside the value (msgpackr
+// would silently write them as undefined) and integers outside 64 bits.
+// Codecs are pure: encode returns a fresh Uint8Array nothing else shares.
+
+import { Encoder } from 'msgpackr';
+import { readKey, writeKey } from 'ordered-binary';
+import { InvalidArgumentError, KeyError } from '../errors.js';
+import { shown } from '../args.js';
+
+/** Longest encoded key, in bytes: lmdb-js's default (DEFAULT_MAX_KEY_SIZE, what LMDB allows with its 4 KiB pages). */
+export const MAX_KEY_SIZE = 1978;
+
+/** One part of a key. */
+export type KeyPart = string | number | boolean | null | Uint8Array;
+/** A key: a part, or a non-empty array of parts other than null. */
+export type Key = KeyPart | Exclude<KeyPart, null>[];
+
+/** Value encodings, as lmdb-js names them. */
+export type ValueEncoding = 'msgpack' | 'string' | 'binary' | 'json' | 'ordered-binary';
+export const VALUE_ENCODINGS: readonly ValueEncoding[] = ['msgpack', 'string', 'binary', 'json', 'ordered-binary'];
+
+/** Encoding and decoding of a store's values. */
+export interface ValueCodec {
+  readonly encoding: ValueEncoding;
+  /** The value's bytes; InvalidArgumentError if the encoding cannot represent it. */
+  encode(value: unknown): Uint8Array;
+  /** The value back from its bytes. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LOW_CONTROL = /[\u0000-\u0004]/;
+
+/** Why a string is not a key part (it would not decode as itself), or null. */
+function stringProblem(s: string): string | null {
+  if (LONE_SURROGATE.test(s)) return 'a string with a lone surrogate (UTF-8 cannot hold it)';
+  if (s.length >= 64 && LOW_CONTROL.test(s)) return 'a string of 64 or more UTF-16 units holding U+0000..U+0004 (ordered-binary writes those raw in long strings, where they read as separators)';
+  return null;
+}
+
+/** Why `part` is not a key part, or null if it is one. */
+function partProblem(part: unknown, inArray: boolean): string | null {
+  switch (typeof part) {
+    case 'string': return stringProblem(part);
+    case 'boolean': return null;
+    case 'number': return Object.is(part, -0) ? '-0 (ordered-binary writes it as a key that does not decode; use 0)' : null;
+    case 'object':
+      if (part === null) return inArray ? 'null inside an array (ordered-binary writes it like the separator, so it does not decode)' : null;
+      if (part instanceof Uint8Array) return null;
+      return Array.isArray(part) ? 'a nested array (ordered-binary flattens it)' : `${shown(part)} (an object other than an array or a Uint8Array)`;
+    default: return `${shown(part)} (a ${typeof part})`;
+  }
+}
+
+/** A scratch buffer big enough for any accepted key and then some (ordered-binary writes up to 12 bytes past a number). */
+const scratch = new Uint8Array(MAX_KEY_SIZE * 2 + 64);
+
+/** The bytes of `key` by ordered-binary's rules, or the reason it is refused. */
+function orderedBytes(key: unknown): Uint8Array | string {
+  const parts = Array.isArray(key) ? key : [key];
+  if (Array.isArray(key) && key.length === 0) return 'an empty array (it encodes to no bytes)';
+  for (const p of parts) {
+    const problem = partProblem(p, Array.isArray(key));
+    if (problem) return problem;
+  }
+  // An upper bound of the encoded length (3 UTF-8 bytes per UTF-16 unit, 9 per number, separators), plus room for the words ordered-binary writes past the end.
+  // (A multiple of 4: ordered-binary views the target as whole 32-bit words.)
+  const bound = (parts.reduce((n: number, p) => n + (typeof p === 'string' ? 3 * p.length + 1 : p instanceof Uint8Array ? p.length : 10) + 1, 16) + 3) & ~3;
+  const target = bound <= scratch.length ? scratch : new Uint8Array(bound);
+  const end = writeKey(key as Key, target, 0);
+  if (end === 0) return 'empty (it encodes to no bytes)';
+  if (end > MAX_KEY_SIZE) return `${end} bytes once encoded, more than ${MAX_KEY_SIZE}`;
+  return target.slice(0, end);
+}
+
+/** The bytes of a key; KeyError if it is not one (see the header). */
+export function encodeKey(key: unknown): Uint8Array {
+  const out = orderedBytes(key);
+  if (typeof out === 'string') throw new KeyError(`${shown(key)} is not a valid key: ${out}`);
+  return out;
+}
+
+/** A key back from its bytes. */
+export function decodeKey(bytes: Uint8Array): Key {
+  return readKey(bytes, 0, bytes.length) as Key;
+}
+
+/** memcmp order of two byte strings: the order of the keys they encode. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+function refuse(encoding: ValueEncoding, value: unknown, why: string): never {
+  throw new InvalidArgumentError(`the '${encoding}' value encoding cannot encode ${shown(value)}: ${why}`);
+}
+
+/** Throw unless msgpack can hold `v` faithfully: no function or symbol anywhere inside (cycles are msgpackr's to refuse). */
+function msgpackable(v: unknown, seen: Set<object>): void {
+  if (typeof v === 'function' || typeof v === 'symbol') refuse('msgpack', v, `it holds a ${typeof v}, which msgpack would drop`);
+  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || seen.has(v)) return;
+  seen.add(v);
+  if (v instanceof Map) for (const [k, x] of v) { msgpackable(k, seen); msgpackable(x, seen); }
+  else if (v instanceof Set) for (const x of v) msgpackable(x, seen);
+  else for (const k of Object.keys(v)) msgpackable((v as Record<string, unknown>)[k], seen);
+}
+
+/** lmdb-js's default value encoder: msgpackr with copyBuffers. */
+const packr = new Encoder({ copyBuffers: true });
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+
+function msgpackCodec(): ValueCodec {
+  return {
+    encoding: 'msgpack',
+    encode(value) {
+      msgpackable(value, new Set());
+      try { return Uint8Array.from(packr.encode(value)); } catch (e) { return refuse('msgpack', value, (e as Error).message); }
+    },
+    decode: (bytes) => packr.decode(bytes),
+  };
+}
+
+const codecs: Record<ValueEncoding, () => ValueCodec> = {
+  msgpack: msgpackCodec,
+  string: () => ({
+    encoding: 'string',
+    encode: (value) => typeof value === 'string' ? utf8.encode(value) : refuse('string', value, 'it is not a string'),
+    decode: (bytes) => utf8Decoder.decode(bytes),
+  }),
+  binary: () => ({
+    encoding: 'binary',
+    encode: (value) => value instanceof Uint8Array ? value.slice() : refuse('binary', value, 'it is not a Uint8Array'),
+    decode: (bytes) => bytes.slice(),
+  }),
+  json: () => ({
+    encoding: 'json',
+    encode(value) {
+      let text: string | undefined;
+      try { text = JSON.stringify(value); } catch (e) { return refuse('json', value, (e as Error).message); }
+      return text === undefined ? refuse('json', value, 'JSON has no text for it') : utf8.encode(text);
+    },
+    decode: (bytes) => JSON.parse(utf8Decoder.decode(bytes)),
+  }),
+  'ordered-binary': () => ({
+    encoding: 'ordered-binary',
+    encode(value) {
+      const out = orderedBytes(value);
+      return typeof out === 'string' ? refuse('ordered-binary', value, out) : out;
+    },
+    decode: (bytes) => decodeKey(bytes),
+  }),
+};
+
+/** The codec of a store's `encoding` option (undefined: 'msgpack'); InvalidArgumentError for any other name. */
+export function valueCodec(encoding?: unknown): ValueCodec {
+  if (encoding === undefined) return codecs.msgpack();
+  if (typeof encoding !== 'string' || !(VALUE_ENCODINGS as readonly string[]).includes(encoding)) {
+    throw new InvalidArgumentError(`encoding ${shown(encoding)} is not one of ${VALUE_ENCODINGS.map((e) => `'${e}'`).join(', ')}`);
+  }
+  return codecs[encoding as ValueEncoding]();
+}
