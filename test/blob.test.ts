@@ -78,7 +78,7 @@ describe('model-based: random sequences', () => {
 
 describe('refused calls change nothing', () => {
   it('typed errors; bad arguments leave the pool byte-identical; OutOfSpaceError keeps the old bytes', () => {
-    const pool = Pool.create({ size: 1 << 20, layout: 'blob', seed: 5 });
+    const pool = Pool.create({ size: 1 << 20, maxSize: 1 << 20, layout: 'blob', seed: 5 }) // fixed: out of space must happen;
     const b = PBlob.create(pool, bytesOf(1, 50));
     const v = PVector.create(pool);
     const before = hex(pool.readBytes(0, pool.size));

@@ -1,7 +1,8 @@
 // Pool-file fuzzing: every mutant of a pool's metadata is refused, detected,
 // or harmless — never opened with objects silently missing or changed.
 //
-// Two realistic 1 MiB pools, built with the public API on the memory backend:
+// Two realistic pools, built with the public API on the memory backend,
+// created at 256 KiB and grown twice by the workload (region tables):
 //   A  the durable image after a seeded workload (clean);
 //   B  a crash image in the middle of a transaction whose snapshots and
 //      modified data are durable: recovery rolls entries back, one of them
@@ -273,6 +274,7 @@ describe(`pool-file fuzzing (PHEAP_FUZZ_SEED=${SEED}${ALL ? ', PHEAP_FUZZ_ALL=1'
     expect(regionCount(a, 'run bitmaps'), 'runs of seven size classes').toBeGreaterThanOrEqual(7);
     expect(regionCount(a, 'large heads'), 'three large objects').toBe(3);
     expect(images.extensionsUsed, 'the big transaction used an extension block').toBeGreaterThan(0);
+    expect(regionCount(a, 'region tables'), 'the pool grew at least twice').toBeGreaterThanOrEqual(2);
     expect([regionCount(a, 'log entry headers'), a.rolledBack, regionCount(a, 'log extension')]).toEqual([0, 0, 0]);
     expect(regionCount(b, 'log extension'), 'extension blocks in use in B').toBe(1);
     expect(regionCount(b, 'log entry headers')).toBeGreaterThan(3);

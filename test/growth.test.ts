@@ -25,6 +25,7 @@ import {
 import { ROOT_BYTES, applyOp, growthOps, modelDifference, runOps, type GrowthModel } from './helpers/growth-workload.js';
 import { sha256, useTempDir } from './helpers/pool-files.js';
 import { REPO } from './helpers/readme.js';
+import { formatInfo, runInfo } from '../src/cli/info.js';
 
 const KiB = 1024;
 const MiB = 1 << 20;
@@ -85,6 +86,18 @@ describe('a pool grows as it needs room', () => {
     expect(modelDifference(q, model)).toBeNull();
     q.check();
     q.close();
+  });
+
+  it('pheap info reports the size, the size at creation and the growth count', () => {
+    const file = tmp.file('info');
+    const pool = create('file', 128 * KiB, { path: file });
+    runOps(pool, growthOps(SEED + 3, 40));
+    const { size, growths } = pool.stats();
+    pool.close();
+    const { report } = runInfo(file);
+    expect([report.header.size, report.header.initialSize, report.growths]).toEqual([size, 128 * KiB, growths]);
+    expect(growths).toBeGreaterThan(0);
+    expect(formatInfo(report)).toContain(`size         ${size} bytes, ${report.header.chunks} heap chunks of 65536 bytes (created at 131072 bytes, grown ${growths} times)`);
   });
 
   it('one allocation larger than the pool grows it by what it needs, in one step', () => {

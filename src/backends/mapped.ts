@@ -24,8 +24,8 @@
 // buffer + base, so it refuses rather than flush a wrong address.
 //
 // The guard: the mapping is bound to the address of the memory's backing
-// store. The host sizes the memory up front (initial == maximum, core.ts), so
-// it cannot move; still, every drain checks that `memory.buffer` is the very
+// store. The memory grows only when the pool does (grow(), which maps the
+// file again itself); still, every drain checks that `memory.buffer` is the very
 // ArrayBuffer whose address was recorded at attach. An attached ArrayBuffer's
 // store never moves, and growing detaches it and makes a new one, so a new
 // buffer object is exactly the case where the store may have moved: then the

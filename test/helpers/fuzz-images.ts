@@ -1,7 +1,8 @@
 // fuzz-images.ts — the two pool images test/fuzz.test.ts mutates, built with
 // the public API on the memory backend from one seed:
 //
-//   A  the durable image after a realistic workload: runs of seven size
+//   A  the durable image after a realistic workload on a pool created at
+//      256 KiB that grows (region tables appended) — runs of seven size
 //      classes with live and freed slots, large objects (two 64-byte aligned,
 //      one spanning two chunks), a root, objects published with `into` and
 //      freed with `from`, committed transactions with allocations and frees,
@@ -17,7 +18,8 @@
 import { Pool, Prng, type AllocOptions } from '../../src/index.js';
 import type { ImageName } from './mutants.js';
 
-const SIZE = 1 << 20;
+/** Created this small, the pool grows (twice) during the workload: the images hold region tables. */
+const SIZE = 256 << 10;
 export const LAYOUT = 'fuzz';
 const ROOT_SIZE = 256; // u32 slots holding the published objects' offsets
 /** Six run classes (the root's is a seventh); three objects of each fill the last one's run. */

@@ -1,7 +1,8 @@
 // metadata-regions.ts — pool-file fuzzing (test/fuzz.test.ts): where a pool
 // image's metadata lives, and every mutant of those bytes.
 //
-//   metadataRegions  header page, chunk table, undo log (entries valid for
+//   metadataRegions  header page, chunk table, the region tables growth
+//                    appended, undo log (entries valid for
 //                    its seq, extension blocks, stale rest), run bitmaps
 //                    (bits of slots, padding), object headers, large objects'
 //                    heads — found from the documented format (docs/format.md),
@@ -20,7 +21,7 @@ import { LINE, type ImageName, type Mutant } from './mutants.js';
 
 /** Metadata regions, in table order. 'truncation' names the truncated mutants. */
 export const REGION_NAMES = [
-  'header', 'header padding', 'chunk words', 'table padding', 'log header', 'log entry headers', 'log entry data',
+  'header', 'header padding', 'chunk words', 'table padding', 'region tables', 'log header', 'log entry headers', 'log entry data',
   'log stale', 'log extension', 'run bitmaps', 'bitmap padding', 'object headers', 'large heads', 'truncation',
 ] as const;
 export type RegionName = typeof REGION_NAMES[number];
@@ -40,6 +41,36 @@ const KIND_RUN = 1;
 const KIND_LARGE = 2;
 
 const align16 = (v: number) => (v + 15) & ~15;
+
+/** docs/format.md, "Growth": a region's object header, info and check come before its chunk words. */
+const REGION_WORDS = 48;
+const GROWN = 0x110;
+
+/** The regions growth appended: their first chunk, chunk count and pool offset, walked from the header. */
+function grownRegions(image: Uint8Array): Array<{ first: number; n: number; at: number }> {
+  const heapOffset = u32At(image, H.HEAP_OFF);
+  const total = u32At(image, GROWN);
+  const out: Array<{ first: number; n: number; at: number }> = [];
+  for (let c = u32At(image, H.NCHUNKS); total !== 0 && c < total;) {
+    const at = heapOffset + c * CHUNK_SIZE;
+    const n = u32At(image, at + 20);
+    out.push({ first: c, n, at });
+    c += n;
+  }
+  return out;
+}
+
+/** Pool offset of chunk c's word: in the fixed table, or in its region's table. */
+function chunkWordAt(image: Uint8Array, c: number): number {
+  if (c < u32At(image, H.NCHUNKS)) return u32At(image, H.TABLE_OFF) + 8 * c;
+  const r = grownRegions(image).find((g) => c >= g.first && c < g.first + g.n)!;
+  return r.at + REGION_WORDS + 8 * (c - r.first);
+}
+
+/** Heap chunks, regions included. */
+function chunkTotal(image: Uint8Array): number {
+  return u32At(image, GROWN) || u32At(image, H.NCHUNKS);
+}
 
 /**
  * Slot strides of the size classes, by class number (docs/format.md): 32…128
@@ -114,12 +145,11 @@ function logRegions(image: Uint8Array, logOffset: number, heapOffset: number): R
  * head (its chunk's start up to the payload).
  */
 function heapRegions(image: Uint8Array, pool: Pool, heapOffset: number): Region[] {
-  const tableOff = u32At(image, H.TABLE_OFF);
   const chunkStart = (off: number) => off - ((off - heapOffset) % CHUNK_SIZE);
-  const wordAt = (off: number) => u64At(image, tableOff + 8 * ((chunkStart(off) - heapOffset) / CHUNK_SIZE));
+  const wordAt = (off: number) => u64At(image, chunkWordAt(image, (chunkStart(off) - heapOffset) / CHUNK_SIZE));
   const kindAt = (off: number) => Number(wordAt(off) & 0xfn);
   const out: Region[] = [];
-  for (let c = 0; c < u32At(image, H.NCHUNKS); c++) {
+  for (let c = 0; c < chunkTotal(image); c++) {
     const start = heapOffset + c * CHUNK_SIZE;
     if (kindAt(start) !== KIND_RUN) continue;
     const used = 8 * Math.ceil(runSlots(Number((wordAt(start) >> 8n) & 0xffffffn)) / 32);
@@ -146,6 +176,7 @@ export function metadataRegions(image: Uint8Array, pool: Pool): Region[] {
     { name: 'header padding', start: H.END, end: H.PAGE },
     { name: 'chunk words', start: tableOff, end: tableEnd },
     { name: 'table padding', start: tableEnd, end: logOffset },
+    ...grownRegions(image).map(({ at, n }): Region => ({ name: 'region tables', start: at, end: at + REGION_WORDS + 8 * n })),
     ...logRegions(image, logOffset, heapOffset),
     ...heapRegions(image, pool, heapOffset),
   ];
