@@ -118,7 +118,7 @@ describe('OrderedMap against a model', () => {
       expectSame(pool, map, model);
       expect(map.check().objects, 'an emptied map owns its header and one empty leaf').toBe(2);
       pool.close();
-    }), { numRuns: 40, seed });
+    }), { numRuns: 30, seed });
   });
 
   it('first() and last() follow the smallest and largest key', () => {
