@@ -54,9 +54,9 @@
 
 import { Code, lastError } from "../errors";
 import { TX_LIST_CAP, abs } from "../layout";
-import { ALLOC_ALIGN64, ALLOC_ZERO, alloc, free, usableSize } from "../alloc";
-import { objectDataLen, objectType } from "../object";
-import { NOT_A_CONTAINER, isHeader, setOut } from "./shared";
+import { ALLOC_ALIGN64, ALLOC_ZERO, alloc, free } from "../alloc";
+import { objectDataLen } from "../object";
+import { NOT_A_CONTAINER, isHeader, isObjectOf, setOut } from "./shared";
 import { txAbort, txBegin, txCommit } from "../tx";
 import { allocsRecorded, deferredLog, freesRecorded, logRange, txDepth, txReady } from "../log";
 import { drain } from "../flush";
@@ -187,7 +187,7 @@ function mapCode(m: u32): Code {
 
 /** Is `n` a node of the expected kind with a sane header? */
 function nodeSane(n: u32, kind: u32): bool {
-  if ((n & 63) != 0 || usableSize(n) == 0 || objectType(n) != TYPE_NODE || kindOf(n) != kind) return false;
+  if ((n & 63) != 0 || !isObjectOf(n, TYPE_NODE) || kindOf(n) != kind) return false;
   const top = topOf(n);
   return top <= NODE_SIZE && NODE_HDR + (countOf(n) << 1) <= top && garbageOf(n) <= NODE_SIZE - top;
 }
@@ -398,7 +398,7 @@ function writeEntry(leaf: u32, idx: u32): u32 {
 
 function notFound(): u32 { store<u32>(OUT, 0); return 0; }
 
-/** Look up the key at IO_IN: 1 (entry at OUT) or 0. Returns Code via OUT+28 on damage. */
+/** Look up the key at IO_IN: OUT+0 says whether it is there, the entry follows (writeEntry). CORRUPT_HEAP on a damaged node. */
 export function btreeGet(m: u32, klen: u32): Code {
   const code = mapCode(m);
   if (code != Code.OK) return code;
@@ -854,7 +854,7 @@ function leafOk(n: u32): bool {
     chkLastLen = keyLenOf(c);
     if (isExternal(word2(c))) {
       const blob = valueOff(c);
-      if (usableSize(blob) == 0 || objectType(blob) != TYPE_VALUE || objectDataLen(blob) != word2(c)) return bad(c);
+      if (!isObjectOf(blob, TYPE_VALUE) || objectDataLen(blob) != word2(c)) return bad(c);
       chkObjects++;
     }
   }
