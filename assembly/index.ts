@@ -65,3 +65,7 @@ export function damageOffset(): u32 { return errors.damageAt; }
 export { containerMustAbort, containerOut } from "./containers/shared";
 export { vecCreate, vecInfo, vecAt, vecPush, vecSet, vecTruncate, vecFree, vecVerify } from "./containers/vector";
 export { blobCreate, blobInfo, blobReplace, blobFree, blobVerify } from "./containers/blob";
+export {
+  btreeCreate, btreeValid, btreeGet, btreePut, btreeRemove, btreeSeek, btreeStep, btreeCount, btreeEpoch, btreeIo, btreeIoCap,
+  btreeOut, btreeKeyMax, btreeCheck,
+} from "./containers/btree";

@@ -57,6 +57,16 @@ export interface CoreExports {
   vecTruncate(v: number, n: number): number; vecFree(v: number): number; vecVerify(v: number): number;
   blobCreate(len: number): number; blobInfo(b: number): number; blobReplace(b: number, len: number): number;
   blobFree(b: number): number; blobVerify(b: number): number;
+  // the ordered map (assembly/containers/btree.ts; src/containers/ordered-map.ts)
+  btreeCreate(): number; btreeValid(map: number): number;
+  btreeGet(map: number, keyLen: number): number;
+  btreePut(map: number, keyLen: number, valLen: number, copy: number): number;
+  btreeRemove(map: number, keyLen: number): number;
+  btreeSeek(map: number, keyLen: number, mode: number): number;
+  btreeStep(leaf: number, idx: number, dir: number): number;
+  btreeCount(map: number): number; btreeEpoch(): number;
+  btreeIo(): number; btreeIoCap(): number; btreeOut(): number; btreeKeyMax(): number;
+  btreeCheck(map: number): number;
 }
 
 export type DrainHandler = (ranges: Uint32Array, count: number, final: boolean) => void;

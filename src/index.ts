@@ -27,3 +27,5 @@ export { sha256 } from './crash/hash.js';
 export { PVector, MAX_ELEM_SIZE } from './containers/vector.js';
 export type { VectorOptions } from './containers/vector.js';
 export { PBlob } from './containers/blob.js';
+export { OrderedMap, ORDERED_MAP_KEY_MAX, compareKeys } from './containers/ordered-map.js';
+export type { OrderedMapCreateOptions, RangeOptions, Entry } from './containers/ordered-map.js';
