@@ -71,7 +71,7 @@ describe('playground in Chromium', () => {
           await c.persist(off, 4);
           offs.push(off);
         }
-        const image: Uint8Array = await c.durableImage();
+        const image = await c.durableImage() as Uint8Array<ArrayBuffer>;
         const res: Record<string, any> = { length: image.length, hash: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', image))).join(',') };
         if (backend === 'opfs') {
           await c.close();
