@@ -73,7 +73,8 @@ export function measure(fn: (n: number) => unknown, opts: MeasureOptions = {}): 
   return measureRuns(fn, opts).opsPerSec;
 }
 
-function rate(x: number): string {
+/** A throughput for a table cell: "1.23 M/s", "45.6 k/s", "7.0 /s" ("-" when not finite). */
+export function rate(x: number): string {
   if (!Number.isFinite(x)) return '-';
   if (x >= 1e6) return `${(x / 1e6).toFixed(2)} M/s`;
   if (x >= 1e3) return `${(x / 1e3).toFixed(1)} k/s`;
@@ -104,9 +105,14 @@ export function printTable(rows: readonly Row[], title?: string): string {
       r.anchor && Number.isFinite(a) && Number.isFinite(ops) ? `${(ops / a).toFixed(2)}×` : '',
     ];
   });
+  return printGrid(head, body, (i) => i >= 3 && i !== 4, title);
+}
+
+/** Prints cells as a fixed-width table under `head` (columns where `right(i)` are right-aligned), returns it. */
+export function printGrid(head: readonly string[], body: readonly string[][], right: (column: number) => boolean, title?: string): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i >= 3 && i !== 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (right(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [
     ...(title ? [title] : []),
     line(head),

@@ -1,0 +1,201 @@
+// bench/kv-stores.ts — the three key-value stores bench/kv.ts compares, each
+// behind one small "lmdb-like" interface (KvStore): pheap, lmdb-js and
+// better-sqlite3. Owns how each is opened at each durability level and how
+// that level is named in the table.
+//
+// Invariants:
+//   - every opener makes a store at `path` (created if absent, reopened if
+//     there) that keeps 16-byte Uint8Array keys in byte order and values in
+//     the requested encoding ('binary': Uint8Array, 'msgpack': any object);
+//   - durability 'os' survives a process crash, not a power cut (pheap 'os',
+//     lmdb-js noSync, sqlite WAL synchronous=NORMAL); 'fsync' survives a
+//     power cut (pheap 'fsync', lmdb-js default, sqlite WAL synchronous=FULL);
+//   - put() resolves only once its write is durable at the store's level.
+//
+// ┌───────────────────────────────────────────────────────────────────────┐
+// │ MERGE SWITCH: openPheapStore() below uses a stand-in (OrderedMap in a │
+// │ pool) until the pheap Store (src/store/store.ts) is on main. At the   │
+// │ merge, replace its body with the Store's open() (see its doc).        │
+// └───────────────────────────────────────────────────────────────────────┘
+
+import { createRequire } from 'node:module';
+import { open as openLmdb } from 'lmdb';
+import { OrderedMap, Pool } from '../src/index.js';
+import { encodeKey, valueCodec, type ValueCodec } from '../src/store/encoding.js';
+
+/** getRange() options, as lmdb-js takes them (keys are Uint8Arrays here). */
+export interface KvRangeOptions {
+  start?: Uint8Array;
+  end?: Uint8Array;
+  limit?: number;
+  offset?: number;
+  reverse?: boolean;
+}
+
+/** The part of lmdb-js's RootDatabase the benchmark uses; the pheap Store has the same shape. */
+export interface KvStore {
+  get(key: Uint8Array): unknown;
+  /** Resolves once the write is durable at the store's level (group commit). */
+  put(key: Uint8Array, value: unknown): Promise<unknown>;
+  putSync(key: Uint8Array, value: unknown): unknown;
+  removeSync(key: Uint8Array): unknown;
+  getRange(opts: KvRangeOptions): Iterable<{ key: unknown; value: unknown }>;
+  getCount(): number;
+  transactionSync<T>(fn: () => T): T;
+  close(): Promise<void> | void;
+}
+
+export type KvEncoding = 'binary' | 'msgpack';
+export type KvDurability = 'fsync' | 'os';
+
+export interface KvOpenOptions {
+  encoding: KvEncoding;
+  durability: KvDurability;
+  /** pheap only: the pool's backend (default: what Pool.openOrCreate picks for a path). */
+  backend?: 'file' | 'mapped';
+}
+
+/** One contender: its name, how it opens, and how it names each durability level. */
+export interface KvContender {
+  name: string;
+  open(path: string, opts: KvOpenOptions): KvStore;
+  durability: Record<KvDurability, string>;
+}
+
+// ─── pheap ──────────────────────────────────────────────────────────────────
+
+/** Stand-in only: the root object holds the map's offset (u32). */
+const ROOT_SIZE = 4;
+
+/**
+ * MERGE SWITCH — the pheap store the benchmark measures.
+ *
+ * Now: a stand-in, an OrderedMap in a pool file (default backend) at the
+ * given durability, with the Store's key and value codecs
+ * (src/store/encoding.ts), so rows measure the container the Store is built
+ * on. At the merge, replace the whole body with
+ *
+ *     return open({ path, encoding: opts.encoding, durability: opts.durability, backend: opts.backend });
+ *
+ * (`import { open } from '../src/index.js'`), drop the stand-in helpers
+ * below it (ROOT_SIZE, standInStore) and their imports (OrderedMap, Pool,
+ * encodeKey, valueCodec, ValueCodec), and set pheap.name to 'pheap Store'.
+ */
+export function openPheapStore(path: string, opts: KvOpenOptions): KvStore {
+  const pool = Pool.openOrCreate({ path, layout: 'kv-bench', durability: opts.durability, backend: opts.backend });
+  return standInStore(pool, valueCodec(opts.encoding));
+}
+
+/** The lmdb-like calls over one OrderedMap (found through the root, made on first use). */
+function standInStore(pool: Pool, codec: ValueCodec): KvStore {
+  const root = pool.root(ROOT_SIZE);
+  const map = pool.readU32(root) === 0 ? OrderedMap.create(pool, { into: root }) : OrderedMap.open(pool, pool.readU32(root));
+  const entry = (e: { key: Uint8Array; value: Uint8Array }) => ({ key: e.key, value: codec.decode(e.value) });
+  return {
+    get: (key) => { const v = map.get(encodeKey(key)); return v === undefined ? undefined : codec.decode(v); },
+    put: (key, value) => pool.txAsync(() => map.put(encodeKey(key), codec.encode(value))),
+    putSync: (key, value) => map.put(encodeKey(key), codec.encode(value)),
+    removeSync: (key) => map.remove(encodeKey(key)),
+    getRange: (o) => Array.from(map.range({ ...o, start: o.start && encodeKey(o.start), end: o.end && encodeKey(o.end) }), entry),
+    getCount: () => map.count,
+    transactionSync: (fn) => pool.tx(fn),
+    close: () => pool.close(),
+  };
+}
+
+export const pheap: KvContender = {
+  name: 'pheap (OrderedMap stand-in)',
+  open: openPheapStore,
+  durability: { os: "durability 'os'", fsync: "durability 'fsync'" },
+};
+
+// ─── lmdb-js ────────────────────────────────────────────────────────────────
+
+export const lmdb: KvContender = {
+  name: 'lmdb-js',
+  // Default key encoding (ordered-binary: Uint8Arrays raw, as the pheap Store does).
+  open: (path, opts) => openLmdb({ path, encoding: opts.encoding, noSync: opts.durability === 'os' }),
+  durability: { os: 'noSync: true', fsync: 'default (sync)' },
+};
+
+// ─── better-sqlite3 ─────────────────────────────────────────────────────────
+
+/** The few better-sqlite3 calls used here (it ships no types of its own). */
+interface SqliteStatement {
+  run(...params: unknown[]): unknown;
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+interface SqliteDatabase {
+  pragma(source: string): unknown;
+  exec(source: string): unknown;
+  prepare(source: string): SqliteStatement;
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  close(): unknown;
+}
+const Sqlite = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => SqliteDatabase;
+
+interface Pending { key: Uint8Array; bytes: Uint8Array; resolve: (ok: boolean) => void; reject: (e: unknown) => void }
+
+/** The SELECT for one shape of getRange() options (bound values in order: start, end, limit, offset). */
+function rangeSql(o: KvRangeOptions): string {
+  const [from, to] = o.reverse ? ['<=', '>'] : ['>=', '<'];
+  const where = [o.start && `key ${from} ?`, o.end && `key ${to} ?`].filter(Boolean);
+  return `SELECT key, value FROM kv${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY key${o.reverse ? ' DESC' : ''} LIMIT ? OFFSET ?`;
+}
+
+/** A table kv(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID in WAL mode; put() batches the writes of one event-loop turn into one transaction. */
+function openSqlite(path: string, opts: KvOpenOptions): KvStore {
+  const db = new Sqlite(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${opts.durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+  db.exec('CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');
+  const codec = valueCodec(opts.encoding);
+  const select = db.prepare('SELECT value FROM kv WHERE key = ?');
+  const upsert = db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)');
+  const remove = db.prepare('DELETE FROM kv WHERE key = ?');
+  const count = db.prepare('SELECT count(*) AS n FROM kv');
+  const ranges = new Map<string, SqliteStatement>();
+  const writeBatch = db.transaction((batch: Pending[]) => { for (const p of batch) upsert.run(p.key, p.bytes); });
+  let pending: Pending[] | null = null;
+  const commit = () => {
+    if (!pending) return;
+    const batch = pending;
+    pending = null;
+    try { writeBatch(batch); } catch (e) { for (const p of batch) p.reject(e); return; }
+    for (const p of batch) p.resolve(true);
+  };
+  return {
+    get: (key) => { const row = select.get(key) as { value: Uint8Array } | undefined; return row && codec.decode(row.value); },
+    put: (key, value) => new Promise((resolve, reject) => {
+      if (!pending) { pending = []; setImmediate(commit); }
+      pending.push({ key, bytes: codec.encode(value), resolve, reject });
+    }),
+    putSync: (key, value) => upsert.run(key, codec.encode(value)),
+    removeSync: (key) => remove.run(key),
+    getRange(o) {
+      const sql = rangeSql(o);
+      const stmt = ranges.get(sql) ?? db.prepare(sql);
+      ranges.set(sql, stmt);
+      const rows = stmt.all(...[o.start, o.end].filter((k) => k !== undefined), o.limit ?? -1, o.offset ?? 0) as { key: Uint8Array; value: Uint8Array }[];
+      return rows.map((r) => ({ key: r.key, value: codec.decode(r.value) }));
+    },
+    getCount: () => (count.get() as { n: number }).n,
+    transactionSync: (fn) => db.transaction(fn)(),
+    close: () => { commit(); db.close(); },
+  };
+}
+
+/** The SQLite library's version, for the table's title. */
+export function sqliteVersion(): string {
+  const db = new Sqlite(':memory:');
+  const v = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  db.close();
+  return v;
+}
+
+export const sqlite: KvContender = {
+  name: 'better-sqlite3',
+  open: openSqlite,
+  durability: { os: 'WAL, synchronous=NORMAL', fsync: 'WAL, synchronous=FULL' },
+};
