@@ -5,8 +5,9 @@
 //
 // Invariants:
 //   - every opener makes a store at `path` (created if absent, reopened if
-//     there) that keeps 16-byte Uint8Array keys in byte order and values in
-//     the requested encoding ('binary': Uint8Array, 'msgpack': any object);
+//     there) that keeps Uint8Array keys as they are (keyEncoding 'binary'),
+//     in byte order, and values in the requested encoding ('binary':
+//     Uint8Array, 'msgpack': any object);
 //   - durability 'os' survives a process crash, not a power cut (pheap 'os',
 //     lmdb-js noSync, sqlite WAL synchronous=NORMAL); 'fsync' survives a
 //     power cut (pheap 'fsync', lmdb-js default, sqlite WAL synchronous=FULL);
@@ -21,7 +22,7 @@
 import { createRequire } from 'node:module';
 import { open as openLmdb } from 'lmdb';
 import { OrderedMap, Pool } from '../src/index.js';
-import { encodeKey, valueCodec, type ValueCodec } from '../src/store/encoding.js';
+import { valueCodec, type ValueCodec } from '../src/store/encoding.js';
 
 /** getRange() options, as lmdb-js takes them (keys are Uint8Arrays here). */
 export interface KvRangeOptions {
@@ -71,15 +72,15 @@ const ROOT_SIZE = 4;
  * MERGE SWITCH — the pheap store the benchmark measures.
  *
  * Now: a stand-in, an OrderedMap in a pool file (default backend) at the
- * given durability, with the Store's key and value codecs
+ * given durability, keys as they are and the Store's value codecs
  * (src/store/encoding.ts), so rows measure the container the Store is built
  * on. At the merge, replace the whole body with
  *
- *     return open({ path, encoding: opts.encoding, durability: opts.durability, backend: opts.backend });
+ *     return open({ path, keyEncoding: 'binary', encoding: opts.encoding, durability: opts.durability, backend: opts.backend });
  *
  * (`import { open } from '../src/index.js'`), drop the stand-in helpers
  * below it (ROOT_SIZE, standInStore) and their imports (OrderedMap, Pool,
- * encodeKey, valueCodec, ValueCodec), and set pheap.name to 'pheap Store'.
+ * ValueCodec), and set pheap.name to 'pheap Store'.
  */
 export function openPheapStore(path: string, opts: KvOpenOptions): KvStore {
   const pool = Pool.openOrCreate({ path, layout: 'kv-bench', durability: opts.durability, backend: opts.backend });
@@ -92,11 +93,11 @@ function standInStore(pool: Pool, codec: ValueCodec): KvStore {
   const map = pool.readU32(root) === 0 ? OrderedMap.create(pool, { into: root }) : OrderedMap.open(pool, pool.readU32(root));
   const entry = (e: { key: Uint8Array; value: Uint8Array }) => ({ key: e.key, value: codec.decode(e.value) });
   return {
-    get: (key) => { const v = map.get(encodeKey(key)); return v === undefined ? undefined : codec.decode(v); },
-    put: (key, value) => pool.txAsync(() => map.put(encodeKey(key), codec.encode(value))),
-    putSync: (key, value) => map.put(encodeKey(key), codec.encode(value)),
-    removeSync: (key) => map.remove(encodeKey(key)),
-    getRange: (o) => Array.from(map.range({ ...o, start: o.start && encodeKey(o.start), end: o.end && encodeKey(o.end) }), entry),
+    get: (key) => { const v = map.get(key); return v === undefined ? undefined : codec.decode(v); },
+    put: (key, value) => pool.txAsync(() => map.put(key, codec.encode(value))),
+    putSync: (key, value) => map.put(key, codec.encode(value)),
+    removeSync: (key) => map.remove(key),
+    getRange: (o) => Array.from(map.range(o), entry),
     getCount: () => map.count,
     transactionSync: (fn) => pool.tx(fn),
     close: () => pool.close(),
@@ -113,8 +114,7 @@ export const pheap: KvContender = {
 
 export const lmdb: KvContender = {
   name: 'lmdb-js',
-  // Default key encoding (ordered-binary: Uint8Arrays raw, as the pheap Store does).
-  open: (path, opts) => openLmdb({ path, encoding: opts.encoding, noSync: opts.durability === 'os' }),
+  open: (path, opts) => openLmdb({ path, keyEncoding: 'binary', encoding: opts.encoding, noSync: opts.durability === 'os' }),
   durability: { os: 'noSync: true', fsync: 'default (sync)' },
 };
 

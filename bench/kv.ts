@@ -3,7 +3,8 @@
 // The stores and their durability settings are in bench/kv-stores.ts (its
 // openPheapStore() is the one switch to make at the merge of the Store).
 //
-// For 1e5 keys (and 1e6 with BENCH_KV_1E6=1), 16-byte keys, values of 100
+// For 1e5 keys (and 1e6 with BENCH_KV_1E6=1), 16-byte binary keys (keyEncoding
+// 'binary': stored as they are), values of 100
 // bytes ('binary') and small objects ('msgpack'), keys in sequential and in
 // random order (a seeded shuffle), each run on fresh stores:
 //   putSync         insert every key, one write transaction each   (at os)
@@ -47,10 +48,9 @@ type Order = 'sequential' | 'random';
 /** A phase's result on one store: ops/s, or bytes for 'file size'. */
 type Figures = Record<string, number>;
 
-/** The i-th key: 'k', then zeros, then i big-endian in the last 4 bytes (so byte order is i order). */
+/** The i-th key: 12 zero bytes, then i big-endian (so byte order is i order). */
 function key(i: number): Uint8Array {
   const k = new Uint8Array(16);
-  k[0] = 0x6b;
   new DataView(k.buffer).setUint32(12, i);
   return k;
 }
