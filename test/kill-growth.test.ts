@@ -6,9 +6,11 @@
 // allocate object n (its size from a seeded list the parent made, 1 KiB to
 // ~300 KiB), fill it with pattern(size, n), persist it, publish it in one
 // transaction (its offset in root slot n, the counter at root+0 set to n),
-// then print `ok n size growths`. The pool doubles about every 20 ms of the
-// child's life, so the parent kills it at a seeded moment in its first
-// DELAY_MS after `ready`, when growths are frequent. Every file is killed
+// then print `ok n size growths`. A young pool grows every few objects
+// (128 KiB → 64 MiB is nine growths), so the child is SIGKILLed at a seeded
+// moment in its first DELAY_MS after `ready` (by a killer process it starts:
+// its own loop never yields, and the parent is busy checking other lanes'
+// pools). LANES children per backend run at once. Every file is killed
 // twice: once fresh, once after the child reopened it (recovery ran, and
 // the bytes an interrupted growth left past the committed size are grown
 // over). After each kill the parent reopens the pool and checks:
@@ -21,7 +23,7 @@
 // the storage was extended, before the grown word committed it), and kills
 // whose reopened pool had grown past the last printed line (the growth
 // committed, the object's line not printed yet). Kill times and object
-// sizes come from one seeded Prng (PHEAP_KILL_SEED); the test prints the
+// sizes come from seeded Prngs, one per lane (PHEAP_KILL_SEED); the test prints the
 // line that reproduces the run. Durability 'os': a killed process leaves
 // every write it made in the page cache.
 
