@@ -262,8 +262,10 @@ export class Pool {
       return 0;
     }
     try {
-      const short = POOL_BASE + to - this.memory.buffer.byteLength;
-      if (short > 0) this.memory.grow(Math.ceil(short / WASM_PAGE));
+      const had = this.memory.buffer.byteLength - POOL_BASE;
+      if (to > had) this.memory.grow(Math.ceil((to - had) / WASM_PAGE));
+      // Pages memory.grow just made are zero; bytes it already had past the pool (a recycled memory) may not be.
+      if (had > this.poolBytes) new Uint8Array(this.memory.buffer, POOL_BASE + this.poolBytes, Math.min(had, to) - this.poolBytes).fill(0);
       if (!this.backend.grow) throw new UnsupportedOperationError(`the '${this.backend.kind}' backend cannot grow`);
       this.backend.grow(this.memory, POOL_BASE, this.poolBytes, to);
     } catch (e) {
