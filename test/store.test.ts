@@ -11,7 +11,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { open as lmdbOpen, type Database as LmdbDatabase, type Key as LmdbKey, type RootDatabase } from 'lmdb';
 import {
   open, Store, Pool, STORE_LAYOUT, canonical, KeyError, InvalidArgumentError, LayoutMismatchError, NotAPoolError,
@@ -199,3 +199,117 @@ describe('the Store against lmdb-js', () => {
     console.log(`store vs lmdb-js: ${runs} runs, ${ops} operations, ${entries} entries compared at the end; reproduce: npx vitest run ${FILE} -t 'random operation' (seed ${SEED})`);
   }, 60_000);
 });
+
+// ─── files: reopen, foreign files, bad input ──────────────────────────────
+
+describe('the Store on a file', () => {
+  it('reopen keeps everything: random puts, removes and transactions over three databases', async () => {
+    let runs = 0;
+    await fc.assert(fc.asyncProperty(fc.array(wArb, { minLength: 1, maxLength: 30 }), async (ws) => {
+      const path = tmp.file('reopen');
+      const names = ['Xobj', 'Xstr', 'Xbin'];
+      const s = open({ path, durability: 'none' });
+      const dbs = [s, ...names.map((n, i) => s.openDB(n, { encoding: DBS[i + 1].encoding }))];
+      const half = ws.length >> 1;
+      await s.transaction(() => { for (const w of ws.slice(0, half)) writeTo(dbs[w.db], w); });
+      for (const w of ws.slice(half)) if (w.k === 'put') dbs[w.db].putSync(w.key, valueFor(w.db, w.v)); else dbs[w.db].removeSync(w.key);
+      const before = dbs.map((d) => norm(d.getRange().asArray));
+      s.close();
+      const t = open(path);
+      const after = [t, ...names.map((n, i) => t.openDB(n, { encoding: DBS[i + 1].encoding }))].map((d) => norm(d.getRange().asArray));
+      expect(after).toEqual(before);
+      t.pool.check();
+      t.close();
+      runs++;
+    }), { seed: SEED + 1, numRuns: 15, reporter: (r) => { if (r.failed) throw new Error(`${fc.defaultReportMessage(r)}\n${String(r.errorInstance)}\nreproduce: npx vitest run ${FILE} -t 'reopen keeps' (seed ${SEED + 1})`); } });
+    console.log(`store reopen: ${runs} files reopened with equal contents; reproduce: npx vitest run ${FILE} -t 'reopen keeps' (seed ${SEED + 1})`);
+  }, 30_000);
+
+  it('a pool of another layout and a file that is no pool are refused, byte-identical', () => {
+    const other = tmp.file('other');
+    const p = Pool.create({ path: other, layout: 'not-a-store', size: 128 << 10 });
+    p.root(8);
+    p.close();
+    const junk = tmp.file('junk');
+    writeFileSync(junk, new Uint8Array(4096).map((_, i) => (i * 7) & 0xff));
+    const hashes = [sha256File(other), sha256File(junk)];
+    expect(() => open(other)).toThrow(LayoutMismatchError);
+    expect(() => open({ path: junk })).toThrow(NotAPoolError);
+    expect([sha256File(other), sha256File(junk)]).toEqual(hashes);
+    const s = open(tmp.file('layout'));
+    expect(s.pool.info().path).toBeDefined();
+    s.close();
+    expect(() => Store.attach(Pool.create({ layout: STORE_LAYOUT }), { compression: true as never })).toThrow(UnsupportedOperationError);
+  });
+
+  it('bad keys, values, options and calls are typed errors; the file stays byte-identical', async () => {
+    const path = tmp.file('bad');
+    const s = open(path, { durability: 'none' });
+    s.putSync('a', { x: 1 });
+    s.openDB('strings', { encoding: 'string' }).putSync('k', 'v');
+    s.close();
+
+    const t = open(path, { backend: 'file' }); // the file backend keeps a durable image to compare too
+    const hash = sha256File(path);
+    const image = t.pool.durableImage();
+    const str = t.openDB('strings', { encoding: 'string' });
+    const bin = t.openDB('strings', { keyEncoding: 'binary', encoding: 'binary' });
+    const badKeys: unknown[] = [undefined, 1n, Symbol('s'), {}, [], [[1]], [1, null], -0, 'x'.repeat(ORDERED_MAP_KEY_MAX + 1), new Uint8Array(0), () => 1];
+    let refused = 0;
+    const refuse = (f: () => unknown, type: new (...a: never[]) => PheapError) => { expect(f).toThrow(type); refused++; };
+    for (const k of badKeys) {
+      refuse(() => t.putSync(k as Key, 1), KeyError);
+      refuse(() => t.put(k as Key, 1), KeyError);
+      refuse(() => t.removeSync(k as Key), KeyError);
+      refuse(() => t.get(k as Key), KeyError);
+      if (k !== undefined) refuse(() => t.getRange({ start: k as Key }), KeyError); // (an undefined start is no start)
+    }
+    refuse(() => bin.putSync('text' as never, new Uint8Array(1)), KeyError);
+    refuse(() => t.putSync('a', () => 1), InvalidArgumentError);
+    refuse(() => t.putSync('a', { deep: [Symbol('x')] }), InvalidArgumentError);
+    refuse(() => str.putSync('k', 5), InvalidArgumentError);
+    refuse(() => bin.putSync(new Uint8Array([1]), 'not bytes' as never), InvalidArgumentError);
+    refuse(() => t.put('a', 2, 7), UnsupportedOperationError);
+    refuse(() => t.removeSync('a', 1 as never), UnsupportedOperationError);
+    refuse(() => t.getRange({ limit: -1 }), InvalidArgumentError);
+    refuse(() => t.getRange({ bogus: 1 } as never), InvalidArgumentError);
+    refuse(() => t.getCount({ reverse: 'yes' } as never), InvalidArgumentError);
+    refuse(() => t.openDB(''), InvalidArgumentError);
+    refuse(() => t.openDB('x', { encoding: 'cbor' as never }), InvalidArgumentError);
+    refuse(() => t.openDB('x', { keyEncoding: 'uint32' as never }), InvalidArgumentError);
+    refuse(() => t.transactionSync(() => t.openDB('brand-new')), TxStateError);
+    expect(sha256File(path), `${refused} refused calls left the file byte-identical`).toBe(hash);
+    expect(Buffer.from(t.pool.durableImage()).equals(image), 'and the durable image').toBe(true);
+    // a refusal inside a transaction callback rolls the whole transaction back (the log was written: contents equal, not bytes)
+    refuse(() => t.transactionSync(() => { t.putSync('b', 1); t.putSync(undefined as never, 1); }), KeyError);
+    await expect(t.transaction(() => { t.put('c', 1); throw new InvalidArgumentError('abort'); })).rejects.toThrow(InvalidArgumentError);
+    expect(t.get('b')).toBeUndefined();
+    expect(t.get('c')).toBeUndefined();
+    expect(norm([t.getRange().asArray, str.getRange().asArray])).toBe(norm([[{ key: 'a', value: { x: 1 } }], [{ key: 'k', value: 'v' }]]));
+    t.close();
+    refuse(() => t.get('a'), PoolClosedError);
+    refuse(() => open(tmp.file('never'), { compression: true as never }), UnsupportedOperationError);
+    refuse(() => open({ path: tmp.file('never'), bogus: 1 } as never), InvalidArgumentError);
+  });
+
+  it('put and putSync keep program order while a batch is open; put is visible at once and resolves when committed', async () => {
+    const s = open();
+    const p = s.put('g', 'async');
+    expect(s.get('g'), 'visible before the batch commits').toBe('async');
+    s.putSync('g', 'sync'); // commits the open batch first, then its own transaction
+    expect(await p).toBe(true);
+    expect(s.get('g')).toBe('sync');
+    const q = s.remove('g');
+    const r = s.transaction(() => { s.put('h', 1); return s.get('g'); });
+    expect(await q).toBe(true);
+    expect(await r).toBeUndefined();
+    expect(s.getKeys().asArray).toEqual(['h']);
+    expect(s.transactionSync(() => s.transactionSync(() => { s.putSync('i', 2); return 'nested'; }))).toBe('nested');
+    expect(s.getRange({ reverse: true }).map((e) => e.key).filter((k) => k !== 'h').asArray).toEqual(['i']);
+    s.close();
+  });
+});
+
+function writeTo(db: Store, w: W): void {
+  if (w.k === 'put') void db.put(w.key, valueFor(w.db, w.v)); else void db.remove(w.key);
+}
