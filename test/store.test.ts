@@ -12,7 +12,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
-import { open as lmdbOpen, type Database as LmdbDatabase, type Key as LmdbKey, type RootDatabase } from 'lmdb';
+import { open as lmdbOpen, type Database as LmdbDatabase, type RootDatabase } from 'lmdb';
 import {
   open, Store, Pool, STORE_LAYOUT, canonical, KeyError, InvalidArgumentError, LayoutMismatchError, NotAPoolError,
   PheapError, PoolClosedError, UnsupportedOperationError, TxStateError, ORDERED_MAP_KEY_MAX, type Key,
@@ -92,69 +92,84 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: rangeArb },
 );
 
-/** One side of the comparison: the same calls on a Store or an lmdb-js database. */
-type Db = Store | LmdbDatabase;
+/** One side of the comparison: the calls a Store and an lmdb-js database share, with loose argument types (each side checks its own). */
+interface Db {
+  put(k: unknown, v: unknown): Promise<boolean>;
+  putSync(k: unknown, v: unknown): unknown;
+  remove(k: unknown): Promise<boolean>;
+  removeSync(k: unknown): boolean;
+  get(k: unknown): unknown;
+  getBinary(k: unknown): unknown;
+  doesExist(k: unknown, v?: unknown): boolean;
+  getRange(o?: unknown): Iterable<unknown> & { asArray: unknown[] };
+  getKeys(o?: unknown): { asArray: unknown[] };
+  getCount(o?: unknown): number;
+}
+const loose = (db: Store | LmdbDatabase) => db as unknown as Db;
 const norm = (v: unknown) => canonical(v);
 
 class Sides {
-  ours: (Store | undefined)[] = [];
-  theirs: (LmdbDatabase | undefined)[] = [];
+  ours: (Db | undefined)[] = [];
+  theirs: (Db | undefined)[] = [];
   constructor(readonly store: Store, readonly env: RootDatabase) {}
 
   /** Both handles of database `i`, or undefined when it was not opened yet (the main one always is). */
-  pair(i: number): [Store, LmdbDatabase] | undefined {
+  pair(i: number): [Db, Db] | undefined {
     if (i === 0 && !this.ours[0]) this.open(0);
     const a = this.ours[i], b = this.theirs[i];
     return a && b ? [a, b] : undefined;
   }
   open(i: number): void {
     const d = DBS[i];
-    this.ours[i] = d.name === null ? this.store : this.store.openDB(d.name, { encoding: d.encoding });
-    this.theirs[i] = this.env.openDB(d.lmdbName, { encoding: d.encoding, compression: false } as never);
+    this.ours[i] = loose(d.name === null ? this.store : this.store.openDB(d.name, { encoding: d.encoding }));
+    this.theirs[i] = loose(this.env.openDB(d.lmdbName, { encoding: d.encoding, compression: false } as never));
   }
   /** Apply one write to both sides (inside a transaction callback, or as part of a burst); returns the promises. */
   write(w: W): Promise<unknown>[] {
     const p = this.pair(w.db);
     if (!p) return [];
-    return p.map((db: Db) => (w.k === 'put' ? db.put(w.key as LmdbKey, valueFor(w.db, w.v)) : db.remove(w.key as LmdbKey)));
+    return p.map((db: Db) => (w.k === 'put' ? db.put(w.key, valueFor(w.db, w.v)) : db.remove(w.key)));
   }
 }
 
+/** The same writes in a transaction callback on both sides; both resolve (or return) fn's result. */
+async function runTransaction(s: Sides, op: Extract<Op, { k: 'transaction' | 'transactionSync' }>): Promise<void> {
+  const sides = [s.store, s.env] as const;
+  const results = sides.map((side) => {
+    const fn = () => {
+      for (const w of op.ws) {
+        const p = side === s.store ? s.pair(w.db)?.[0] : s.pair(w.db)?.[1];
+        if (!p) continue;
+        if (w.k === 'put') p.put(w.key, valueFor(w.db, w.v)); else p.remove(w.key);
+      }
+      return op.result;
+    };
+    return op.k === 'transaction' ? side.transaction(fn) : side.transactionSync(fn);
+  });
+  return void expect(await results[0]).toBe(await results[1]);
+}
+
 async function step(s: Sides, op: Op): Promise<void> {
-  const same = (what: string, f: (db: Db) => unknown, p: [Store, LmdbDatabase]) => expect(norm(f(p[0])), what).toBe(norm(f(p[1])));
+  const same = (what: string, f: (db: Db) => unknown, p: [Db, Db]) => expect(norm(f(p[0])), what).toBe(norm(f(p[1])));
   if (op.k === 'open') return s.open(op.db);
   if (op.k === 'burst') {
     const ps = op.ws.flatMap((w) => s.write(w));
     return void expect(norm(await Promise.all(ps.filter((_, i) => i % 2 === 0)))).toBe(norm(await Promise.all(ps.filter((_, i) => i % 2 === 1))));
   }
-  if (op.k === 'transaction' || op.k === 'transactionSync') {
-    const sides = [s.store, s.env] as const;
-    const results = sides.map((side) => {
-      const fn = () => {
-        for (const w of op.ws) {
-          const p = side === s.store ? s.pair(w.db)?.[0] : s.pair(w.db)?.[1];
-          if (!p) continue;
-          if (w.k === 'put') (p as Db).put(w.key as LmdbKey, valueFor(w.db, w.v)); else (p as Db).remove(w.key as LmdbKey);
-        }
-        return op.result;
-      };
-      return op.k === 'transaction' ? side.transaction(fn) : side.transactionSync(fn);
-    });
-    return void expect(await results[0]).toBe(await results[1]);
-  }
+  if ('result' in op) return runTransaction(s, op);
   const p = s.pair(op.db);
   if (!p) return;
   switch (op.k) {
-    case 'put': return void expect(await p[0].put(op.key, valueFor(op.db, op.v))).toBe(await p[1].put(op.key as LmdbKey, valueFor(op.db, op.v)));
-    case 'putSync': return same('putSync', (db) => db.putSync(op.key as LmdbKey, valueFor(op.db, op.v)), p);
-    case 'remove': return void expect(await p[0].remove(op.key)).toBe(await p[1].remove(op.key as LmdbKey));
-    case 'removeSync': return same('removeSync', (db) => db.removeSync(op.key as LmdbKey), p);
+    case 'put': return void expect(await p[0].put(op.key, valueFor(op.db, op.v))).toBe(await p[1].put(op.key, valueFor(op.db, op.v)));
+    case 'putSync': return same('putSync', (db) => db.putSync(op.key, valueFor(op.db, op.v)), p);
+    case 'remove': return void expect(await p[0].remove(op.key)).toBe(await p[1].remove(op.key));
+    case 'removeSync': return same('removeSync', (db) => db.removeSync(op.key), p);
     case 'read':
-      same('get', (db) => db.get(op.key as LmdbKey), p);
-      same('getBinary', (db) => db.getBinary(op.key as LmdbKey), p);
-      same('doesExist', (db) => db.doesExist(op.key as LmdbKey), p);
-      same('doesExist null', (db) => db.doesExist(op.key as LmdbKey, null as never), p);
-      return void expect(p[0].doesExist(op.key, valueFor(op.db, op.v)), 'doesExist(key, value)').toBe(norm(p[1].get(op.key as LmdbKey)) === norm(valueFor(op.db, op.v)) && p[1].get(op.key as LmdbKey) !== undefined);
+      same('get', (db) => db.get(op.key), p);
+      same('getBinary', (db) => db.getBinary(op.key), p);
+      same('doesExist', (db) => db.doesExist(op.key), p);
+      same('doesExist null', (db) => db.doesExist(op.key, null as never), p);
+      return void expect(p[0].doesExist(op.key, valueFor(op.db, op.v)), 'doesExist(key, value)').toBe(norm(p[1].get(op.key)) === norm(valueFor(op.db, op.v)) && p[1].get(op.key) !== undefined);
     default: {
       const opts = { start: op.start, end: op.end, limit: op.limit, offset: op.offset, reverse: op.reverse } as never;
       // lmdb-js's native count reads limit 0 as no limit; the Store counts what getRange yields (docs/store.md)
