@@ -1,12 +1,13 @@
 // store-crash.test.ts — the Store under the crash explorer: putSync (inline
 // values and ones big enough for a blob of their own), removeSync,
 // transactionSync with several writes over two databases, and openDB
-// making a new database, crashed at every drain in every mode, once and
-// twice in a row (the one-crash run also crashes inside recovery). The oracle: the recovered file, opened as a Store, holds
-// the model after a prefix of the operations that includes every one that
-// returned (durable linearizability: src/crash/linearizable.ts), every map
-// passes check(), pool.check() passes, and the pool holds exactly the root
-// and the maps' objects (nothing leaked by a rolled-back openDB).
+// making a new database, crashed at every drain in every mode, once (also
+// inside recovery) and twice in a row. The oracle: the recovered file,
+// opened as a Store, holds the model after a prefix of the operations that
+// includes every one that returned (durable linearizability:
+// src/crash/linearizable.ts), every map passes check(), pool.check()
+// passes, and the pool holds exactly the root and the maps' objects
+// (nothing leaked by a rolled-back openDB).
 
 import { describe, expect, it } from 'vitest';
 import {
