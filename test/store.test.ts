@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { open as lmdbOpen, type Database as LmdbDatabase, type RootDatabase } from 'lmdb';
 import {
   open, Store, Pool, STORE_LAYOUT, canonical, KeyError, InvalidArgumentError, LayoutMismatchError, NotAPoolError,
-  PheapError, PoolClosedError, UnsupportedOperationError, TxStateError, ORDERED_MAP_KEY_MAX, type Key,
+  PheapError, PoolClosedError, UnsupportedOperationError, TxStateError, TxAbortedError, ORDERED_MAP_KEY_MAX, type Key,
 } from '../src/index.js';
 import { useTempDir, sha256File } from './helpers/pool-files.js';
 
@@ -321,6 +321,13 @@ describe('the Store on a file', () => {
     expect(s.getKeys().asArray).toEqual(['h']);
     expect(s.transactionSync(() => s.transactionSync(() => { s.putSync('i', 2); return 'nested'; }))).toBe('nested');
     expect(s.getRange({ reverse: true }).map((e) => e.key).filter((k) => k !== 'h').asArray).toEqual(['i']);
+    // a nested callback that throws rolls the whole transaction back, even when the outer one catches it
+    expect(() => s.transactionSync(() => {
+      s.putSync('j', 3);
+      try { s.transactionSync(() => { s.putSync('k', 4); throw new InvalidArgumentError('inner'); }); } catch { /* caught, but the transaction is aborted */ }
+    })).toThrow(TxAbortedError);
+    await expect(s.transaction(() => { s.put('l', 5); void s.transaction(() => { throw new InvalidArgumentError('inner'); }); })).rejects.toThrow(TxAbortedError);
+    expect(s.getKeys().asArray).toEqual(['h', 'i']);
     s.close();
   });
 });

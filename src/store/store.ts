@@ -359,17 +359,24 @@ export class Store<V = any, K extends Key = Key> { // eslint-disable-line @types
    * any database of this file, commits together. It joins the group-commit
    * batch; the promise resolves with fn's result when the batch is durable,
    * or rejects with what fn threw (its writes are rolled back). Inside
-   * another transaction callback it is part of that transaction.
+   * another transaction callback it is part of that transaction (if fn
+   * throws, the whole transaction is rolled back).
    */
   transaction<T>(fn: () => T): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(new InvalidArgumentError(`transaction needs a function, not ${shown(fn)}`));
-    return this.#write(() => this.#env.inside(fn));
+    if (this.#env.depth === 0) return this.#env.pool.txAsync(() => this.#env.inside(fn));
+    try { return Promise.resolve(this.transactionSync(fn)); } catch (e) { return Promise.reject(e); }
   }
 
-  /** Run `fn` as one transaction now; returns its result, durable. If fn throws, its writes are rolled back and the error rethrown. */
+  /**
+   * Run `fn` as one transaction now; returns its result, durable. If fn
+   * throws, its writes are rolled back and the error rethrown; nested in
+   * another transaction callback, that whole transaction is rolled back
+   * (its commit then throws TxAbortedError).
+   */
   transactionSync<T>(fn: () => T): T {
     if (typeof fn !== 'function') throw new InvalidArgumentError(`transactionSync needs a function, not ${shown(fn)}`);
-    return this.#sync(() => this.#env.inside(fn));
+    return this.#env.pool.tx(() => this.#env.inside(fn)); // nested: a level of the open transaction, whose abort aborts it all
   }
 
   /**
