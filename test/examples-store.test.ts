@@ -2,13 +2,20 @@
 // as tests: seeded random sequences of their operations, with a clock the
 // test moves and reopens of the file in between, against a plain in-memory
 // model of what each should do. Every result must equal the model's, and
-// so must the whole state after every reopen.
+// so must the whole state after every reopen. And README.md's Store example
+// runs as written (against the built bundle), twice on one file.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sessionStore } from '../examples/session-store.js';
 import { jobQueue, type Job } from '../examples/job-queue.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { open } from '../src/index.js';
 import { useTempDir } from './helpers/pool-files.js';
+import { REPO } from './helpers/readme.js';
 
 const FILE = 'test/examples-store.test.ts';
 const SEED = 20261204;
@@ -108,4 +115,20 @@ describe('examples on the Store', () => {
     expect(retries).toBeGreaterThan(0);
     console.log(`job-queue example: ${runs} runs, ${retries} jobs handed out again after a timeout; reproduce: npx vitest run ${FILE} -t 'job queue' (seed ${SEED + 1})`);
   }, 30_000);
+});
+
+describe('README: the Store example', () => {
+  it('runs as written twice on one file (importing the built bundle); the file holds what it wrote', () => {
+    const block = /```ts\n(import \{ open \} from 'pheap';\n[\s\S]*?)```/.exec(readFileSync(join(REPO, 'README.md'), 'utf8'))?.[1];
+    expect(block, 'README.md has a ts block importing open from pheap').toBeDefined();
+    const script = join(tmp.dir, 'store-example.mjs');
+    writeFileSync(script, block!.replace("from 'pheap'", `from ${JSON.stringify(pathToFileURL(join(REPO, 'dist/index.js')).href)}`));
+    const run = () => execFileSync(process.execPath, [script], { cwd: tmp.dir, encoding: 'utf8' }).trim().split('\n');
+    const expected = ["[ 'user', 42 ] { name: 'Ann' }", '{ age: 31 } 1'];
+    expect(run()).toEqual(expected);
+    expect(run(), 'the second run opens the file the first one made').toEqual(expected);
+    const db = open({ path: join(tmp.dir, 'app.pheap') });
+    expect([db.getRange().asArray, db.openDB('users', { encoding: 'json' }).getRange().asArray]).toEqual([[{ key: ['user', 42], value: { name: 'Ann' } }], [{ key: 'ann', value: { age: 31 } }]]);
+    db.close();
+  });
 });
