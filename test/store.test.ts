@@ -180,6 +180,13 @@ async function step(s: Sides, op: Op): Promise<void> {
   }
 }
 
+/** Does `op` write a value of 64 KiB or more? */
+function isBigWrite(op: Op | W): boolean {
+  if (!('v' in op) || op.k === 'read') return false;
+  const v = valueFor(op.db, op.v);
+  return (typeof v === 'string' || v instanceof Uint8Array) && v.length >= 65536;
+}
+
 /** Every database's full contents, in order, on both sides. */
 function sameContents(s: Sides): void {
   DBS.forEach((_, i) => {
@@ -195,7 +202,7 @@ describe('the Store against lmdb-js', () => {
   afterAll(async () => { for (const e of envs) await e.close(); });
 
   it('random operation sequences: every read, return value and the final ordered contents agree', async () => {
-    let runs = 0, ops = 0, entries = 0;
+    let runs = 0, ops = 0, entries = 0, big = 0;
     await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 40, size: 'max' }), async (seq) => {
       const env = lmdbOpen({ path: tmp.file('lmdb', ''), maxDbs: 8, compression: false } as never);
       envs.push(env);
@@ -209,9 +216,10 @@ describe('the Store against lmdb-js', () => {
       } finally {
         store.close();
       }
-      runs++; ops += seq.length;
+      runs++; ops += seq.length; big += seq.flatMap((op) => ('ws' in op ? op.ws : [op])).filter(isBigWrite).length;
     }), { seed: SEED, numRuns: 60, reporter: (r) => { if (r.failed) throw new Error(`${fc.defaultReportMessage(r)}\n${String(r.errorInstance)}\nreproduce: npx vitest run ${FILE} -t 'random operation' (seed ${SEED})`); } });
-    console.log(`store vs lmdb-js: ${runs} runs, ${ops} operations, ${entries} entries compared at the end; reproduce: npx vitest run ${FILE} -t 'random operation' (seed ${SEED})`);
+    expect(big, 'values of 64 KiB and more were written').toBeGreaterThan(0);
+    console.log(`store vs lmdb-js: ${runs} runs, ${ops} operations (${big} writes of values >= 64 KiB), ${entries} entries compared at the end; reproduce: npx vitest run ${FILE} -t 'random operation' (seed ${SEED})`);
   }, 60_000);
 });
 
