@@ -201,7 +201,7 @@ function noVersions(call: string, extra: unknown[]): void {
  * method names, argument order and return types (docs/store.md lists what
  * differs). Get one from open(); more from openDB().
  */
-export class Store<V = any, K extends Key = Key> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export class Store<V = any, K extends Key = Key> {
   /** The database's name (null: the main database). */
   readonly name: string | null;
   /** The value encoding. */
@@ -349,8 +349,9 @@ export class Store<V = any, K extends Key = Key> { // eslint-disable-line @types
   /** How many entries getRange(opts) would yield (without options: the database's count, at once). */
   getCount(opts?: StoreRangeOptions): number {
     if (opts === undefined) return this.#map.count;
+    const keys = this.getKeys(opts)[Symbol.iterator]();
     let n = 0;
-    for (const _ of this.getKeys(opts)) n++; // eslint-disable-line @typescript-eslint/no-unused-vars
+    while (!keys.next().done) n++;
     return n;
   }
 
@@ -394,9 +395,10 @@ export class Store<V = any, K extends Key = Key> { // eslint-disable-line @types
   }
 
   /**
-   * Close: the database open() returned closes the file (an open batch
-   * commits first, its promises resolve); one from openDB() only stops
-   * being used here. Later calls throw PoolClosedError.
+   * Close the file if this is the database open() (or Store.attach())
+   * returned: an open batch commits first (its promises resolve), then every
+   * database of the file throws PoolClosedError. On a database from
+   * openDB() it does nothing: the file stays open for the others.
    */
   close(): void {
     if (this.#owner) this.#env.pool.close();
@@ -408,12 +410,13 @@ export class Store<V = any, K extends Key = Key> { // eslint-disable-line @types
  * options). Without a path the store lives in memory. A file that is not a
  * Store pool is refused, untouched (NotAPoolError, LayoutMismatchError, …).
  */
-export function open<V = any, K extends Key = Key>(pathOrOpts?: string | StoreOptions, opts?: StoreOptions): Store<V, K> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function open<V = any, K extends Key = Key>(pathOrOpts?: string | StoreOptions, opts?: StoreOptions): Store<V, K> {
   const o = typeof pathOrOpts === 'string'
     ? { ...optionsArg(opts, OPEN_OPTIONS, 'open options'), path: pathOrOpts }
     : optionsArg(pathOrOpts, OPEN_OPTIONS, 'open options');
   const db = { name: o.name, encoding: o.encoding, keyEncoding: o.keyEncoding, compression: o.compression } as DatabaseOptions;
   dbConfig(db); // checked before any file is touched
+  if (o.durability !== undefined && !['fsync', 'os', 'none'].includes(o.durability as string)) throw new InvalidArgumentError(`durability ${shown(o.durability)} is not 'fsync', 'os' or 'none'`);
   if (o.backend !== undefined && o.backend !== 'file' && o.backend !== 'mapped') throw new InvalidArgumentError(`backend ${shown(o.backend)} is not 'file' or 'mapped'`);
   const poolOpts: CreateOptions = {
     layout: STORE_LAYOUT,
