@@ -27,7 +27,7 @@ import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, type RangeOptions } from '../containers/ordered-map.js';
 import { optionsArg, shown, flagArg } from '../args.js';
-import { InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
+import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKey, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
 
 /** The layout name of every Store pool: a pool made with another layout is refused (LayoutMismatchError). */
@@ -149,7 +149,10 @@ class Env {
     if (name === null) return this.main;
     const nameBytes = nameArg(name);
     const found = this.dir.get(nameBytes);
-    if (found) return OrderedMap.open(this.pool, new DataView(found.buffer).getUint32(0, true));
+    if (found) {
+      if (found.length !== 4) throw new CorruptHeapError(`the Store's directory entry of database ${shown(name)} is ${found.length} bytes, not a 4-byte map offset`);
+      return OrderedMap.open(this.pool, new DataView(found.buffer).getUint32(0, true));
+    }
     if (this.depth > 0) throw new TxStateError(`openDB(${shown(name)}): a new database cannot be made inside a transaction callback; open it before the transaction`);
     return this.pool.tx(() => {
       const map = OrderedMap.create(this.pool);
@@ -162,12 +165,13 @@ class Env {
 }
 
 const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 function nameArg(name: unknown): Uint8Array {
   if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`a database name must be a non-empty string (or null for the main database), not ${shown(name)}`);
   const bytes = utf8.encode(name);
   if (bytes.length > ORDERED_MAP_KEY_MAX) throw new InvalidArgumentError(`database name is ${bytes.length} UTF-8 bytes, more than ${ORDERED_MAP_KEY_MAX}`);
-  if (new TextDecoder().decode(bytes) !== name) throw new InvalidArgumentError(`database name ${shown(name)} holds a lone surrogate (UTF-8 cannot hold it)`);
+  if (utf8Decoder.decode(bytes) !== name) throw new InvalidArgumentError(`database name ${shown(name)} holds a lone surrogate (UTF-8 cannot hold it)`);
   return bytes;
 }
 
