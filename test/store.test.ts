@@ -344,6 +344,10 @@ describe('the Store on a file', () => {
     await expect(s.transaction(() => { s.put('l', 5); inner = s.transaction(() => { throw new InvalidArgumentError('inner'); }); })).rejects.toThrow(TxAbortedError);
     await expect(inner).rejects.toThrow('inner');
     expect(s.getKeys().asArray).toEqual(['h', 'i']);
+    // callbacks must be synchronous: one that returns a promise is aborted, its writes rolled back
+    expect(() => s.transactionSync(async () => { s.putSync('m', 6); })).toThrow(TxStateError);
+    await expect(s.transaction(async () => { s.putSync('n', 7); })).rejects.toThrow(TxStateError);
+    expect(s.getKeys().asArray).toEqual(['h', 'i']);
     s.close();
   });
 });
