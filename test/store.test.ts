@@ -17,7 +17,7 @@ import {
   open, Store, Pool, STORE_LAYOUT, canonical, KeyError, InvalidArgumentError, LayoutMismatchError, NotAPoolError,
   PheapError, PoolClosedError, UnsupportedOperationError, TxStateError, TxAbortedError, ORDERED_MAP_KEY_MAX, type Key,
 } from '../src/index.js';
-import { useTempDir, sha256File } from './helpers/pool-files.js';
+import { useTempDir, sha256File, dirListing } from './helpers/pool-files.js';
 
 const FILE = 'test/store.test.ts';
 const SEED = 20261202;
@@ -300,6 +300,8 @@ describe('the Store on a file', () => {
     refuse(() => t.openDB(''), InvalidArgumentError);
     refuse(() => t.openDB('x', { encoding: 'cbor' as never }), InvalidArgumentError);
     refuse(() => t.openDB('x', { keyEncoding: 'uint32' as never }), InvalidArgumentError);
+    refuse(() => t.openDB({ name: 'x', compression: true as never }), UnsupportedOperationError);
+    refuse(() => t.getKeys(5 as never), InvalidArgumentError);
     refuse(() => t.transactionSync(() => t.openDB('brand-new')), TxStateError);
     expect(sha256File(path), `${refused} refused calls left the file byte-identical`).toBe(hash);
     expect(Buffer.from(t.pool.durableImage()).equals(image), 'and the durable image').toBe(true);
@@ -313,6 +315,10 @@ describe('the Store on a file', () => {
     refuse(() => t.get('a'), PoolClosedError);
     refuse(() => open(tmp.file('never'), { compression: true as never }), UnsupportedOperationError);
     refuse(() => open({ path: tmp.file('never'), bogus: 1 } as never), InvalidArgumentError);
+    refuse(() => open({ path: tmp.file('never'), durability: 'sometimes' as never }), InvalidArgumentError);
+    refuse(() => open({ path: tmp.file('never'), encoding: 'cbor' as never }), InvalidArgumentError);
+    refuse(() => open(5 as never), InvalidArgumentError);
+    expect(dirListing(tmp.dir).filter((f) => f.startsWith('never')), 'refused opens made no file').toEqual([]);
   });
 
   it('put and putSync keep program order while a batch is open; put is visible at once and resolves when committed', async () => {
@@ -334,7 +340,13 @@ describe('the Store on a file', () => {
       s.putSync('j', 3);
       try { s.transactionSync(() => { s.putSync('k', 4); throw new InvalidArgumentError('inner'); }); } catch { /* caught, but the transaction is aborted */ }
     })).toThrow(TxAbortedError);
-    await expect(s.transaction(() => { s.put('l', 5); void s.transaction(() => { throw new InvalidArgumentError('inner'); }); })).rejects.toThrow(TxAbortedError);
+    let inner: Promise<unknown> | undefined;
+    await expect(s.transaction(() => { s.put('l', 5); inner = s.transaction(() => { throw new InvalidArgumentError('inner'); }); })).rejects.toThrow(TxAbortedError);
+    await expect(inner).rejects.toThrow('inner');
+    expect(s.getKeys().asArray).toEqual(['h', 'i']);
+    // callbacks must be synchronous: one that returns a promise is aborted, its writes rolled back
+    expect(() => s.transactionSync(async () => { s.putSync('m', 6); })).toThrow(TxStateError);
+    await expect(s.transaction(async () => { s.putSync('n', 7); })).rejects.toThrow(TxStateError);
     expect(s.getKeys().asArray).toEqual(['h', 'i']);
     s.close();
   });

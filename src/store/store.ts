@@ -27,7 +27,7 @@ import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, type RangeOptions } from '../containers/ordered-map.js';
 import { optionsArg, shown, flagArg } from '../args.js';
-import { InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
+import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKey, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
 
 import { STORE_LAYOUT } from './layout.js';
@@ -149,7 +149,10 @@ class Env {
     if (name === null) return this.main;
     const nameBytes = nameArg(name);
     const found = this.dir.get(nameBytes);
-    if (found) return OrderedMap.open(this.pool, new DataView(found.buffer).getUint32(0, true));
+    if (found) {
+      if (found.length !== 4) throw new CorruptHeapError(`the Store's directory entry of database ${shown(name)} is ${found.length} bytes, not a 4-byte map offset`);
+      return OrderedMap.open(this.pool, new DataView(found.buffer).getUint32(0, true));
+    }
     if (this.depth > 0) throw new TxStateError(`openDB(${shown(name)}): a new database cannot be made inside a transaction callback; open it before the transaction`);
     return this.pool.tx(() => {
       const map = OrderedMap.create(this.pool);
@@ -162,12 +165,13 @@ class Env {
 }
 
 const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 function nameArg(name: unknown): Uint8Array {
   if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`a database name must be a non-empty string (or null for the main database), not ${shown(name)}`);
   const bytes = utf8.encode(name);
   if (bytes.length > ORDERED_MAP_KEY_MAX) throw new InvalidArgumentError(`database name is ${bytes.length} UTF-8 bytes, more than ${ORDERED_MAP_KEY_MAX}`);
-  if (new TextDecoder().decode(bytes) !== name) throw new InvalidArgumentError(`database name ${shown(name)} holds a lone surrogate (UTF-8 cannot hold it)`);
+  if (utf8Decoder.decode(bytes) !== name) throw new InvalidArgumentError(`database name ${shown(name)} holds a lone surrogate (UTF-8 cannot hold it)`);
   return bytes;
 }
 
@@ -201,7 +205,7 @@ function noVersions(call: string, extra: unknown[]): void {
  * method names, argument order and return types (docs/store.md lists what
  * differs). Get one from open(); more from openDB().
  */
-export class Store<V = any, K extends Key = Key> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export class Store<V = any, K extends Key = Key> {
   /** The database's name (null: the main database). */
   readonly name: string | null;
   /** The value encoding. */
@@ -349,8 +353,9 @@ export class Store<V = any, K extends Key = Key> { // eslint-disable-line @types
   /** How many entries getRange(opts) would yield (without options: the database's count, at once). */
   getCount(opts?: StoreRangeOptions): number {
     if (opts === undefined) return this.#map.count;
+    const keys = this.getKeys(opts)[Symbol.iterator]();
     let n = 0;
-    for (const _ of this.getKeys(opts)) n++; // eslint-disable-line @typescript-eslint/no-unused-vars
+    while (!keys.next().done) n++;
     return n;
   }
 
@@ -394,9 +399,10 @@ export class Store<V = any, K extends Key = Key> { // eslint-disable-line @types
   }
 
   /**
-   * Close: the database open() returned closes the file (an open batch
-   * commits first, its promises resolve); one from openDB() only stops
-   * being used here. Later calls throw PoolClosedError.
+   * Close the file if this is the database open() (or Store.attach())
+   * returned: an open batch commits first (its promises resolve), then every
+   * database of the file throws PoolClosedError. On a database from
+   * openDB() it does nothing: the file stays open for the others.
    */
   close(): void {
     if (this.#owner) this.#env.pool.close();
@@ -408,12 +414,13 @@ export class Store<V = any, K extends Key = Key> { // eslint-disable-line @types
  * options). Without a path the store lives in memory. A file that is not a
  * Store pool is refused, untouched (NotAPoolError, LayoutMismatchError, …).
  */
-export function open<V = any, K extends Key = Key>(pathOrOpts?: string | StoreOptions, opts?: StoreOptions): Store<V, K> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function open<V = any, K extends Key = Key>(pathOrOpts?: string | StoreOptions, opts?: StoreOptions): Store<V, K> {
   const o = typeof pathOrOpts === 'string'
     ? { ...optionsArg(opts, OPEN_OPTIONS, 'open options'), path: pathOrOpts }
     : optionsArg(pathOrOpts, OPEN_OPTIONS, 'open options');
   const db = { name: o.name, encoding: o.encoding, keyEncoding: o.keyEncoding, compression: o.compression } as DatabaseOptions;
   dbConfig(db); // checked before any file is touched
+  if (o.durability !== undefined && !['fsync', 'os', 'none'].includes(o.durability as string)) throw new InvalidArgumentError(`durability ${shown(o.durability)} is not 'fsync', 'os' or 'none'`);
   if (o.backend !== undefined && o.backend !== 'file' && o.backend !== 'mapped') throw new InvalidArgumentError(`backend ${shown(o.backend)} is not 'file' or 'mapped'`);
   const poolOpts: CreateOptions = {
     layout: STORE_LAYOUT,
