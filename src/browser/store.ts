@@ -26,6 +26,8 @@ import type { DatabaseOptions } from '../store/store.js';
 import type { Key } from '../store/encoding.js';
 import { STORE_LAYOUT } from '../store/layout.js';
 import { PoolClient } from './client.js';
+import type { Op } from './protocol.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { StoreMethod, StoreWrite } from './store-ops.js';
 
 /** Options of open() in a browser. */
@@ -48,6 +50,16 @@ export interface BrowserRangeOptions<K> { start?: K; end?: K; limit?: number; of
 
 interface Pending { args: unknown[]; method: 'put' | 'remove'; resolve: (v: boolean) => void; reject: (e: unknown) => void }
 
+/** Send `ops`; a key or value a message cannot carry (a function, a symbol) is InvalidArgumentError, nothing sent. */
+async function send(client: PoolClient, ops: Op[]): Promise<unknown[]> {
+  try {
+    return await client.batch(ops);
+  } catch (e) {
+    if ((e as Error)?.name !== 'DataCloneError') throw e;
+    throw new InvalidArgumentError(`a key or value cannot be sent to the pool worker (${(e as Error).message}): keys and values must be what structured clone copies; nothing was written`);
+  }
+}
+
 /** The part a database shares with the others of its file: the worker connection and the writes waiting to be sent. */
 class Connection {
   private pending: Array<Pending & { db: DatabaseOptions }> = [];
@@ -63,7 +75,7 @@ class Connection {
     if (writes.length === 0) return;
     const ops = writes.map((w) => ({ op: 'store' as const, db: w.db, method: w.method, args: w.args }));
     try {
-      const out = await this.client.batch(ops);
+      const out = await send(this.client, ops);
       writes.forEach((w, i) => w.resolve(out[i] as boolean));
     } catch (e) {
       // The worker applies writes one by one into the batch: the first refused one names itself; the batch is not committed.
@@ -84,7 +96,7 @@ class Connection {
   /** Any other call: the writes made before it go first, so answers keep the order of the calls. */
   async call<T>(db: DatabaseOptions, method: StoreMethod, args: unknown[]): Promise<T> {
     if (this.pending.length) void this.flush();
-    const [out] = await this.client.batch([{ op: 'store', db, method, args }]);
+    const [out] = await send(this.client, [{ op: 'store', db, method, args }]);
     return out as T;
   }
 }
