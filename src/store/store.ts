@@ -30,8 +30,8 @@ import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKey, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
 
-/** The layout name of every Store pool: a pool made with another layout is refused (LayoutMismatchError). */
-export const STORE_LAYOUT = 'pheap-store';
+import { STORE_LAYOUT } from './layout.js';
+export { STORE_LAYOUT };
 
 /** Key encodings: ordered-binary (lmdb-js's default) or raw bytes. */
 export type KeyEncoding = 'ordered-binary' | 'binary';
