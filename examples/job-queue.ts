@@ -29,9 +29,8 @@ export function jobQueue<T>(where: Pick<StoreOptions, 'path' | 'durability'>, ti
     claim: (): Job<T> | undefined => db.transactionSync(() => {
       const [free] = db.getRange().filter((e) => e.value.until <= now()); // reads up to the first match only
       if (!free) return undefined;
-      const attempts = free.value.attempts + 1;
-      db.putSync(free.key, { ...free.value, until: now() + timeoutMs, attempts });
-      return { id: free.key, payload: free.value.payload, attempts };
+      db.putSync(free.key, { ...free.value, until: now() + timeoutMs, attempts: free.value.attempts + 1 });
+      return { id: free.key, payload: free.value.payload, attempts: free.value.attempts + 1 };
     }),
     ack: (id: number): boolean => db.removeSync(id),
     pending: (): number => db.getCount(),
