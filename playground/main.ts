@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const todo = new TodoApp(activity);
   const files = new Files(activity, {
     'lab.pool': () => lab.client!.exportBytes(),
-    'todo.pool': () => todo.exportBytes(),
+    'todo.store': () => todo.exportBytes(),
   });
   w.pheapApp = { lab, todo, files };
   lab.wireControls();
