@@ -74,7 +74,7 @@ export interface TortureStats {
   crashedAfter: number;
   /** Operations that ended in an expected error (out of space, log full, aborts), by error name. */
   errors: Record<string, number>;
-  /** Operations that grew the pool (and returned). */
+  /** Operations that grew the pool (returned, or crashed after the growth committed). */
   growths: number;
 }
 
@@ -308,7 +308,11 @@ class Run {
     } catch (e) {
       this.stats.ops++;
       if (e instanceof TortureFailure) throw e;
-      if (e instanceof CrashSignal) return this.recover(step, before, e);
+      if (e instanceof CrashSignal) {
+        this.recover(step, before, e);
+        if (this.pool.size > size) this.stats.growths++; // grew, and the growth survived the crash
+        return;
+      }
       const name = expectedError(e);
       if (name === null) this.fail(`"${step.label}" threw ${e instanceof PheapError ? `${e.name} (${e.code})` : ''}: ${(e as Error).stack ?? e}`);
       this.stats.errors[name] = (this.stats.errors[name] ?? 0) + 1;
