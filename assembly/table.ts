@@ -19,7 +19,7 @@
 //   chunkStart(first)
 //     +0   object header (object.ts), type TYPE_REGION, size 32 + 8n
 //     +16  u32 first │ u32 n │ u32 region number (1, 2, …) │ u32 0
-//     +32  u64 check = hash64(bytes +16..+32, REGION_SEED)
+//     +32  u64 check = hash64(bytes +16..+32, REGION_SEED)  │ +40 u64 0
 //     +48  chunk words of chunks first .. first+n-1
 //          word 0: LARGE, arg t (the object's own span); words 1..t-1: FREE
 //          (its tail); words t..n-1: FREE at creation, then the allocator's
@@ -151,7 +151,7 @@ function regionAt(first: u32, number: u32, end: u32): u32 {
   if (!headerValid(p) || objectType(p) != TYPE_REGION) return 0;
   const n = load<u32>(abs(p), 4);
   if (load<u32>(abs(p)) != first || load<u32>(abs(p), 8) != number || load<u32>(abs(p), 12) != 0) return 0;
-  if (load<u64>(abs(p), REGION_INFO) != regionCheck(p)) return 0;
+  if (load<u64>(abs(p), REGION_INFO) != regionCheck(p) || load<u64>(abs(p), REGION_INFO + 8) != 0) return 0;
   if (n <= tableChunks(n) || n > end - first || objectDataLen(p) != REGION_WORDS + (n << 3)) return 0;
   return n;
 }
@@ -186,6 +186,7 @@ function formatRegion(first: u32, n: u32, number: u32): void {
   store<u32>(abs(p), number, 8);
   store<u32>(abs(p), 0, 12);
   store<u64>(abs(p), regionCheck(p), REGION_INFO);
+  store<u64>(abs(p), 0, REGION_INFO + 8);
   place(first, first + n, p + REGION_WORDS);
   setChunkWord(first, regionWord(first, n));
   for (let c = first + 1; c < first + n; c++) setChunkWord(c, freeWord(c));

@@ -14,6 +14,17 @@
 //   and the main thread's wall time for PoolClient.open (worker start, WASM
 //   compile, the same open).
 //
+//   key-value: the browser Store (`open` from pheap/browser, on OPFS, at
+//   'os' and 'fsync') next to IndexedDB through `idb` in the same page, at
+//   transaction durability 'relaxed' and 'strict' (Chromium's hint; 'strict'
+//   flushes to the device at each commit, 'relaxed' leaves it to the OS, so
+//   they sit beside 'fsync' and 'os'). BENCH_KEYS keys (default 1e4) of 16
+//   bytes, 100-byte values: puts one at a time (each awaited: one Store
+//   group commit, one IndexedDB transaction) and 1000 in flight (one Store
+//   group commit, one IndexedDB transaction), gets one at a time and 1000 in
+//   flight (bench/browser-kv.ts, the page side). Ratio = Store ÷ IndexedDB;
+//   the target (issue 13) is ≥ 10× on get and put.
+//
 // Medians of BENCH_RUNS runs (default 5); backends interleaved run by run.
 // Needs Debian's chromium (scripts/setup-system.sh) or PHEAP_CHROMIUM.
 
@@ -23,12 +34,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import * as esbuild from 'esbuild';
 import { serve } from '../src/cli/serve.js';
 import { median, printTable, type Row } from './lib/report.js';
 import { CHROMIUM, launchChromium } from '../test/helpers/chromium.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const MIN_MS = 300;
+const KEYS = Number(process.env.BENCH_KEYS ?? 1e4);
+const SEED = Number(process.env.BENCH_SEED ?? 13);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 if (!fs.existsSync(CHROMIUM)) {
@@ -138,8 +152,59 @@ try {
     { case: 'open 64 MiB pool: PoolClient.open wall time', backend: 'opfs', durability: 'fsync', usPerOp: median(open.wall) * 1000 },
   ], 'open');
   console.log(`open 64 MiB (ms): worker ${median(open.worker).toFixed(1)}, wall ${median(open.wall).toFixed(1)}`);
+  await keyValue(page);
 } finally {
   await ctx.close();
   server.close();
   fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+type KvTimes = { putAwaited: number; putInFlight: number; getAwaited: number; getInFlight: number };
+
+/** The page side (bench/browser-kv.ts) bundled as one script. */
+async function kvScript(): Promise<string> {
+  const r = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'bench', 'browser-kv.ts')], bundle: true, platform: 'browser', format: 'iife',
+    target: 'chrome110', write: false, logLevel: 'warning',
+  });
+  return r.outputFiles[0].text;
+}
+
+/** The key-value section: the browser Store vs IndexedDB, medians of RUNS runs, printed as one table. */
+async function keyValue(page: import('playwright-core').Page): Promise<void> {
+  await page.addScriptTag({ content: await kvScript() });
+  const hint = await page.evaluate(() => (window as any).kvBench.idbDurabilityHint() as Promise<string>);
+  const pairs = [
+    { store: 'os', idb: 'relaxed' },
+    { store: 'fsync', idb: 'strict' },
+  ] as const;
+  const times: Record<string, KvTimes[]> = {};
+  for (let r = 0; r < RUNS; r++) {
+    for (const p of pairs) {
+      (times[`store-${p.store}`] ??= []).push(await page.evaluate(([d, n, s]) => (window as any).kvBench.storeRun(d, n, s) as Promise<KvTimes>, [p.store, KEYS, SEED + r] as const));
+      (times[`idb-${p.idb}`] ??= []).push(await page.evaluate(([d, n, s]) => (window as any).kvBench.idbRun(d, n, s) as Promise<KvTimes>, [p.idb, KEYS, SEED + r] as const));
+    }
+  }
+  const rate = (key: string, phase: keyof KvTimes) => median(times[key].map((t) => (KEYS * 1000) / t[phase]));
+  const phases: Array<[keyof KvTimes, string]> = [
+    ['getAwaited', 'get, one at a time (awaited)'],
+    ['getInFlight', 'get, 1000 in flight'],
+    ['putAwaited', 'put, one at a time (awaited)'],
+    ['putInFlight', 'put, 1000 in flight'],
+  ];
+  const rows: Row[] = [];
+  for (const [phase, label] of phases) {
+    for (const p of pairs) {
+      const ops = rate(`store-${p.store}`, phase);
+      const anchor = rate(`idb-${p.idb}`, phase);
+      rows.push({
+        case: label, backend: 'Store (opfs)', durability: p.store, opsPerSec: ops,
+        anchor: `IndexedDB (idb), durability '${p.idb}'`, anchorOpsPerSec: anchor,
+        note: ops / anchor >= 10 ? 'target ≥ 10×: met' : 'target ≥ 10×: not met',
+      });
+    }
+  }
+  console.log(`\nkey-value: ${KEYS} keys of 16 B, 100 B values; get order shuffled with seed ${SEED}+run (BENCH_SEED=${SEED} BENCH_KEYS=${KEYS} npm run bench:browser); ` +
+    `IndexedDB transaction durability hint ${hint ? `supported (a 'strict' transaction reports '${hint}')` : 'ignored by this browser'}`);
+  printTable(rows, 'browser Store vs IndexedDB (ratio = Store ÷ IndexedDB)');
 }

@@ -7,6 +7,7 @@
 // the grid's banner, and disables its buttons: it never stays "Loading".
 
 import { PoolClient } from '../src/browser/client.js';
+import { open as openStore } from '../src/browser/store.js';
 import { decodeLog } from '../src/browser/undolog.js';
 import * as errors from '../src/errors.js';
 import { Lab } from './lab.js';
@@ -46,14 +47,14 @@ function fatal(e: unknown): void {
 }
 
 const w = window as unknown as Record<string, unknown>;
-w.pheap = { PoolClient, decodeLog, errors, headerInfo, LESSONS };
+w.pheap = { PoolClient, openStore, decodeLog, errors, headerInfo, LESSONS };
 
 async function main(): Promise<void> {
   const lab = new Lab(activity);
   const todo = new TodoApp(activity);
   const files = new Files(activity, {
     'lab.pool': () => lab.client!.exportBytes(),
-    'todo.pool': () => todo.exportBytes(),
+    'todo.store': () => todo.exportBytes(),
   });
   w.pheapApp = { lab, todo, files };
   lab.wireControls();

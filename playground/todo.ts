@@ -1,59 +1,67 @@
-// todo.ts — a small real app on the heap: a to-do list in its own OPFS pool.
+// todo.ts — a small real app on the heap: a to-do list in a Store file in OPFS.
 //
-// Root object: u32 nextId. Each to-do is an object of type TODO_TYPE:
-//   u32 id │ u32 done │ u32 text length │ u32 0 │ text (UTF-8)
-// Every change is one transaction (one round trip to the worker), so a crash
-// at any moment leaves the list as it was before or after the change; the
-// pool is an OPFS file, so the list survives a page reload.
+// Owns the to-do list's file `todo.store` (a Store: src/store/, opened in the
+// pool worker) and its panel. Each to-do is one entry: key ['todo', id],
+// value { text, done }. The list is a getRange over ['todo', …]; add and
+// toggle are one put, delete one remove — each durable when it resolves and
+// crash-atomic, so after a crash at any moment the list is as it was before
+// or after the change; the file survives a page reload.
 //
-// The two crash buttons stop an add of the typed text at a point where lines
-// are at risk — mid-commit (its lines flushed, not fenced: pending) or mid-add
-// (its stores still in the cache: dirty) — crash in the chosen mode and seed,
-// say how many of those lines the mode let reach the file, and recover: the
-// half-done add is rolled back, every committed to-do stays.
+// The two crash buttons stop an add of the typed text inside its
+// transaction at a point where lines are at risk — mid-commit (its changed
+// lines flushed, not fenced: pending) or mid-add (its stores still in the
+// cache: dirty) — crash in the chosen mode and seed, say how many of those
+// lines the mode let reach the file, and recover: the half-done add is
+// rolled back, every committed to-do stays.
+// Invariant: nothing else runs on the pool between the interrupted add's
+// txBegin and the crash (the app awaits each step; an error aborts the add).
 
 import { PoolClient, type CrashResult, type Op } from '../src/browser/client.js';
+import { BrowserStore } from '../src/browser/store.js';
+import type { Key } from '../src/store/encoding.js';
+import { STORE_LAYOUT } from '../src/store/layout.js';
 import type { CrashMode } from '../src/crash/modes.js';
-import { $, crashLabel, el, fillModes, isRandomMode, lineFates, parseIntStrict, u32At } from './ui.js';
+import { $, crashLabel, el, fillModes, isRandomMode, lineFates, parseIntStrict, sameLine } from './ui.js';
 
-export const TODO_POOL = 'todo.pool';
-export const TODO_LAYOUT = 'playground-todo';
+/** The to-do list's Store file in OPFS. */
+export const TODO_FILE = 'todo.store';
 const TODO_SIZE = 256 * 1024;
-const TODO_TYPE = 1;
 const MAX_TEXT = 120;
-const enc = new TextEncoder(), dec = new TextDecoder();
+const LINE = 64;
 
-interface Item { off: number; id: number; done: boolean; text: string }
+/** The value of one to-do entry. */
+interface Todo { text: string; done: boolean }
+interface Item extends Todo { id: number }
+
+const keyOf = (id: number): Key => ['todo', id];
+/** Every to-do key: ['todo', id] for any id. */
+const ALL = { start: ['todo'] as Key, end: ['todo', Infinity] as Key };
 
 export class TodoApp {
   private client: PoolClient | null = null;
-  private root = 0;
-  private nextId = 1;
+  private db: BrowserStore<Todo, Key> | null = null;
   private items: Item[] = [];
 
   constructor(private activity: (msg: string, kind?: 'ok' | 'err' | 'info') => void) {}
 
-  /** The pool file as durable now (for a download). */
+  /** The Store file as durable now (for a download). */
   exportBytes(): Promise<Uint8Array> { return this.client!.exportBytes(); }
 
   async start(): Promise<void> {
-    // evicts: the app lets you crash it in every mode, so its pool models pmem (an eager undo log).
-    this.client = await PoolClient.open(TODO_POOL, { layout: TODO_LAYOUT, create: { size: TODO_SIZE }, durability: 'fsync', waitMs: 1500, evicts: true });
-    this.root = await this.client.root(16);
+    // evicts: the app lets you crash it in every mode, so its file models pmem (an eager undo log).
+    this.client = await PoolClient.open(TODO_FILE, { layout: STORE_LAYOUT, create: { size: TODO_SIZE }, durability: 'fsync', waitMs: 1500, evicts: true });
+    this.db = BrowserStore.make<Todo, Key>(this.client, {});
     const r = this.client.recovery;
     $('#todo-status').textContent = this.client.created
-      ? 'A new to-do pool was created in OPFS.'
+      ? 'A new to-do Store file was created in OPFS.'
       : `Reopened from OPFS in ${this.client.openMs.toFixed(1)} ms (recovery rolled back ${r.entriesRolledBack} entr${r.entriesRolledBack === 1 ? 'y' : 'ies'}).`;
     this.wire();
     await this.refresh();
   }
 
   private async refresh(): Promise<void> {
-    const [next, objs] = await this.client!.batch([{ op: 'read', type: 'u32', off: this.root }, { op: 'objects', type: TODO_TYPE, len: 16 + MAX_TEXT }]);
-    this.nextId = Math.max(1, next as number);
-    this.items = (objs as { off: number; bytes: Uint8Array }[]).map(({ off, bytes }) => ({
-      off, id: u32At(bytes, 0), done: u32At(bytes, 4) !== 0, text: dec.decode(bytes.subarray(16, 16 + u32At(bytes, 8))),
-    })).sort((a, b) => a.id - b.id);
+    const rows = await this.db!.getRange(ALL);
+    this.items = rows.map(({ key, value }) => ({ id: (key as [string, number])[1], text: value.text, done: value.done }));
     this.render();
   }
 
@@ -80,30 +88,43 @@ export class TodoApp {
     }
   }
 
-  private addOps(text: string, at = 0): Op[] {
-    const bytes = enc.encode(text).slice(0, MAX_TEXT);
-    return [
-      { op: 'alloc', size: 16 + bytes.length, type: TODO_TYPE },
-      // A new object needs no snapshot: commit makes all of it durable.
-      { op: 'write', type: 'u32', off: { ref: at }, value: this.nextId },
-      { op: 'write', type: 'u32', off: { ref: at, add: 4 }, value: 0 },
-      { op: 'write', type: 'u32', off: { ref: at, add: 8 }, value: bytes.length },
-      { op: 'write', type: 'bytes', off: { ref: at, add: 16 }, value: bytes },
-      { op: 'set', type: 'u32', off: this.root, value: this.nextId + 1 },
-    ];
+  /** The next to-do's key and value: id one past the largest listed, text cut to MAX_TEXT characters. */
+  private next(text: string): [Key, Todo] {
+    const id = this.items.reduce((m, it) => Math.max(m, it.id), 0) + 1;
+    return [keyOf(id), { text: text.slice(0, MAX_TEXT), done: false }];
   }
 
   async add(text: string): Promise<void> {
-    await this.client!.tx(this.addOps(text));
-    this.activity(`to-do added in one transaction: "${text}"`, 'ok');
+    await this.db!.put(...this.next(text));
+    this.activity(`to-do added (one put, durable): "${text}"`, 'ok');
   }
 
   private async toggle(it: Item): Promise<void> {
-    await this.client!.tx([{ op: 'set', type: 'u32', off: it.off + 4, value: it.done ? 0 : 1 }]);
+    await this.db!.put(keyOf(it.id), { text: it.text, done: !it.done });
   }
 
   private async remove(it: Item): Promise<void> {
-    await this.client!.tx([{ op: 'free', off: it.off }]);
+    await this.db!.remove(keyOf(it.id));
+  }
+
+  /** Flush every line the open transaction changed (cache ≠ file): what its commit would flush before the fence. */
+  private async flushChanged(): Promise<void> {
+    const { cache, durable } = await this.client!.inspect();
+    const ops: Op[] = [];
+    for (let l = 0; l < cache.length / LINE; l++) if (!sameLine(cache, durable, l)) ops.push({ op: 'flush', off: l * LINE, len: LINE });
+    await this.client!.batch(ops);
+  }
+
+  /** Begin the add of `text` in a transaction left open: its put done, and with 'commit' its changed lines flushed. Answers the pending lines. */
+  private async beginAdd(text: string, at: 'commit' | 'add'): Promise<number> {
+    await this.client!.batch([{ op: 'txBegin' }, { op: 'store', db: {}, method: 'putSync', args: this.next(text) }]);
+    try {
+      if (at === 'commit') await this.flushChanged();
+      return (await this.client!.pendingLines()).length;
+    } catch (e) {
+      await this.client!.txAbort();
+      throw e;
+    }
   }
 
   /**
@@ -113,17 +134,7 @@ export class TodoApp {
    * the mode did to the lines at risk.
    */
   async crashDuringAdd(text: string, at: 'commit' | 'add', mode: CrashMode, seed: number): Promise<void> {
-    const ops = this.addOps(text, 1); // index 0 is txBegin
-    const size = (ops[0] as { size: number }).size;
-    const res = await this.client!.batch([
-      { op: 'txBegin' },
-      ...ops.slice(0, 5),
-      { op: 'addRange', off: this.root, len: 4 },
-      { op: 'write', type: 'u32', off: this.root, value: this.nextId + 1 },
-      ...(at === 'commit' ? [{ op: 'flush', off: { ref: 1 }, len: size }, { op: 'flush', off: this.root, len: 4 }] as Op[] : []),
-      { op: 'pendingLines' },
-    ]);
-    const pending = (res.pop() as number[]).length;
+    const pending = await this.beginAdd(text, at);
     const c = (await this.client!.crash({ mode, seed, detail: true })) as Required<CrashResult>;
     const f = lineFates(c.durable, c.cache, c.image);
     const r = await this.client!.recover();

@@ -21,8 +21,28 @@ const sharedLibrary = {
   name: 'pheap-shared-library',
   setup(b) { b.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: './index.js', external: true })); },
 };
+/**
+ * ordered-binary builds its string reader with a direct eval() that names the
+ * module's own `position` and `fromCharCode`; a bundle renames those (other
+ * modules have their own), so the eval'd reader would read another module's
+ * `position` (and string keys would never decode: the browser Store's worker
+ * died on them). Its other branch, made for Bun, builds the reader with
+ * new Function and syncs `position` through accessors, which survives
+ * bundling: take that branch in browser bundles.
+ */
+const orderedBinaryForBundles = {
+  name: 'pheap-ordered-binary-no-eval',
+  setup(b) {
+    b.onLoad({ filter: /ordered-binary[\\/]index\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const branch = "typeof process !== 'undefined' && process.isBun ?";
+      if (!src.includes(branch)) throw new Error(`${args.path}: the reader branch this build relies on is gone; see scripts/build.mjs`);
+      return { contents: src.replace(branch, 'true ?'), loader: 'js' };
+    });
+  },
+};
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' };
-const browser = { bundle: true, platform: 'browser', format: 'esm', target: 'chrome110', logLevel: 'warning' };
+const browser = { bundle: true, platform: 'browser', format: 'esm', target: 'chrome110', logLevel: 'warning', plugins: [orderedBinaryForBundles] };
 
 /** Bundle `opts` in memory, then put each output file in place atomically. */
 async function build(opts) {

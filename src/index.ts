@@ -29,3 +29,7 @@ export type { VectorOptions } from './containers/vector.js';
 export { PBlob } from './containers/blob.js';
 export { OrderedMap, ORDERED_MAP_KEY_MAX, compareKeys } from './containers/ordered-map.js';
 export type { OrderedMapCreateOptions, RangeOptions, Entry } from './containers/ordered-map.js';
+export { open, Store, RangeIterable, STORE_LAYOUT } from './store/store.js';
+export type { StoreOptions, DatabaseOptions, StoreRangeOptions, StoreEntry, KeyEncoding } from './store/store.js';
+export { encodeKey, decodeKey, MAX_KEY_SIZE } from './store/encoding.js';
+export type { Key, KeyPart, ValueEncoding } from './store/encoding.js';

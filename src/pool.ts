@@ -221,6 +221,8 @@ export class Pool {
   private poolBytes = 0;
   /** How far the pool may grow (PoolOptions.maxSize). */
   private maxSize = MAX_POOL_SIZE;
+  /** The maxSize the memory was made for (its maximum): a recycled pool may not grow past it. */
+  private readonly memoryMax: number;
   /** Why the last growth was refused (a full disk, a quota), thrown in place of the core's OutOfSpaceError. */
   private growFailure: Error | null = null;
 
@@ -230,6 +232,7 @@ export class Pool {
     this.path = path;
     this.debug = debug;
     this.maxSize = maxSize;
+    this.memoryMax = maxSize;
     this.memory = poolMemory(backend.size, maxSize);
     backend.attach(this.memory, POOL_BASE);
     this.core = instantiateCore(this.memory, (ranges, count, final) => this.backend.drain(ranges, count, final), debug,
@@ -259,8 +262,10 @@ export class Pool {
       return 0;
     }
     try {
-      const short = POOL_BASE + to - this.memory.buffer.byteLength;
-      if (short > 0) this.memory.grow(Math.ceil(short / WASM_PAGE));
+      const had = this.memory.buffer.byteLength - POOL_BASE;
+      if (to > had) this.memory.grow(Math.ceil((to - had) / WASM_PAGE));
+      // Pages memory.grow just made are zero; bytes it already had past the pool (a recycled memory) may not be.
+      if (had > this.poolBytes) new Uint8Array(this.memory.buffer, POOL_BASE + this.poolBytes, Math.min(had, to) - this.poolBytes).fill(0);
       if (!this.backend.grow) throw new UnsupportedOperationError(`the '${this.backend.kind}' backend cannot grow`);
       this.backend.grow(this.memory, POOL_BASE, this.poolBytes, to);
     } catch (e) {
@@ -324,7 +329,8 @@ export class Pool {
     let pool: Pool | undefined;
     try {
       const old = opts.recycle;
-      if (old && old.closed && old.memory.buffer.byteLength >= POOL_BASE + backend.size && old.debug === (opts.debug ?? DEFAULT_DEBUG)) {
+      // Its memory must hold the image, and may grow only as far as the maxSize it was made for.
+      if (old && old.closed && old.memory.buffer.byteLength >= POOL_BASE + backend.size && old.memoryMax >= maxSize && old.debug === (opts.debug ?? DEFAULT_DEBUG)) {
         pool = old;
         pool.backend = backend;
         pool.layout = opts.layout;

@@ -14,7 +14,9 @@ import { describe, it, expect } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Pool } from '../src/index.js';
+import { Pool, open as openStoreFile } from '../src/index.js';
+import { CRASH_MODES } from '../src/crash/modes.js';
+import { Prng } from '../src/prng.js';
 import { gridCounts, openPlayground as openPlaygroundAt, usePlayground } from './helpers/playground.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -28,6 +30,8 @@ let tmp = '';
 let pageErrors: string[] = [];
 /** expect.poll waits up to this long (its default, 1 s, is short on a loaded 2-core CI machine). */
 const POLL = { timeout: 20_000, interval: 50 };
+/** Seed of the to-do tests' texts and crash points; the line printed below reruns them. */
+const TODO_SEED = Number(process.env.PHEAP_TODO_SEED ?? 20261202);
 
 function shot(p: Page, name: string, fullPage = true): Promise<Buffer> {
   return p.screenshot({ path: path.join(ART, `${name}.png`), fullPage });
@@ -338,6 +342,70 @@ describe('playground in Chromium', () => {
     expect(await page.locator('#todo-list li[data-id]').count()).toBe(before);
     expect(await page.locator('#todo-list li:has-text("half-written")').count()).toBe(0);
     await shot(page, 'todo');
+  });
+
+  /** The to-dos the page lists, as [id, text, done], in list order. */
+  const listedTodos = (p: Page) => p.$$eval('#todo-list li[data-id]', (lis) => lis.map((li) =>
+    [Number((li as HTMLElement).dataset.id), li.querySelector('.todo-text')!.textContent!, li.classList.contains('done')] as [number, string, boolean]));
+
+  /** The to-dos in the page's Store file (its bytes as durable now, opened in Node with the Store), as [id, text, done], in key order. */
+  async function storedTodos(p: Page): Promise<[number, string, boolean][]> {
+    const b64 = await p.evaluate(async () => {
+      const bytes: Uint8Array = await (window as any).pheapApp.todo.exportBytes();
+      let bin = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(bin);
+    });
+    const file = path.join(tmp, `todo-${Date.now()}.store`);
+    fs.writeFileSync(file, Buffer.from(b64, 'base64'));
+    const db = openStoreFile({ path: file, backend: 'file' });
+    try {
+      return db.getRange({ start: ['todo'], end: ['todo', Infinity] }).asArray.map(({ key, value }) => [(key as [string, number])[1], value.text, value.done]);
+    } finally {
+      db.close();
+    }
+  }
+
+  it('to-do app: added to-dos are entries [\'todo\', id] → { text, done } of its Store file, read back from it after a reload', async () => {
+    console.log(`to-do tests: PHEAP_TODO_SEED=${TODO_SEED} npx vitest run test/browser.test.ts`);
+    const prng = new Prng(TODO_SEED);
+    const texts = Array.from({ length: 2 + prng.below(4) }, (_, i) => `reload ${TODO_SEED}-${i} ${prng.next().toString(36)}`);
+    for (const text of texts) {
+      await page.fill('#todo-input', text);
+      await page.click('#todo-form button[type=submit]');
+      await page.waitForSelector(`#todo-list li[data-id]:has-text("${text}")`);
+    }
+    const before = await listedTodos(page);
+    expect(before.filter(([, t]) => texts.includes(t)).map(([, t, done]) => [t, done])).toEqual(texts.map((t) => [t, false]));
+    expect(await storedTodos(page), 'the list is the Store file\'s entries').toEqual(before);
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 30_000 });
+    expect(await page.evaluate(() => document.body.dataset.ready)).toBe('true');
+    expect(await page.textContent('#todo-status')).toMatch(/Reopened from OPFS/);
+    expect(await listedTodos(page), 'after a reload: the same list, read from the Store file').toEqual(before);
+    expect(await storedTodos(page)).toEqual(before);
+  });
+
+  it('to-do app: a crash mid-commit or mid-add leaves the list as before the interrupted add or after it, in the page and in the Store file', async () => {
+    const prng = new Prng(TODO_SEED + 1);
+    for (let round = 0; round < 4; round++) {
+      const mode = CRASH_MODES[prng.below(CRASH_MODES.length)];
+      const seed = prng.below(1000);
+      const at = prng.coin() ? 'commit' : 'add';
+      const text = `interrupted ${TODO_SEED}-${round}`;
+      const before = await listedTodos(page);
+      await page.selectOption('#todo-mode', mode);
+      if (await page.isEnabled('#todo-seed')) await page.fill('#todo-seed', String(seed));
+      await page.fill('#todo-input', text);
+      await page.click(at === 'commit' ? '#todo-crash' : '#todo-crash-mid');
+      await expect.poll(() => page.textContent('#todo-status'), POLL).toMatch(new RegExp(`^Crashed \\(${mode}[^)]*\\) mid-${at} of "${text}"`));
+      const after = await listedTodos(page);
+      const added = after.filter(([, t]) => t === text);
+      const rest = after.filter(([, t]) => t !== text);
+      expect(rest, `round ${round} (${mode}, seed ${seed}, mid-${at}): every committed to-do is still there`).toEqual(before);
+      expect(added.length, `round ${round}: the add is all or nothing`).toBeLessThanOrEqual(1);
+      expect(await storedTodos(page), `round ${round}: the list is the Store file's entries`).toEqual(after);
+    }
   });
 
   it('a second page on the same pools gets the "open elsewhere" error', async () => {

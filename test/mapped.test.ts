@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import {
   Pool, MappedBackend, MappedBackendError, UnsupportedOperationError, PoolExistsError, PoolNotFoundError,
-  NotAPoolError, PoolLockedError, LayoutMismatchError, POOL_BASE, type Durability,
+  NotAPoolError, PoolLockedError, LayoutMismatchError, POOL_BASE, MAX_POOL_SIZE, type Durability,
 } from '../src/index.js';
 import { DrainMode, NATIVE_ADDON_PATH, fallbackNotice, nativeStatus, type NativeMmap } from '../src/backends/native.js';
 import { useTempDir, sha256File, sameBytes, thrown } from './helpers/pool-files.js';
@@ -86,7 +86,7 @@ describe('choosing the backend', () => {
     const file = tmp.file('default');
     const p = Pool.create({ path: file, size: SIZE, layout: LAYOUT });
     try {
-      expect(p.info()).toEqual({ backend: 'mapped', isPmem: false, evicts: true, durability: 'fsync', size: SIZE, path: file });
+      expect(p.info()).toEqual({ backend: 'mapped', isPmem: false, evicts: true, durability: 'fsync', size: SIZE, maxSize: MAX_POOL_SIZE, path: file });
     } finally {
       p.close();
     }

@@ -26,7 +26,7 @@ function summary(seed: number, s: TortureStats): string {
   const errors = Object.entries(s.errors).map(([e, n]) => `${e} ${n}`).join(', ') || 'none';
   const model = tortureEvicts({ seed }) ? 'pmem model, eager log' : 'drain-only model, deferred log';
   return `torture seed ${seed} (${model}): ${s.ops} ops, ${s.crashes} crashes in ops (${s.crashedAfter} kept the op) + ${s.recoveryCrashes} in recovery ` +
-    `[${modes}], ${s.states} states checked, expected errors: ${errors}\n  replay: ${replayLine(seed, OPS)}`;
+    `[${modes}], ${s.states} states checked, ${s.growths} ops grew the pool, expected errors: ${errors}\n  replay: ${replayLine(seed, OPS)}`;
 }
 
 describe('torture: random operations, crashes anywhere, the model holds', () => {
@@ -38,6 +38,7 @@ describe('torture: random operations, crashes anywhere, the model holds', () => 
       expect(stats.ops).toBe(OPS);
       expect(stats.crashes).toBeGreaterThan(0);
       expect(stats.states).toBeGreaterThan(OPS / 4);
+      expect(stats.growths, 'the pool grew (from 512 KiB, up to 2 MiB)').toBeGreaterThan(0);
     });
   }
 });

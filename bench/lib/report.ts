@@ -18,6 +18,8 @@ export interface Row {
   /** What this row is compared with, e.g. 'pmdk tx_snapshot_64'. */
   anchor?: string;
   anchorOpsPerSec?: number | null;
+  /** Further figures of the row (printed in a last column when any row has one). */
+  note?: string;
 }
 
 export function median(xs: readonly number[]): number {
@@ -90,7 +92,8 @@ function opsOf(r: Row): number {
 /** Formats rows as a fixed-width table, prints it to stdout, returns it.
  * ratio = row ops/s ÷ anchor ops/s (> 1 means faster than the anchor). */
 export function printTable(rows: readonly Row[], title?: string): string {
-  const head = ['case', 'backend', 'durability', 'ops/s (or µs)', 'anchor', 'anchor ops/s', 'ratio'];
+  const notes = rows.some((r) => r.note !== undefined);
+  const head = ['case', 'backend', 'durability', 'ops/s (or µs)', 'anchor', 'anchor ops/s', 'ratio', ...(notes ? ['note'] : [])];
   const body = rows.map((r) => {
     if (!r.durability) throw new Error(`row ${r.case}: durability level missing`);
     const ops = opsOf(r);
@@ -103,9 +106,10 @@ export function printTable(rows: readonly Row[], title?: string): string {
       r.anchor ?? '',
       r.anchor ? rate(a) : '',
       r.anchor && Number.isFinite(a) && Number.isFinite(ops) ? `${(ops / a).toFixed(2)}×` : '',
+      ...(notes ? [r.note ?? ''] : []),
     ];
   });
-  return printGrid(head, body, (i) => i >= 3 && i !== 4, title);
+  return printGrid(head, body, (i) => i >= 3 && i !== 4 && i !== 7, title);
 }
 
 /** Prints cells as a fixed-width table under `head` (columns where `right(i)` are right-aligned), returns it. */

@@ -38,7 +38,7 @@ export interface Backend {
   drain(ranges: Uint32Array, count: number, final: boolean): void;
   /**
    * The pool grows from `from` to `to` bytes (the core asked for room, and
-   * `memory` has already grown to hold it): make [from, to) durable zeros,
+   * `memory` has already grown to hold it, [from, to) zeros): make [from, to) durable zeros,
    * extending the storage first if it is shorter — reserving the space
    * where the store can (a file is written, not left sparse, so a full disk
    * is found here rather than at a later drain) — then place the new bytes

@@ -63,13 +63,12 @@ export class FileBackend implements Backend {
     }
   }
 
-  /** Zeros written over [from, to) of the file (and synced at 'fsync'), then the new bytes are zeros in memory too. */
+  /** Zeros written over [from, to) of the file (and synced at 'fsync'); the memory's new bytes are zeros already (Backend.grow). */
   grow(memory: WebAssembly.Memory, base: number, from: number, to: number): void {
     this.cache = new Uint8Array(memory.buffer, base, this.bytes); // the memory grew: its old buffer is detached
     extendPoolFile(this.fd, this.path, from, to, this.durability === 'fsync');
     this.bytes = to;
     this.cache = new Uint8Array(memory.buffer, base, to);
-    this.cache.fill(0, from, to);
   }
 
   drain(ranges: Uint32Array, count: number, final: boolean): void {

@@ -52,7 +52,7 @@ export class MemoryBackend implements Backend {
     this.cacheWords = new Int32Array(memory.buffer, base, this.size >>> 2);
   }
 
-  /** The image grows (a copy: the pool's growth policy keeps that amortised O(1)); the new bytes are zeros in image and memory. */
+  /** The image grows (a copy: the pool's growth policy keeps that amortised O(1)); its new bytes are zeros, as the memory's are. */
   grow(memory: WebAssembly.Memory, base: number, from: number, to: number): void {
     if (to > this.image.length) {
       const image = new Uint8Array(to);
@@ -64,7 +64,6 @@ export class MemoryBackend implements Backend {
     this.bytes = Math.max(this.bytes, to);
     this.imageWords = new Int32Array(this.image.buffer, this.image.byteOffset, this.bytes >>> 2);
     this.view(memory, base);
-    this.cache!.fill(0, from, to);
   }
 
   drain(ranges: Uint32Array, count: number, _final?: boolean): void {

@@ -125,7 +125,7 @@ export class OpfsBackend implements Backend {
   /**
    * Zeros written over [from, to) of the file (truncate to `from` first
    * drops an interrupted growth's bytes, then truncate to `to` zero-fills),
-   * flushed at 'fsync'; the new bytes are zeros in memory too. A quota is
+   * flushed at 'fsync' (the memory's new bytes are zeros already). A quota is
    * QuotaError with the file's length as it was.
    */
   grow(memory: WebAssembly.Memory, base: number, from: number, to: number): void {
@@ -142,7 +142,6 @@ export class OpfsBackend implements Backend {
     }
     this.bytes = to;
     this.cache = new Uint8Array(memory.buffer, base, to);
-    this.cache.fill(0, from, to);
   }
 
   /** Create a new pool file of `size` bytes. Throws PoolExistsError if one by that name exists. */

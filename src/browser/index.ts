@@ -11,6 +11,9 @@
 // Errors are the same classes as in Node, so `instanceof` works here too.
 
 export { PoolClient } from './client.js';
+export { open, BrowserStore } from './store.js';
+export type { BrowserStoreOptions, BrowserEntry, BrowserRangeOptions } from './store.js';
+export { STORE_LAYOUT } from '../store/layout.js';
 export type { ClientOptions, CrashResult, Inspection, Off, Op, OpenResult, RecoverResult } from './client.js';
 export type { NumType, ValueType, Value } from './protocol.js';
 export type { PoolInfo, PoolStats } from '../pool.js';

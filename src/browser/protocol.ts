@@ -5,6 +5,8 @@
 import type { Durability } from '../backends/backend.js';
 import type { CrashMode } from '../crash/modes.js';
 import type { PoolInfo, PoolStats } from '../pool.js';
+import type { DatabaseOptions } from '../store/store.js';
+import type { StoreMethod } from './store-ops.js';
 
 /**
  * A pool offset, or a reference to the numeric result of an earlier
@@ -47,7 +49,9 @@ export type Op =
   /** Benchmark loop inside the worker: n × (snapshot `len` bytes at off + store + commit). */
   | { op: 'benchTx'; n: number; off: Off; len: number }
   /** Measurement loop inside the worker: n × (store `len` bytes at off + persist them); answers the worker's ms for the loop. */
-  | { op: 'benchPersist'; n: number; off: Off; len: number };
+  | { op: 'benchPersist'; n: number; off: Off; len: number }
+  /** A Store method on database `db` of a Store pool (store-ops.ts); put/remove answer when their batch is durable. */
+  | { op: 'store'; db: DatabaseOptions; method: StoreMethod; args: unknown[] };
 
 export interface OpenRequest {
   name: string;

@@ -16,6 +16,7 @@ import { MemoryBackend } from '../backends/memory.js';
 import { OpfsBackend, exportPool, importPool, listPools, removePool } from '../backends/opfs.js';
 import type { Backend, Durability } from '../backends/backend.js';
 import { PoolClosedError, PoolNotFoundError, TxStateError, UnsupportedOperationError } from '../errors.js';
+import { runStoreOp, type StoreCache } from './store-ops.js';
 import type { CrashResult, Inspection, Off, Op, OpenRequest, OpenResult, RecoverResult, Request, Response, Value, ValueType, WireError } from './protocol.js';
 
 interface Entry {
@@ -29,6 +30,8 @@ interface Entry {
   backend: Backend | null;
   /** After a simulated crash: the image to reopen (memory backend) / the pool is down until 'recover'. */
   crashed: Uint8Array | null;
+  /** The Store databases pages used on this pool (store-ops.ts). */
+  stores: StoreCache;
 }
 
 const pools = new Map<number, Entry>();
@@ -172,6 +175,7 @@ function runOp(e: Entry, o: Op, results: unknown[], inTx: boolean): unknown {
     case 'pendingLines': return pool.pendingLines();
     case 'durableImage': return pool.durableImage();
     case 'inspect': return inspect(pool);
+    case 'store': return runStoreOp(pool, e.stores, o.db, o.method, o.args);
     case 'objects': {
       const out: { off: number; type: number; size: number; bytes?: Uint8Array }[] = [];
       for (const off of pool.objects(o.type)) {
@@ -247,6 +251,7 @@ async function recover(e: Entry, detail: boolean): Promise<RecoverResult> {
     : new MemoryBackend(e.crashed.length, e.durability, e.crashed.slice());
   const pool = Pool.open({ backend, layout: e.layout, debug: e.debug, evicts: e.evicts });
   e.pool = pool;
+  e.stores = new Map(); // databases of the pool before the crash belong to a closed pool
   e.backend = backend;
   e.crashed = null;
   return { recovery: pool.stats().recovery, info: pool.info(), ...(detail ? { cache: pool.readBytes(0, pool.size) } : {}) };
@@ -281,7 +286,7 @@ async function open(req: OpenRequest): Promise<OpenResult> {
   }
   const openMs = performance.now() - t0;
   const id = nextPool++;
-  pools.set(id, { name: req.name, layout: req.layout, kind, durability, debug: req.debug ?? false, evicts: pool.info().evicts, pool, backend, crashed: null });
+  pools.set(id, { name: req.name, layout: req.layout, kind, durability, debug: req.debug ?? false, evicts: pool.info().evicts, pool, backend, crashed: null, stores: new Map() });
   return { pool: id, created, info: pool.info(), openMs, recovery: pool.stats().recovery };
 }
 
@@ -294,7 +299,9 @@ async function handle(req: Request): Promise<unknown> {
       // 'recover' is the one asynchronous operation (it reopens the file); it runs alone.
       if (req.ops.length === 1 && req.ops[0].op === 'recover') return [await recover(e, req.ops[0].detail ?? false)];
       if (req.ops.some((o) => o.op === 'recover')) throw new UnsupportedOperationError("'recover' must be sent on its own");
-      return runOps(e, req.ops, false);
+      // Store writes (put, remove) answer with promises: the batch answers when all are durable.
+      const out = runOps(e, req.ops, false);
+      return out.some((v) => v instanceof Promise) ? Promise.all(out) : out;
     }
     case 'import': {
       await loadModule(false); // the header check runs the core

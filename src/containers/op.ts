@@ -94,6 +94,7 @@ export function mutate<T>(pool: Pool, kind: string, off: number, step: (core: Co
     if (code !== 0) throw failure(code, a, kind, off);
     result = then(a, results(a));
   } catch (e) {
+    if (pool.isClosed) throw e; // the pool closed (or crashed) under the step: nothing left to end, the cause is the error
     if (own || a.core.containerMustAbort() !== 0) pool.abortTx();
     else pool.commitTx();
     throw e;

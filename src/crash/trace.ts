@@ -245,7 +245,6 @@ export class TracingBackend implements Backend {
       if (this.image.subarray(l * LINE_BYTES, (l + 1) * LINE_BYTES).some((b) => b !== 0)) lines.push(l);
     }
     this.cache = new Uint8Array(memory.buffer, base, this.size);
-    this.cache.fill(0, from, to);
     if (lines.length > 0) this.drain(Uint32Array.from(lines.flatMap((l) => [l, 1])), lines.length, true);
   }
 

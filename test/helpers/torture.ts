@@ -74,6 +74,8 @@ export interface TortureStats {
   crashedAfter: number;
   /** Operations that ended in an expected error (out of space, log full, aborts), by error name. */
   errors: Record<string, number>;
+  /** Operations that grew the pool (returned, or crashed after the growth committed). */
+  growths: number;
 }
 
 /** A run that found the pool and the model disagreeing (or the core failing). */
@@ -145,7 +147,7 @@ class Run {
     this.evicts = tortureEvicts(opts);
     this.modes = this.evicts ? CRASH_MODES : ['strict', 'pending'];
     this.size = opts.poolSize ?? 512 * KiB;
-    this.stats = { ops: 0, crashes: 0, recoveryCrashes: 0, modes: { strict: 0, pending: 0, evict: 0, tear8: 0, eadr: 0 }, states: 0, crashedAfter: 0, errors: {} };
+    this.stats = { ops: 0, crashes: 0, recoveryCrashes: 0, modes: { strict: 0, pending: 0, evict: 0, tear8: 0, eadr: 0 }, states: 0, crashedAfter: 0, errors: {}, growths: 0 };
   }
 
   // ─── random choices ───────────────────────────────────────────────────────
@@ -298,13 +300,19 @@ class Run {
     const step = this.chooseStep();
     this.note(`#${i} ${step.label}`);
     const before = this.model.clone();
+    const size = this.pool.size;
     try {
       this.model = step.run();
       this.stats.ops++;
+      if (this.pool.size > size) this.stats.growths++;
     } catch (e) {
       this.stats.ops++;
       if (e instanceof TortureFailure) throw e;
-      if (e instanceof CrashSignal) return this.recover(step, before, e);
+      if (e instanceof CrashSignal) {
+        this.recover(step, before, e);
+        if (this.pool.size > size) this.stats.growths++; // grew, and the growth survived the crash
+        return;
+      }
       const name = expectedError(e);
       if (name === null) this.fail(`"${step.label}" threw ${e instanceof PheapError ? `${e.name} (${e.code})` : ''}: ${(e as Error).stack ?? e}`);
       this.stats.errors[name] = (this.stats.errors[name] ?? 0) + 1;
