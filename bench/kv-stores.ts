@@ -13,16 +13,11 @@
 //     power cut (pheap 'fsync', lmdb-js default, sqlite WAL synchronous=FULL);
 //   - put() resolves only once its write is durable at the store's level.
 //
-// ┌───────────────────────────────────────────────────────────────────────┐
-// │ MERGE SWITCH: openPheapStore() below uses a stand-in (OrderedMap in a │
-// │ pool) until the pheap Store (src/store/store.ts) is on main. At the   │
-// │ merge, replace its body with the Store's open() (see its doc).        │
-// └───────────────────────────────────────────────────────────────────────┘
 
 import { createRequire } from 'node:module';
 import { open as openLmdb } from 'lmdb';
-import { OrderedMap, Pool } from '../src/index.js';
-import { valueCodec, type ValueCodec } from '../src/store/encoding.js';
+import { open } from '../src/index.js';
+import { valueCodec } from '../src/store/encoding.js';
 
 /** getRange() options, as lmdb-js takes them (keys are Uint8Arrays here). */
 export interface KvRangeOptions {
@@ -65,47 +60,17 @@ export interface KvContender {
 
 // ─── pheap ──────────────────────────────────────────────────────────────────
 
-/** Stand-in only: the root object holds the map's offset (u32). */
-const ROOT_SIZE = 4;
 
 /**
- * MERGE SWITCH — the pheap store the benchmark measures.
- *
- * Now: a stand-in, an OrderedMap in a pool file (default backend) at the
- * given durability, keys as they are and the Store's value codecs
- * (src/store/encoding.ts), so rows measure the container the Store is built
- * on. At the merge, replace the whole body with
- *
- *     return open({ path, keyEncoding: 'binary', encoding: opts.encoding, durability: opts.durability, backend: opts.backend });
- *
- * (`import { open } from '../src/index.js'`), drop the stand-in helpers
- * below it (ROOT_SIZE, standInStore) and their imports (OrderedMap, Pool,
- * ValueCodec), and set pheap.name to 'pheap Store'.
+ * The pheap Store (src/store/store.ts) at the given durability and backend,
+ * keys stored as they are (keyEncoding 'binary', like the other two sides).
  */
 export function openPheapStore(path: string, opts: KvOpenOptions): KvStore {
-  const pool = Pool.openOrCreate({ path, layout: 'kv-bench', durability: opts.durability, backend: opts.backend });
-  return standInStore(pool, valueCodec(opts.encoding));
-}
-
-/** The lmdb-like calls over one OrderedMap (found through the root, made on first use). */
-function standInStore(pool: Pool, codec: ValueCodec): KvStore {
-  const root = pool.root(ROOT_SIZE);
-  const map = pool.readU32(root) === 0 ? OrderedMap.create(pool, { into: root }) : OrderedMap.open(pool, pool.readU32(root));
-  const entry = (e: { key: Uint8Array; value: Uint8Array }) => ({ key: e.key, value: codec.decode(e.value) });
-  return {
-    get: (key) => { const v = map.get(key); return v === undefined ? undefined : codec.decode(v); },
-    put: (key, value) => pool.txAsync(() => map.put(key, codec.encode(value))),
-    putSync: (key, value) => map.put(key, codec.encode(value)),
-    removeSync: (key) => map.remove(key),
-    getRange: (o) => Array.from(map.range(o), entry),
-    getCount: () => map.count,
-    transactionSync: (fn) => pool.tx(fn),
-    close: () => pool.close(),
-  };
+  return open({ path, keyEncoding: 'binary', encoding: opts.encoding, durability: opts.durability, backend: opts.backend }) as unknown as KvStore;
 }
 
 export const pheap: KvContender = {
-  name: 'pheap (OrderedMap stand-in)',
+  name: 'pheap Store',
   open: openPheapStore,
   durability: { os: "durability 'os'", fsync: "durability 'fsync'" },
 };

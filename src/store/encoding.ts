@@ -107,7 +107,12 @@ export function encodeKey(key: unknown): Uint8Array {
 
 /** A key back from its bytes. */
 export function decodeKey(bytes: Uint8Array): Key {
-  return readKey(bytes, 0, bytes.length) as Key;
+  try {
+    return readKey(bytes, 0, bytes.length) as Key;
+  } catch {
+    // Raw bytes (a Uint8Array key) that spell no ordered-binary value: the key is those bytes.
+    return bytes.slice();
+  }
 }
 
 /** memcmp order of two byte strings: the order of the keys they encode. */

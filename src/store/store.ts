@@ -57,7 +57,13 @@ export interface StoreOptions extends DatabaseOptions {
   durability?: Durability;
   /** The most bytes the pool may grow to (a multiple of 64 KiB; default 4 GiB − 16 MiB). */
   maxSize?: number;
-  /** Storage backend for a path: 'file' or 'mapped' (default: as Pool.openOrCreate picks). */
+  /**
+   * Storage backend for a path: 'file' or 'mapped'. Default: 'file' at
+   * durability 'fsync' (its deferred undo log makes a commit 3 syncs whatever
+   * it writes, and a group-commit batch one commit; a mapping's page cache
+   * may write back on its own, so there every undo entry is its own msync),
+   * else what Pool.openOrCreate picks ('mapped' where the native shim loads).
+   */
   backend?: 'file' | 'mapped';
 }
 
@@ -433,7 +439,8 @@ export function open<V = any, K extends Key = Key>(pathOrOpts?: string | StoreOp
     if (o.backend !== undefined) throw new InvalidArgumentError('backend needs a path: without one the store lives in memory');
     pool = Pool.create(poolOpts);
   } else {
-    pool = Pool.openOrCreate({ ...poolOpts, path: o.path as string });
+    const fileAtFsync = o.backend === undefined && (o.durability ?? 'fsync') === 'fsync' ? { backend: 'file' as const } : {};
+    pool = Pool.openOrCreate({ ...poolOpts, ...fileAtFsync, path: o.path as string });
   }
   try {
     return Store.attach(pool, db) as Store<V, K>;
