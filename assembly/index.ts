@@ -55,8 +55,6 @@ export function heapOffset(): u32 { return format.heapOff; }
 export function logOffset(): u32 { return format.logOff; }
 export function logBytes(): u32 { return format.logSize; }
 export function chunks(): u32 { return format.chunkCount; }
-/** The committed pool size in bytes (it changes when the pool grows). */
-export function poolSize(): f64 { return <f64>format.poolSize; }
 /** Regions growth has appended (0 for a pool never grown). */
 export function growthCount(): u32 { return table.regionCount; }
 export function logSequence(): f64 { return <f64>log.logSeq(); }

@@ -210,7 +210,7 @@ function regionChunksFor(need: u32): u32 {
 export function extendPool(need: u32): i32 {
   const first = chunkCount;
   const minN = regionChunksFor(need);
-  const limit: u64 = <u64>MAX_CHUNKS - 1 < (MAX_POOL_SIZE - heapOff) >> CHUNK_SHIFT ? <u64>MAX_CHUNKS - 1 : (MAX_POOL_SIZE - heapOff) >> CHUNK_SHIFT;
+  const limit = min<u64>(<u64>MAX_CHUNKS - 1, (MAX_POOL_SIZE - heapOff) >> CHUNK_SHIFT);
   if (<u64>first + minN > limit) return -1;
   const wantN: u64 = min<u64>(limit - first, max<u64>(minN, <u64>poolSize >> CHUNK_SHIFT));
   const granted = hostGrow(poolSize + (minN << CHUNK_SHIFT), poolSize + (<u32>wantN << CHUNK_SHIFT));

@@ -23,7 +23,7 @@ export interface CoreExports {
   flushCount(): number; drainCount(): number; linesPersisted(): number;
   recoveredEntries(): number; openCount(): number;
   heapOffset(): number; logOffset(): number; logBytes(): number; chunks(): number; logSequence(): number;
-  poolSize(): number; growthCount(): number;
+  growthCount(): number;
   damageOffset(): number;
   flush(off: number, len: number): void;
   drain(): void;

@@ -20,7 +20,7 @@
 import type { Backend, BackendKind, Durability } from './backends/backend.js';
 import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
-import { CHUNK_SIZE, DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
+import { DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
 import { CORE, type CoreAccess } from './containers/internal.js';
 import {
@@ -256,7 +256,11 @@ export class Pool {
    */
   private onGrow(min: number, want: number): number {
     this.growFailure = null;
-    const to = Math.min(want, this.maxSize - this.maxSize % CHUNK_SIZE);
+    if (!this.backend.grow) {
+      this.growFailure = new UnsupportedOperationError(`the '${this.backend.kind}' backend cannot grow`);
+      return 0;
+    }
+    const to = Math.min(want, this.maxSize); // maxSize is whole chunks (maxSizeArg)
     if (to < min) {
       this.growFailure = new OutOfSpaceError(`out of space: the pool would have to grow to ${min} bytes, past its maxSize (${this.maxSize}); the heap is unchanged`);
       return 0;
@@ -266,7 +270,6 @@ export class Pool {
       if (to > had) this.memory.grow(Math.ceil((to - had) / WASM_PAGE));
       // Pages memory.grow just made are zero; bytes it already had past the pool (a recycled memory) may not be.
       if (had > this.poolBytes) new Uint8Array(this.memory.buffer, POOL_BASE + this.poolBytes, Math.min(had, to) - this.poolBytes).fill(0);
-      if (!this.backend.grow) throw new UnsupportedOperationError(`the '${this.backend.kind}' backend cannot grow`);
       this.backend.grow(this.memory, POOL_BASE, this.poolBytes, to);
     } catch (e) {
       this.growFailure = e instanceof PheapError ? e : new OutOfSpaceError(`out of space: the pool could not grow from ${this.poolBytes} to ${to} bytes: ${(e as Error).message} (the heap is unchanged)`);
