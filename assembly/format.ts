@@ -195,8 +195,8 @@ function validateHeader(size: u32): Code {
   }
   const chunks = committedChunks();
   // A grown pool holds at least one region (a table chunk and a heap chunk) more.
-  if (chunks < initialChunks || chunks == initialChunks + 1 || sizeFor(chunks) != <u64>size) return Code.CORRUPT_HEADER;
-  if (load<u64>(abs(H_GROWN)) != 0 && chunks == initialChunks) return Code.CORRUPT_HEADER;
+  const least = load<u64>(abs(H_GROWN)) != 0 ? initialChunks + 2 : initialChunks;
+  if (chunks < least || sizeFor(chunks) != <u64>size) return Code.CORRUPT_HEADER;
   chunkCount = chunks;
   return Code.OK;
 }
