@@ -65,5 +65,5 @@ export { vecCreate, vecInfo, vecAt, vecPush, vecSet, vecTruncate, vecFree, vecVe
 export { blobCreate, blobInfo, blobReplace, blobFree, blobVerify } from "./containers/blob";
 export {
   btreeCreate, btreeValid, btreeGet, btreePut, btreeRemove, btreeSeek, btreeStep, btreeCount, btreeEpoch, btreeIo, btreeIoCap,
-  btreeOut, btreeKeyMax, btreeCheck,
+  btreeOut, btreeKeyMax, btreeCheck, btreeGather, btreeGatherOut,
 } from "./containers/btree";

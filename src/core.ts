@@ -64,6 +64,7 @@ export interface CoreExports {
   btreeRemove(map: number, keyLen: number): number;
   btreeSeek(map: number, keyLen: number, mode: number): number;
   btreeStep(leaf: number, idx: number, dir: number): number;
+  btreeGather(leaf: number, idx: number, dir: number, max: number, endLen: number): number; btreeGatherOut(): number;
   btreeCount(map: number): number; btreeEpoch(): number;
   btreeIo(): number; btreeIoCap(): number; btreeOut(): number; btreeKeyMax(): number;
   btreeCheck(map: number): number;

@@ -203,7 +203,8 @@ export class Pool {
   /** @internal Tx setters only (see BYTES). */
   get [BYTES](): Uint8Array { return this.bytes; }
   /** @internal The core and its memory, for the containers (src/containers/); PoolClosedError once closed. */
-  get [CORE](): CoreAccess { return { core: this.live(), memory: this.memory }; }
+  get [CORE](): CoreAccess { this.live(); return this.access; }
+  private access: CoreAccess;
   private closed = false;
   /** The pool file, if any (also names the pool in error messages). */
   private path: string | undefined;
@@ -238,6 +239,7 @@ export class Pool {
     this.core = instantiateCore(this.memory, (ranges, count, final) => this.backend.drain(ranges, count, final), debug,
       (min, want) => this.onGrow(min, want));
     this.bytes = this.view = null!;
+    this.access = null!;
     this.setPoolBytes(backend.size);
   }
 
@@ -246,6 +248,7 @@ export class Pool {
     this.poolBytes = size;
     this.bytes = new Uint8Array(this.memory.buffer, POOL_BASE, size);
     this.view = new DataView(this.memory.buffer, POOL_BASE, size);
+    this.access = { core: this.core, memory: this.memory, mem: new Uint8Array(this.memory.buffer), words: new Uint32Array(this.memory.buffer) };
   }
 
   /**

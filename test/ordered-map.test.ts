@@ -393,3 +393,60 @@ describe('iteration while the map changes', () => {
     console.log(`iteration under modification: seeds 'iter-1'..'iter-3'; reproduce: npx vitest run ${FILE} -t 'iteration'`);
   });
 });
+
+describe('ranges read in gathered batches', () => {
+  const key = (i: number) => new Uint8Array([i >> 8, i & 255]);
+  const filled = (n: number) => {
+    const pool = Pool.create({ size: 8 * MiB, layout: 'map' });
+    const map = OrderedMap.create(pool);
+    const model = new MapModel();
+    for (let i = 0; i < n; i++) { const v = new Uint8Array(1 + (i % 300)).fill(i & 255); map.put(key(i), v); model.put(key(i), v); }
+    return { pool, map, model };
+  };
+
+  it('offsets, limits and bounds around the batch size (256) match the model, both directions', () => {
+    const { map, model } = filled(1500);
+    for (const reverse of [false, true]) {
+      for (const offset of [0, 1, 255, 256, 257, 600]) {
+        for (const limit of [undefined, 1, 255, 256, 257, 513]) {
+          const o = { reverse, offset, limit, start: reverse ? key(1400) : key(40), end: reverse ? key(20) : key(1450) };
+          expect(shown(map.range(o)), JSON.stringify({ reverse, offset, limit })).toEqual(model.range(o));
+        }
+      }
+    }
+  });
+
+  it('interleaved and nested ranges (same map and another) each yield their own entries (seeded)', () => {
+    const { pool, map, model } = filled(1200);
+    const other = OrderedMap.create(pool);
+    const otherModel = new MapModel();
+    for (let i = 0; i < 700; i++) { const v = new Uint8Array([i & 255, 7]); other.put(key(3 * i), v); otherModel.put(key(3 * i), v); }
+    const rng = new Prng('gather-nested');
+    for (let round = 0; round < 20; round++) {
+      const pick = () => ({ reverse: rng.coin(), start: key(rng.below(1300)), limit: 1 + rng.below(600) });
+      const [oa, ob] = [pick(), pick()];
+      const a = map.range(oa)[Symbol.iterator](), b = (round % 2 ? other : map).range(ob)[Symbol.iterator]();
+      const got: [string[], string[]] = [[], []];
+      for (let ra = a.next(), rb = b.next(); !ra.done || !rb.done;) {
+        if (!ra.done && (rb.done || rng.coin())) { got[0].push(`${hex(ra.value.key)}=${hex(ra.value.value)}`); ra = a.next(); }
+        else if (!rb.done) { got[1].push(`${hex(rb.value.key)}=${hex(rb.value.value)}`); rb = b.next(); }
+        if (rng.below(10) === 0) expect(map.get(key(rng.below(1200)))).toBeDefined(); // a point read in between
+      }
+      expect(got[0]).toEqual(model.range(oa));
+      expect(got[1]).toEqual((round % 2 ? otherModel : model).range(ob));
+    }
+    console.log(`nested ranges: seed 'gather-nested'; reproduce: npx vitest run ${FILE} -t 'nested'`);
+  });
+
+  it('the pool growing during a walk (allocations that do not touch the map) changes nothing yielded', () => {
+    const { pool, map, model } = filled(900);
+    const size = pool.size;
+    const got: string[] = [];
+    for (const e of map.range()) {
+      got.push(`${hex(e.key)}=${hex(e.value)}`);
+      if (got.length % 100 === 0) pool.alloc(1 * MiB);
+    }
+    expect(pool.size).toBeGreaterThan(size);
+    expect(got).toEqual(model.range({}));
+  });
+});

@@ -76,6 +76,11 @@ const CELLS: usize = BTREE_SCRATCH + 0x3000; // the virtual cell list: (abs sour
 const CELLS_CAP: u32 = 0x1000;
 const IMG_A: usize = BTREE_SCRATCH + 0xB000; // node images under construction
 const IMG_B: usize = BTREE_SCRATCH + 0xD000; // each image up to 8 KiB (NODE_SIZE 8176 was measured too)
+/** Entries a range read gathers in one call: per entry u32 key offset, key length, value offset, value length. */
+const GATHER: usize = BTREE_SCRATCH + 0xF000;
+export const GATHER_CAP: u32 = 256;
+/** btreeGather's `endLen` when the range has no bound. */
+const NO_END: u32 = 0xFFFF_FFFF;
 /** Host input: key bytes, then value bytes. */
 export const IO_IN: usize = BTREE_SCRATCH + 0x1_0000;
 export const IO_CAP: u32 = <u32>(BTREE_SCRATCH_END - IO_IN);
@@ -447,6 +452,42 @@ export function btreeSeek(m: u32, klen: u32, mode: u32): Code {
 
 /** The entry after (dir 1) or before (dir -1) position (leaf, idx), at OUT. Valid only while the epoch is unchanged. */
 export function btreeStep(leaf: u32, idx: u32, dir: i32): u32 { return settle(leaf, <i32>idx + dir, dir); }
+
+/** Is the key of cell `c` at or past the range's bound (the key at IO_IN, `endLen` bytes) in direction `dir`? */
+function pastEnd(c: u32, dir: i32, endLen: u32): bool {
+  if (endLen == NO_END) return false;
+  const cmp = compareKeys(abs(c) + 6, keyLenOf(c), IO_IN, endLen);
+  return dir > 0 ? cmp >= 0 : cmp <= 0;
+}
+
+/**
+ * Gather up to `max` (at most GATHER_CAP) entries at GATHER, from the
+ * entry at position (leaf, idx) on in direction `dir` (1 forward, -1
+ * back), stopping before the first key at or past the bound at IO_IN
+ * (`endLen` bytes; NO_END: none). Returns how many; OUT then holds the
+ * entry after the last one gathered (found 0: the range is done). The
+ * position must come from a seek, step or gather made since the epoch
+ * last moved.
+ */
+export function btreeGather(leaf: u32, idx: u32, dir: i32, max: u32, endLen: u32): u32 {
+  const cap = max < GATHER_CAP ? max : GATHER_CAP;
+  let n: u32 = 0;
+  let more = settle(leaf, <i32>idx, dir);
+  while (more != 0 && n < cap) {
+    const l = load<u32>(OUT, 4), i = load<u32>(OUT, 8);
+    const c = cellAt(l, i);
+    if (pastEnd(c, dir, endLen)) { notFound(); break; }
+    const g = GATHER + (<usize>n << 4);
+    store<u32>(g, c + 6);
+    store<u32>(g, keyLenOf(c), 4);
+    store<u32>(g, valueOff(c), 8);
+    store<u32>(g, word2(c), 12);
+    n++;
+    more = settle(l, <i32>i + dir, dir);
+  }
+  return n;
+}
+export function btreeGatherOut(): usize { return GATHER; }
 
 export function btreeCount(m: u32): f64 { return mapCode(m) == Code.OK ? <f64>load<u64>(abs(m), M_COUNT) : -1; }
 export function btreeEpoch(): u32 { return epoch; }

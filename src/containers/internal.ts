@@ -10,8 +10,16 @@ import type { CoreExports } from '../core.js';
 /** Key of Pool's internal accessor: `pool[CORE]` is the open pool's core and memory (PoolClosedError once closed). */
 export const CORE = Symbol('pheap core');
 
-/** What `pool[CORE]` returns. */
+/**
+ * What `pool[CORE]` returns. `mem` and `words` view the whole memory as it
+ * is now: a core call that grows the pool replaces the buffer, so they are
+ * only good until the next call that may allocate (reads never do).
+ */
 export interface CoreAccess {
   core: CoreExports;
   memory: WebAssembly.Memory;
+  /** The whole memory, bytes. */
+  mem: Uint8Array;
+  /** The whole memory, u32 words (index = address / 4). */
+  words: Uint32Array;
 }

@@ -55,6 +55,11 @@ function failure(code: number, a: CoreAccess, kind: string, off: number): PheapE
   return errorForCode(code, { off, damage });
 }
 
+/** Throw the typed error of a failed core call (code != 0). */
+export function checkCode(code: number, a: CoreAccess, kind: string, off: number): void {
+  if (code !== 0) throw failure(code, a, kind, off);
+}
+
 /** The core's result words of the last container call. */
 export function results(a: CoreAccess): Uint32Array {
   return new Uint32Array(a.memory.buffer, a.core.containerOut(), 4);
@@ -63,8 +68,7 @@ export function results(a: CoreAccess): Uint32Array {
 /** Run a read-only core call; returns its result words. */
 export function query(pool: Pool, kind: string, off: number, call: (core: CoreExports) => number): Uint32Array {
   const a = pool[CORE];
-  const code = call(a.core);
-  if (code !== 0) throw failure(code, a, kind, off);
+  checkCode(call(a.core), a, kind, off);
   return results(a);
 }
 

@@ -27,7 +27,7 @@ import type { CoreExports } from '../core.js';
 import { optionsArg, shown, numberArg } from '../args.js';
 import { InvalidArgumentError } from '../errors.js';
 import { CORE, type CoreAccess } from './internal.js';
-import { accessOf, bytesArg, mutate, offsetArg, query, readPool, writePool } from './op.js';
+import { accessOf, bytesArg, checkCode, mutate, offsetArg, query, readPool, writePool } from './op.js';
 
 const KIND = 'ordered map';
 
@@ -133,15 +133,12 @@ export class OrderedMap {
 
   /** The value stored under `key` (a copy), or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
-    keyArg(key);
-    const r = this.#read(key, (c, n) => c.btreeGet(this.offset, n));
-    return r[0] ? readPool(this.pool[CORE], r[5], r[6]) : undefined;
+    return valueView(this, keyArg(key))?.slice();
   }
 
   /** Is `key` in the map? */
   has(key: Uint8Array): boolean {
-    keyArg(key);
-    return this.#read(key, (c, n) => c.btreeGet(this.offset, n))[0] === 1;
+    return valueView(this, keyArg(key)) !== undefined;
   }
 
   /** Insert `key` with `value`, or overwrite its value. */
@@ -193,47 +190,10 @@ export class OrderedMap {
    * removed keys are not. Closing the pool ends the walk with PoolClosedError.
    */
   *range(opts?: RangeOptions): IterableIterator<Entry> {
-    const o = optionsArg(opts, ['start', 'end', 'reverse', 'limit', 'offset'], 'range options');
-    const start = o.start === undefined ? undefined : this.#boundArg(o.start, 'start');
-    const end = o.end === undefined ? undefined : this.#boundArg(o.end, 'end');
-    const reverse = o.reverse === undefined ? false : o.reverse;
-    if (typeof reverse !== 'boolean') throw new InvalidArgumentError(`reverse must be a boolean, not ${shown(reverse)}`);
-    let skip = countArg(o.offset, 'offset') ?? 0;
-    let left = countArg(o.limit, 'limit') ?? Infinity;
-    const dir = reverse ? -1 : 1;
-    let r = this.#read(start, (c, n) => c.btreeSeek(this.offset, n, start ? (reverse ? SEEK_LE : SEEK_GE) : (reverse ? SEEK_LAST : SEEK_FIRST)));
-    while (r[0] === 1 && left > 0) {
-      const a = this.pool[CORE]; // PoolClosedError if the pool was closed meanwhile
-      const key = readPool(a, r[3], r[4]);
-      if (end && compareKeys(key, end) * dir >= 0) return;
-      const leaf = r[1], idx = r[2];
-      if (skip > 0) {
-        skip--;
-      } else {
-        left--;
-        const epoch = a.core.btreeEpoch();
-        yield { key, value: readPool(a, r[5], r[6]) };
-        if (this.pool[CORE].core.btreeEpoch() !== epoch) { r = this.#reseek(key, dir); continue; }
-      }
-      this.pool[CORE].core.btreeStep(leaf, idx, dir); // the position is still valid: no mutation since it was taken
-      r = out(this.pool[CORE]);
-    }
+    for (const e of entryViews(this, opts)) yield { key: e.key.slice(), value: e.value.slice() };
   }
 
-  /** A range bound: a Uint8Array that fits the I/O area (it need not be a storable key). */
-  #boundArg(v: unknown, what: string): Uint8Array {
-    if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`${what} must be a Uint8Array, not ${shown(v)}`);
-    const cap = this.pool[CORE].core.btreeIoCap();
-    if (v.length > cap) throw new InvalidArgumentError(`${what} is ${v.length} bytes, longer than any key can be compared with here (${cap})`);
-    return v;
-  }
 
-  /** After a modification: the first entry strictly after `key` in direction `dir`. */
-  #reseek(key: Uint8Array, dir: number): Uint32Array {
-    const r = this.#read(key, (c, n) => c.btreeSeek(this.offset, n, dir > 0 ? SEEK_GE : SEEK_LE));
-    if (r[0] && compareKeys(readPool(this.pool[CORE], r[3], r[4]), key) === 0) this.pool[CORE].core.btreeStep(r[1], r[2], dir);
-    return out(this.pool[CORE]);
-  }
 
   /**
    * Verify the map's invariants (order, node layout, leaf chain, value
@@ -261,4 +221,127 @@ function load(a: CoreAccess, key: Uint8Array, value?: Uint8Array): void {
 
 function entry(a: CoreAccess, r: Uint32Array): Entry {
   return { key: readPool(a, r[3], r[4]), value: readPool(a, r[5], r[6]) };
+}
+
+// ─── the read paths: views of the pool's memory, no copies ─────────────────
+
+/** Where the core's map calls take and leave their data (constants of the core, the same in every instance). */
+interface MapAddresses {
+  /** The I/O area (absolute address): the key of a get or seek, the bound of a gather. */
+  io: number;
+  /** The result words (index into CoreAccess.words). */
+  outW: number;
+  /** The gathered entries (index into CoreAccess.words): 4 words each. */
+  gatherW: number;
+  /** Absolute address of pool offset 0. */
+  base: number;
+}
+let addresses: MapAddresses | undefined;
+function addressesOf(core: CoreExports): MapAddresses {
+  return addresses ??= { io: core.btreeIo(), outW: core.btreeOut() >>> 2, gatherW: core.btreeGatherOut() >>> 2, base: core.poolBase() };
+}
+
+/** The most entries one gather returns (the core's GATHER_CAP). */
+const GATHER_CAP = 256;
+/** btreeGather's endLen for a range without a bound. */
+const NO_END = 0xFFFF_FFFF;
+
+/**
+ * @internal The value stored under `key` (checked by the caller: at most
+ * KEY_MAX bytes) as a view of the pool's memory, or undefined. The view is
+ * good only until the next call into the pool: decode or copy it at once.
+ */
+export function valueView(map: OrderedMap, key: Uint8Array): Uint8Array | undefined {
+  const a = map.pool[CORE];
+  const at = addressesOf(a.core);
+  a.mem.set(key, at.io);
+  checkCode(a.core.btreeGet(map.offset, key.length), a, KIND, map.offset);
+  const w = a.words;
+  if (w[at.outW] === 0) return undefined;
+  const from = at.base + w[at.outW + 5];
+  return a.mem.subarray(from, from + w[at.outW + 6]);
+}
+
+/** One entry of entryViews(): views of the pool's memory, and the same object at every step. */
+export interface EntryView {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** A range bound: a Uint8Array that fits the I/O area (it need not be a storable key). */
+function boundArg(map: OrderedMap, v: unknown, what: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new InvalidArgumentError(`${what} must be a Uint8Array, not ${shown(v)}`);
+  const cap = map.pool[CORE].core.btreeIoCap();
+  if (v.length > cap) throw new InvalidArgumentError(`${what} is ${v.length} bytes, longer than any key can be compared with here (${cap})`);
+  return v;
+}
+
+/** A cursor position: the next entry's leaf and index, while `found`. */
+interface Position { found: boolean; leaf: number; idx: number }
+
+/** Seek with `key` (or none) in the I/O area; the position of the entry found. */
+function seek(map: OrderedMap, key: Uint8Array | undefined, mode: number): Position {
+  const a = map.pool[CORE];
+  const at = addressesOf(a.core);
+  if (key) a.mem.set(key, at.io);
+  checkCode(a.core.btreeSeek(map.offset, key ? key.length : 0, mode), a, KIND, map.offset);
+  const w = a.words;
+  return { found: w[at.outW] === 1, leaf: w[at.outW + 1], idx: w[at.outW + 2] };
+}
+
+/** After a modification: the position of the first entry strictly after `key` in direction `dir`. */
+function reseek(map: OrderedMap, key: Uint8Array, dir: number): Position {
+  const p = seek(map, key, dir > 0 ? SEEK_GE : SEEK_LE);
+  if (!p.found) return p;
+  const a = map.pool[CORE];
+  const at = addressesOf(a.core);
+  const w = a.words, k = at.base + w[at.outW + 3];
+  if (compareKeys(a.mem.subarray(k, k + w[at.outW + 4]), key) !== 0) return p;
+  a.core.btreeStep(p.leaf, p.idx, dir);
+  return { found: a.words[at.outW] === 1, leaf: a.words[at.outW + 1], idx: a.words[at.outW + 2] };
+}
+
+/**
+ * @internal The entries of OrderedMap.range(opts), as views of the pool's
+ * memory (decode or copy them before the next step: the yielded object is
+ * reused and its views go stale). Entries are gathered by the core up to
+ * GATHER_CAP per call and copied out of its scratch area at once (another
+ * range, even nested in this one, reuses that area). After every yield the
+ * core's epoch is compared: if any map changed, the rest of the gathered
+ * entries are dropped and the walk re-seeks after the last key yielded.
+ */
+export function* entryViews(map: OrderedMap, opts?: RangeOptions): Generator<EntryView, void, void> {
+  const o = optionsArg(opts, ['start', 'end', 'reverse', 'limit', 'offset'], 'range options');
+  const start = o.start === undefined ? undefined : boundArg(map, o.start, 'start');
+  const end = o.end === undefined ? undefined : boundArg(map, o.end, 'end');
+  const reverse = o.reverse === undefined ? false : o.reverse;
+  if (typeof reverse !== 'boolean') throw new InvalidArgumentError(`reverse must be a boolean, not ${shown(reverse)}`);
+  let skip = countArg(o.offset, 'offset') ?? 0;
+  let left = countArg(o.limit, 'limit') ?? Infinity;
+  const dir = reverse ? -1 : 1;
+  let pos = seek(map, start, start ? (reverse ? SEEK_LE : SEEK_GE) : (reverse ? SEEK_LAST : SEEK_FIRST));
+  const gathered = new Uint32Array(4 * GATHER_CAP);
+  const last = new Uint8Array(ORDERED_MAP_KEY_MAX);
+  const view: EntryView = { key: last, value: last };
+  while (pos.found && left > 0) {
+    let a = map.pool[CORE];
+    const at = addressesOf(a.core);
+    if (end) a.mem.set(end, at.io);
+    const n = a.core.btreeGather(pos.leaf, pos.idx, dir, Math.min(skip > 0 ? skip : left, GATHER_CAP), end ? end.length : NO_END);
+    gathered.set(a.words.subarray(at.gatherW, at.gatherW + 4 * n));
+    pos = { found: a.words[at.outW] === 1, leaf: a.words[at.outW + 1], idx: a.words[at.outW + 2] };
+    if (skip > 0) { skip -= n; continue; }
+    const epoch = a.core.btreeEpoch();
+    for (let i = 0; i < n; i++) {
+      const k = at.base + gathered[4 * i], klen = gathered[4 * i + 1], v = at.base + gathered[4 * i + 2];
+      view.key = a.mem.subarray(k, k + klen);
+      view.value = a.mem.subarray(v, v + gathered[4 * i + 3]);
+      last.set(view.key);
+      left--;
+      yield view;
+      a = map.pool[CORE]; // fresh views (the pool may have grown), or PoolClosedError if it was closed meanwhile
+      if (a.core.btreeEpoch() !== epoch) { pos = reseek(map, last.subarray(0, klen), dir); break; }
+      if (left === 0) return;
+    }
+  }
 }

@@ -25,7 +25,7 @@
 
 import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
-import { OrderedMap, ORDERED_MAP_KEY_MAX, type RangeOptions } from '../containers/ordered-map.js';
+import { OrderedMap, ORDERED_MAP_KEY_MAX, entryViews, valueView, type RangeOptions } from '../containers/ordered-map.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKey, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
@@ -247,6 +247,7 @@ export class Store<V = any, K extends Key = Key> {
   /** The pool the store lives in. */
   get pool(): Pool { return this.#env.pool; }
 
+  /** The stored bytes of `key` (KeyError if it is not a valid one); a binary key is the caller's own array, not a copy. */
   #key(key: unknown): Uint8Array {
     if (this.keyEncoding === 'ordered-binary') {
       const bytes = encodeKey(key);
@@ -254,22 +255,29 @@ export class Store<V = any, K extends Key = Key> {
       return bytes;
     }
     if (!(key instanceof Uint8Array) || key.length === 0 || key.length > ORDERED_MAP_KEY_MAX) throw new KeyError(`${shown(key)} is not a valid binary key: a Uint8Array of 1 to ${ORDERED_MAP_KEY_MAX} bytes`);
-    return key.slice();
+    return key;
   }
 
+  /** A key for a write: its bytes, never the caller's array (the write may run after the caller changed it). */
+  #writeKey(key: unknown): Uint8Array {
+    const bytes = this.#key(key);
+    return bytes === key ? bytes.slice() : bytes;
+  }
+
+  /** A key from its stored bytes (a view: copied or decoded, never kept). */
   #decodeKey(bytes: Uint8Array): K {
-    return (this.keyEncoding === 'binary' ? bytes : decodeKey(bytes)) as K;
+    return (this.keyEncoding === 'binary' ? bytes.slice() : decodeKey(bytes)) as K;
   }
 
   /** The value stored under `key`, decoded, or undefined. */
   get(key: K): V | undefined {
-    const bytes = this.#map.get(this.#key(key));
+    const bytes = valueView(this.#map, this.#key(key));
     return bytes === undefined ? undefined : this.#codec.decode(bytes) as V;
   }
 
   /** The stored bytes of `key`'s value (a copy), or undefined. */
   getBinary(key: K): Uint8Array | undefined {
-    return this.#map.get(this.#key(key));
+    return valueView(this.#map, this.#key(key))?.slice();
   }
 
   /**
@@ -278,10 +286,10 @@ export class Store<V = any, K extends Key = Key> {
    */
   doesExist(key: K, value?: V | null): boolean {
     const k = this.#key(key);
-    if (value === undefined) return this.#map.has(k);
-    if (value === null) return !this.#map.has(k);
+    if (value === undefined) return valueView(this.#map, k) !== undefined;
+    if (value === null) return valueView(this.#map, k) === undefined;
     const want = this.#codec.encode(value);
-    const got = this.#map.get(k);
+    const got = valueView(this.#map, k);
     return got !== undefined && got.length === want.length && got.every((b, i) => b === want[i]);
   }
 
@@ -293,14 +301,14 @@ export class Store<V = any, K extends Key = Key> {
    */
   put(key: K, value: V, ...versions: unknown[]): Promise<boolean> {
     noVersions('put', versions);
-    const k = this.#key(key), v = this.#codec.encode(value);
+    const k = this.#writeKey(key), v = this.#codec.encode(value);
     return this.#write(() => { this.#map.put(k, v); return true; });
   }
 
   /** Store `value` under `key` now, in a transaction of its own (or the open one); durable on return. */
   putSync(key: K, value: V, ...versions: unknown[]): boolean {
     noVersions('putSync', versions);
-    const k = this.#key(key), v = this.#codec.encode(value);
+    const k = this.#writeKey(key), v = this.#codec.encode(value);
     this.#sync(() => this.#map.put(k, v));
     return true;
   }
@@ -308,14 +316,14 @@ export class Store<V = any, K extends Key = Key> {
   /** Remove `key`'s entry, as put() writes; resolves with true when durable (also if there was none, as lmdb-js does). */
   remove(key: K, ...versions: unknown[]): Promise<boolean> {
     noVersions('remove', versions);
-    const k = this.#key(key);
+    const k = this.#writeKey(key);
     return this.#write(() => { this.#map.remove(k); return true; });
   }
 
   /** Remove `key`'s entry now; true if there was one. */
   removeSync(key: K, ...versions: unknown[]): boolean {
     noVersions('removeSync', versions);
-    const k = this.#key(key);
+    const k = this.#writeKey(key);
     return this.#sync(() => this.#map.remove(k));
   }
 
@@ -344,7 +352,7 @@ export class Store<V = any, K extends Key = Key> {
     };
     const values = o.values === undefined || flagArg(o.values, 'values');
     flagArg(o.snapshot, 'snapshot');
-    return new RangeIterable(() => mapped(this.#map.range(range), (e) => ({
+    return new RangeIterable(() => mapped(entryViews(this.#map, range), (e) => ({
       key: this.#decodeKey(e.key),
       value: (values ? this.#codec.decode(e.value) : undefined) as V,
     })));
