@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { open as lmdbOpen, type Database as LmdbDatabase, type RootDatabase } from 'lmdb';
 import {
   open, Store, Pool, STORE_LAYOUT, canonical, KeyError, InvalidArgumentError, LayoutMismatchError, NotAPoolError,
-  PheapError, PoolClosedError, UnsupportedOperationError, TxStateError, TxAbortedError, ORDERED_MAP_KEY_MAX, type Key,
+  PheapError, PoolClosedError, UnsupportedOperationError, TxStateError, TxAbortedError, ORDERED_MAP_KEY_MAX, Prng, type Key,
 } from '../src/index.js';
 import { useTempDir, sha256File, dirListing } from './helpers/pool-files.js';
 
@@ -369,6 +369,41 @@ describe('the Store on a file', () => {
     await expect(s.transaction(async () => { s.putSync('n', 7); })).rejects.toThrow(TxStateError);
     expect(s.getKeys().asArray).toEqual(['h', 'i']);
     s.close();
+  });
+});
+
+describe('what the Store hands out', () => {
+  it('binary values and keys are copies: later writes, growth, other reads and the caller\'s arrays never show through (seeded)', () => {
+    const s = open({ encoding: 'binary', keyEncoding: 'binary' });
+    const rng = new Prng('store-copies');
+    const model = new Map<string, string>();
+    const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+    const key = (i: number) => new Uint8Array([1, i >> 8, i & 255]);
+    /** Every array handed out, with the bytes it held when it was handed out (they must never change). */
+    const handed: [Uint8Array, string][] = [];
+    const keep = (b: Uint8Array, want: string) => { expect(hex(b)).toBe(want); handed.push([b, want]); };
+    for (let step = 0; step < 3000; step++) {
+      const k = key(rng.below(400));
+      const v = new Uint8Array(rng.below(40) * (rng.below(20) === 0 ? 100 : 1)).map(() => rng.below(256));
+      s.putSync(k, v);
+      model.set(hex(k), hex(v));
+      v.fill(0xEE); // the caller reuses its arrays: what is stored must not change
+      k.fill(0xEE);
+      const r = key(rng.below(400));
+      const got = s.get(r);
+      if (got) keep(got, model.get(hex(r))!);
+      const bin = s.getBinary(r);
+      if (bin) keep(bin, model.get(hex(r))!);
+      if (step % 100 === 0) {
+        for (const e of s.getRange({ start: key(rng.below(400)), limit: 50 })) { keep(e.value, model.get(hex(e.key))!); keep(e.key, hex(e.key)); }
+        s.pool.alloc(256 * 1024); // grow the pool now and then
+      }
+    }
+    expect(s.pool.stats().growths).toBeGreaterThan(0);
+    expect(handed.length).toBeGreaterThan(3000);
+    for (const [b, want] of handed) expect(hex(b)).toBe(want);
+    s.close();
+    console.log(`handed-out copies: seed 'store-copies'; reproduce: npx vitest run ${FILE} -t 'copies'`);
   });
 });
 

@@ -133,7 +133,8 @@ export class OrderedMap {
 
   /** The value stored under `key` (a copy), or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
-    return valueView(this, keyArg(key))?.slice();
+    const v = valueView(this, keyArg(key));
+    return v?.slice();
   }
 
   /** Is `key` in the map? */

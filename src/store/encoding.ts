@@ -31,6 +31,7 @@ import { Encoder } from 'msgpackr';
 import { readKey, writeKey } from 'ordered-binary';
 import { InvalidArgumentError, KeyError } from '../errors.js';
 import { shown } from '../args.js';
+import { copyBytes } from '../bytes.js';
 
 /** Longest encoded key, in bytes: lmdb-js's default (DEFAULT_MAX_KEY_SIZE, what LMDB allows with its 4 KiB pages). */
 export const MAX_KEY_SIZE = 1978;
@@ -111,7 +112,7 @@ export function decodeKey(bytes: Uint8Array): Key {
     return readKey(bytes, 0, bytes.length) as Key;
   } catch {
     // Raw bytes (a Uint8Array key) that spell no ordered-binary value: the key is those bytes.
-    return bytes.slice();
+    return copyBytes(bytes);
   }
 }
 
@@ -161,8 +162,8 @@ const codecs: Record<ValueEncoding, () => ValueCodec> = {
   }),
   binary: () => ({
     encoding: 'binary',
-    encode: (value) => value instanceof Uint8Array ? value.slice() : refuse('binary', value, 'it is not a Uint8Array'),
-    decode: (bytes) => bytes.slice(),
+    encode: (value) => value instanceof Uint8Array ? value : refuse('binary', value, 'it is not a Uint8Array'),
+    decode: copyBytes,
   }),
   json: () => ({
     encoding: 'json',

@@ -26,6 +26,7 @@
 import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, entryViews, valueView, type RangeOptions } from '../containers/ordered-map.js';
+import { copyBytes } from '../bytes.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKey, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
@@ -157,7 +158,7 @@ class Env {
     const found = this.dir.get(nameBytes);
     if (found) {
       if (found.length !== 4) throw new CorruptHeapError(`the Store's directory entry of database ${shown(name)} is ${found.length} bytes, not a 4-byte map offset`);
-      return OrderedMap.open(this.pool, new DataView(found.buffer).getUint32(0, true));
+      return OrderedMap.open(this.pool, new DataView(found.buffer, found.byteOffset, 4).getUint32(0, true));
     }
     if (this.depth > 0) throw new TxStateError(`openDB(${shown(name)}): a new database cannot be made inside a transaction callback; open it before the transaction`);
     return this.pool.tx(() => {
@@ -258,15 +259,9 @@ export class Store<V = any, K extends Key = Key> {
     return key;
   }
 
-  /** A key for a write: its bytes, never the caller's array (the write may run after the caller changed it). */
-  #writeKey(key: unknown): Uint8Array {
-    const bytes = this.#key(key);
-    return bytes === key ? bytes.slice() : bytes;
-  }
-
   /** A key from its stored bytes (a view: copied or decoded, never kept). */
   #decodeKey(bytes: Uint8Array): K {
-    return (this.keyEncoding === 'binary' ? bytes.slice() : decodeKey(bytes)) as K;
+    return (this.keyEncoding === 'binary' ? copyBytes(bytes) : decodeKey(bytes)) as K;
   }
 
   /** The value stored under `key`, decoded, or undefined. */
@@ -277,7 +272,8 @@ export class Store<V = any, K extends Key = Key> {
 
   /** The stored bytes of `key`'s value (a copy), or undefined. */
   getBinary(key: K): Uint8Array | undefined {
-    return valueView(this.#map, this.#key(key))?.slice();
+    const bytes = valueView(this.#map, this.#key(key));
+    return bytes && copyBytes(bytes);
   }
 
   /**
@@ -301,14 +297,14 @@ export class Store<V = any, K extends Key = Key> {
    */
   put(key: K, value: V, ...versions: unknown[]): Promise<boolean> {
     noVersions('put', versions);
-    const k = this.#writeKey(key), v = this.#codec.encode(value);
+    const k = this.#key(key), v = this.#codec.encode(value);
     return this.#write(() => { this.#map.put(k, v); return true; });
   }
 
   /** Store `value` under `key` now, in a transaction of its own (or the open one); durable on return. */
   putSync(key: K, value: V, ...versions: unknown[]): boolean {
     noVersions('putSync', versions);
-    const k = this.#writeKey(key), v = this.#codec.encode(value);
+    const k = this.#key(key), v = this.#codec.encode(value);
     this.#sync(() => this.#map.put(k, v));
     return true;
   }
@@ -316,14 +312,14 @@ export class Store<V = any, K extends Key = Key> {
   /** Remove `key`'s entry, as put() writes; resolves with true when durable (also if there was none, as lmdb-js does). */
   remove(key: K, ...versions: unknown[]): Promise<boolean> {
     noVersions('remove', versions);
-    const k = this.#writeKey(key);
+    const k = this.#key(key);
     return this.#write(() => { this.#map.remove(k); return true; });
   }
 
   /** Remove `key`'s entry now; true if there was one. */
   removeSync(key: K, ...versions: unknown[]): boolean {
     noVersions('removeSync', versions);
-    const k = this.#writeKey(key);
+    const k = this.#key(key);
     return this.#sync(() => this.#map.remove(k));
   }
 
