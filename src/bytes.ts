@@ -18,19 +18,24 @@ const SMALL = 1024;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let used = 0;
 
+/** Copies up to this long are made byte by byte (no view of the source is made). */
+const BY_BYTE = 32;
+
 /**
- * A copy of `bytes`, a Uint8Array. A small one is a view into a shared
- * slab: read it through its byteOffset (its `.buffer` holds others too).
+ * A copy of `src[start, end)`, a Uint8Array. A small one is a view into a
+ * shared slab: read it through its byteOffset (its `.buffer` holds others
+ * too).
  */
-export function copyBytes(bytes: Uint8Array): Uint8Array {
-  const n = bytes.length;
-  if (n > SMALL) return bytes.slice();
+export function copyOut(src: Uint8Array, start: number, end: number): Uint8Array {
+  const n = end - start;
+  if (n > SMALL) return src.slice(start, end);
   if (used + n > SLAB_SIZE) {
     slab = new ArrayBuffer(SLAB_SIZE);
     used = 0;
   }
   const out = new Uint8Array(slab, used, n);
-  out.set(bytes);
+  if (n <= BY_BYTE) for (let i = 0; i < n; i++) out[i] = src[start + i];
+  else out.set(src.subarray(start, end));
   used = (used + n + 7) & ~7;
   return out;
 }

@@ -395,7 +395,7 @@ describe('what the Store hands out', () => {
       const bin = s.getBinary(r);
       if (bin) keep(bin, model.get(hex(r))!);
       if (step % 100 === 0) {
-        for (const e of s.getRange({ start: key(rng.below(400)), limit: 50 })) { keep(e.value, model.get(hex(e.key))!); keep(e.key, hex(e.key)); }
+        for (const e of s.getRange({ start: key(rng.below(400)), limit: 50 })) { const k = e.key as Uint8Array; keep(e.value, model.get(hex(k))!); keep(k, hex(k)); }
         s.pool.alloc(256 * 1024); // grow the pool now and then
       }
     }

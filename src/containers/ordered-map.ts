@@ -133,13 +133,13 @@ export class OrderedMap {
 
   /** The value stored under `key` (a copy), or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
-    const v = valueView(this, keyArg(key));
-    return v?.slice();
+    const v = valueAt(this, keyArg(key));
+    return v?.mem.slice(v.start, v.end);
   }
 
   /** Is `key` in the map? */
   has(key: Uint8Array): boolean {
-    return valueView(this, keyArg(key)) !== undefined;
+    return valueAt(this, keyArg(key)) !== undefined;
   }
 
   /** Insert `key` with `value`, or overwrite its value. */
@@ -191,7 +191,7 @@ export class OrderedMap {
    * removed keys are not. Closing the pool ends the walk with PoolClosedError.
    */
   *range(opts?: RangeOptions): IterableIterator<Entry> {
-    for (const e of entryViews(this, opts)) yield { key: e.key.slice(), value: e.value.slice() };
+    yield* entries(this, opts, (mem, ks, ke, vs, ve) => ({ key: mem.slice(ks, ke), value: mem.slice(vs, ve) }));
   }
 
 
@@ -247,27 +247,35 @@ const GATHER_CAP = 256;
 /** btreeGather's endLen for a range without a bound. */
 const NO_END = 0xFFFF_FFFF;
 
+/** Where a value or key is: bytes [start, end) of `mem` (the pool's whole memory, as of the call). */
+export interface Found {
+  mem: Uint8Array;
+  start: number;
+  end: number;
+}
+const hit: Found = { mem: new Uint8Array(0), start: 0, end: 0 };
+
 /**
- * @internal The value stored under `key` (checked by the caller: at most
- * KEY_MAX bytes) as a view of the pool's memory, or undefined. The view is
- * good only until the next call into the pool: decode or copy it at once.
+ * @internal Look `key` up (checked by the caller: at most KEY_MAX bytes):
+ * where its value is, or undefined. The answer is one object reused by
+ * every call, and its bytes are good only until the next call into the
+ * pool: decode or copy them at once.
  */
-export function valueView(map: OrderedMap, key: Uint8Array): Uint8Array | undefined {
+export function valueAt(map: OrderedMap, key: Uint8Array): Found | undefined {
   const a = map.pool[CORE];
   const at = addressesOf(a.core);
   a.mem.set(key, at.io);
   checkCode(a.core.btreeGet(map.offset, key.length), a, KIND, map.offset);
   const w = a.words;
   if (w[at.outW] === 0) return undefined;
-  const from = at.base + w[at.outW + 5];
-  return a.mem.subarray(from, from + w[at.outW + 6]);
+  hit.mem = a.mem;
+  hit.start = at.base + w[at.outW + 5];
+  hit.end = hit.start + w[at.outW + 6];
+  return hit;
 }
 
-/** One entry of entryViews(): views of the pool's memory, and the same object at every step. */
-export interface EntryView {
-  key: Uint8Array;
-  value: Uint8Array;
-}
+/** Make what a range yields from an entry: its key is mem[keyStart, keyEnd), its value mem[valueStart, valueEnd); decode or copy them (they are good only until the next call into the pool). */
+export type MakeEntry<T> = (mem: Uint8Array, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number) => T;
 
 /** A range bound: a Uint8Array that fits the I/O area (it need not be a storable key). */
 function boundArg(map: OrderedMap, v: unknown, what: string): Uint8Array {
@@ -303,15 +311,14 @@ function reseek(map: OrderedMap, key: Uint8Array, dir: number): Position {
 }
 
 /**
- * @internal The entries of OrderedMap.range(opts), as views of the pool's
- * memory (decode or copy them before the next step: the yielded object is
- * reused and its views go stale). Entries are gathered by the core up to
+ * @internal The entries of OrderedMap.range(opts), each made by `make`
+ * from where its bytes are in the pool's memory. Entries are gathered by the core up to
  * GATHER_CAP per call and copied out of its scratch area at once (another
  * range, even nested in this one, reuses that area). After every yield the
  * core's epoch is compared: if any map changed, the rest of the gathered
  * entries are dropped and the walk re-seeks after the last key yielded.
  */
-export function* entryViews(map: OrderedMap, opts?: RangeOptions): Generator<EntryView, void, void> {
+export function* entries<T>(map: OrderedMap, opts: RangeOptions | undefined, make: MakeEntry<T>): Generator<T, void, void> {
   const o = optionsArg(opts, ['start', 'end', 'reverse', 'limit', 'offset'], 'range options');
   const start = o.start === undefined ? undefined : boundArg(map, o.start, 'start');
   const end = o.end === undefined ? undefined : boundArg(map, o.end, 'end');
@@ -323,7 +330,6 @@ export function* entryViews(map: OrderedMap, opts?: RangeOptions): Generator<Ent
   let pos = seek(map, start, start ? (reverse ? SEEK_LE : SEEK_GE) : (reverse ? SEEK_LAST : SEEK_FIRST));
   const gathered = new Uint32Array(4 * GATHER_CAP);
   const last = new Uint8Array(ORDERED_MAP_KEY_MAX);
-  const view: EntryView = { key: last, value: last };
   while (pos.found && left > 0) {
     let a = map.pool[CORE];
     const at = addressesOf(a.core);
@@ -335,11 +341,10 @@ export function* entryViews(map: OrderedMap, opts?: RangeOptions): Generator<Ent
     const epoch = a.core.btreeEpoch();
     for (let i = 0; i < n; i++) {
       const k = at.base + gathered[4 * i], klen = gathered[4 * i + 1], v = at.base + gathered[4 * i + 2];
-      view.key = a.mem.subarray(k, k + klen);
-      view.value = a.mem.subarray(v, v + gathered[4 * i + 3]);
-      last.set(view.key);
+      const mem = a.mem;
+      for (let j = 0; j < klen; j++) last[j] = mem[k + j];
       left--;
-      yield view;
+      yield make(mem, k, k + klen, v, v + gathered[4 * i + 3]);
       a = map.pool[CORE]; // fresh views (the pool may have grown), or PoolClosedError if it was closed meanwhile
       if (a.core.btreeEpoch() !== epoch) { pos = reseek(map, last.subarray(0, klen), dir); break; }
       if (left === 0) return;

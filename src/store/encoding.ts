@@ -31,7 +31,7 @@ import { Encoder } from 'msgpackr';
 import { readKey, writeKey } from 'ordered-binary';
 import { InvalidArgumentError, KeyError } from '../errors.js';
 import { shown } from '../args.js';
-import { copyBytes } from '../bytes.js';
+import { copyOut } from '../bytes.js';
 
 /** Longest encoded key, in bytes: lmdb-js's default (DEFAULT_MAX_KEY_SIZE, what LMDB allows with its 4 KiB pages). */
 export const MAX_KEY_SIZE = 1978;
@@ -52,6 +52,13 @@ export interface ValueCodec {
   encode(value: unknown): Uint8Array;
   /** The value back from its bytes. */
   decode(bytes: Uint8Array): unknown;
+  /** The value back from bytes `src[start, end)` (src is not kept: what is returned owns its data). */
+  decodeAt(src: Uint8Array, start: number, end: number): unknown;
+}
+
+/** A codec from its encoder and its decodeAt (decode is decodeAt of the whole array). */
+function codec(encoding: ValueEncoding, encode: (value: unknown) => Uint8Array, decodeAt: (src: Uint8Array, start: number, end: number) => unknown): ValueCodec {
+  return { encoding, encode, decodeAt, decode: (bytes) => decodeAt(bytes, 0, bytes.length) };
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -108,11 +115,17 @@ export function encodeKey(key: unknown): Uint8Array {
 
 /** A key back from its bytes. */
 export function decodeKey(bytes: Uint8Array): Key {
+  return decodeKeyAt(bytes, 0, bytes.length);
+}
+
+/** A key back from bytes `src[start, end)`. */
+export function decodeKeyAt(src: Uint8Array, start: number, end: number): Key {
   try {
-    return readKey(bytes, 0, bytes.length) as Key;
+    // On a view of exactly the key: ordered-binary's readKey may look past `end` (and then not throw on raw bytes).
+    return readKey(src.subarray(start, end), 0, end - start) as Key;
   } catch {
     // Raw bytes (a Uint8Array key) that spell no ordered-binary value: the key is those bytes.
-    return copyBytes(bytes);
+    return copyOut(src, start, end);
   }
 }
 
@@ -143,45 +156,29 @@ const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
 function msgpackCodec(): ValueCodec {
-  return {
-    encoding: 'msgpack',
-    encode(value) {
-      msgpackable(value, new Set());
-      try { return Uint8Array.from(packr.encode(value)); } catch (e) { return refuse('msgpack', value, (e as Error).message); }
-    },
-    decode: (bytes) => packr.decode(bytes),
-  };
+  return codec('msgpack', (value) => {
+    msgpackable(value, new Set());
+    try { return Uint8Array.from(packr.encode(value)); } catch (e) { return refuse('msgpack', value, (e as Error).message); }
+  }, (src, start, end) => packr.decode(src, { start, end }));
 }
 
 const codecs: Record<ValueEncoding, () => ValueCodec> = {
   msgpack: msgpackCodec,
-  string: () => ({
-    encoding: 'string',
-    encode: (value) => typeof value === 'string' ? utf8.encode(value) : refuse('string', value, 'it is not a string'),
-    decode: (bytes) => utf8Decoder.decode(bytes),
-  }),
-  binary: () => ({
-    encoding: 'binary',
-    encode: (value) => value instanceof Uint8Array ? value : refuse('binary', value, 'it is not a Uint8Array'),
-    decode: copyBytes,
-  }),
-  json: () => ({
-    encoding: 'json',
-    encode(value) {
-      let text: string | undefined;
-      try { text = JSON.stringify(value); } catch (e) { return refuse('json', value, (e as Error).message); }
-      return text === undefined ? refuse('json', value, 'JSON has no text for it') : utf8.encode(text);
-    },
-    decode: (bytes) => JSON.parse(utf8Decoder.decode(bytes)),
-  }),
-  'ordered-binary': () => ({
-    encoding: 'ordered-binary',
-    encode(value) {
-      const out = orderedBytes(value);
-      return typeof out === 'string' ? refuse('ordered-binary', value, out) : out;
-    },
-    decode: (bytes) => decodeKey(bytes),
-  }),
+  string: () => codec('string',
+    (value) => typeof value === 'string' ? utf8.encode(value) : refuse('string', value, 'it is not a string'),
+    (src, start, end) => utf8Decoder.decode(src.subarray(start, end))),
+  binary: () => codec('binary',
+    (value) => value instanceof Uint8Array ? value : refuse('binary', value, 'it is not a Uint8Array'),
+    copyOut),
+  json: () => codec('json', (value) => {
+    let text: string | undefined;
+    try { text = JSON.stringify(value); } catch (e) { return refuse('json', value, (e as Error).message); }
+    return text === undefined ? refuse('json', value, 'JSON has no text for it') : utf8.encode(text);
+  }, (src, start, end) => JSON.parse(utf8Decoder.decode(src.subarray(start, end)))),
+  'ordered-binary': () => codec('ordered-binary', (value) => {
+    const out = orderedBytes(value);
+    return typeof out === 'string' ? refuse('ordered-binary', value, out) : out;
+  }, decodeKeyAt),
 };
 
 /** The codec of a store's `encoding` option (undefined: 'msgpack'); InvalidArgumentError for any other name. */

@@ -25,11 +25,11 @@
 
 import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
-import { OrderedMap, ORDERED_MAP_KEY_MAX, entryViews, valueView, type RangeOptions } from '../containers/ordered-map.js';
-import { copyBytes } from '../bytes.js';
+import { OrderedMap, ORDERED_MAP_KEY_MAX, entries, valueAt, type RangeOptions } from '../containers/ordered-map.js';
+import { copyOut } from '../bytes.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
-import { decodeKey, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
+import { decodeKeyAt, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
 
 import { STORE_LAYOUT } from './layout.js';
 export { STORE_LAYOUT };
@@ -259,21 +259,21 @@ export class Store<V = any, K extends Key = Key> {
     return key;
   }
 
-  /** A key from its stored bytes (a view: copied or decoded, never kept). */
-  #decodeKey(bytes: Uint8Array): K {
-    return (this.keyEncoding === 'binary' ? copyBytes(bytes) : decodeKey(bytes)) as K;
+  /** A key from its stored bytes, src[start, end) (copied or decoded, never kept). */
+  #decodeKey(src: Uint8Array, start: number, end: number): K {
+    return (this.keyEncoding === 'binary' ? copyOut(src, start, end) : decodeKeyAt(src, start, end)) as K;
   }
 
   /** The value stored under `key`, decoded, or undefined. */
   get(key: K): V | undefined {
-    const bytes = valueView(this.#map, this.#key(key));
-    return bytes === undefined ? undefined : this.#codec.decode(bytes) as V;
+    const v = valueAt(this.#map, this.#key(key));
+    return v === undefined ? undefined : this.#codec.decodeAt(v.mem, v.start, v.end) as V;
   }
 
   /** The stored bytes of `key`'s value (a copy), or undefined. */
   getBinary(key: K): Uint8Array | undefined {
-    const bytes = valueView(this.#map, this.#key(key));
-    return bytes && copyBytes(bytes);
+    const v = valueAt(this.#map, this.#key(key));
+    return v && copyOut(v.mem, v.start, v.end);
   }
 
   /**
@@ -282,11 +282,11 @@ export class Store<V = any, K extends Key = Key> {
    */
   doesExist(key: K, value?: V | null): boolean {
     const k = this.#key(key);
-    if (value === undefined) return valueView(this.#map, k) !== undefined;
-    if (value === null) return valueView(this.#map, k) === undefined;
+    if (value === undefined) return valueAt(this.#map, k) !== undefined;
+    if (value === null) return valueAt(this.#map, k) === undefined;
     const want = this.#codec.encode(value);
-    const got = valueView(this.#map, k);
-    return got !== undefined && got.length === want.length && got.every((b, i) => b === want[i]);
+    const got = valueAt(this.#map, k);
+    return got !== undefined && got.end - got.start === want.length && want.every((b, i) => b === got.mem[got.start + i]);
   }
 
   /**
@@ -348,9 +348,10 @@ export class Store<V = any, K extends Key = Key> {
     };
     const values = o.values === undefined || flagArg(o.values, 'values');
     flagArg(o.snapshot, 'snapshot');
-    return new RangeIterable(() => mapped(entryViews(this.#map, range), (e) => ({
-      key: this.#decodeKey(e.key),
-      value: (values ? this.#codec.decode(e.value) : undefined) as V,
+    const codec = this.#codec;
+    return new RangeIterable(() => entries(this.#map, range, (mem, ks, ke, vs, ve) => ({
+      key: this.#decodeKey(mem, ks, ke),
+      value: (values ? codec.decodeAt(mem, vs, ve) : undefined) as V,
     })));
   }
 
