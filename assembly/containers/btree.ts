@@ -152,9 +152,23 @@ function valueOff(c: u32): u32 {
 function childAt(n: u32, i: u32): u32 { return i == 0 ? link12(n) : word2(cellAt(n, i - 1)); }
 function usedOf(n: u32): u32 { return (countOf(n) << 1) + NODE_SIZE - topOf(n) - garbageOf(n); }
 
+/**
+ * Unsigned byte order, a proper prefix first; only the sign counts. Eight
+ * bytes at a time (unaligned loads, byte-swapped so that the first
+ * differing byte decides), then byte by byte.
+ */
 function compareKeys(a: usize, alen: u32, b: usize, blen: u32): i32 {
-  const r = memory.compare(a, b, alen < blen ? alen : blen);
-  return r != 0 ? r : <i32>alen - <i32>blen;
+  const n: usize = alen < blen ? alen : blen;
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
+    const x = load<u64>(a + i), y = load<u64>(b + i);
+    if (x != y) return bswap<u64>(x) < bswap<u64>(y) ? -1 : 1;
+  }
+  for (; i < n; i++) {
+    const x = <i32>load<u8>(a + i), y = <i32>load<u8>(b + i);
+    if (x != y) return x - y;
+  }
+  return <i32>alen - <i32>blen;
 }
 
 /** First cell index whose key is >= key (leaf: sets `found` on equality) or > key (inner: `upper`). */
@@ -629,8 +643,15 @@ function putPlanned(m: u32, klen: u32, vlen: u32, copy: bool): Code {
     if (blob == 0) return lastError;
   }
   const size = buildLeafCell(klen, vlen, blob, copy);
-  listModified(leaf, idx, op, NEWCELL, size);
-  const splits = listBytes <= CAP ? 0 : splittingLevels(h);
+  const oldSize = op == REPLACE ? cellSizeAt(true, cellAt(leaf, idx)) : 0;
+  const used = usedOf(leaf) - oldSize + size + (op == INSERT ? 2 : 0); // what the cell list would measure
+  const splits = used <= CAP ? 0 : splittingLevels(h);
+  // The cell list is built only when the leaf must be rebuilt or split (placeCell and splitUpward read it).
+  const inGap = (op == REPLACE && size == oldSize) || topOf(leaf) - NODE_HDR - (countOf(leaf) << 1) >= size + (op == INSERT ? 2 : 0);
+  if (splits != 0 || !inGap) {
+    listModified(leaf, idx, op, NEWCELL, size);
+    assert(listBytes == used, "btree: cell list size");
+  }
   let code = allocNewNodes(splits + (splits == h ? 1 : 0));
   if (code == Code.OK) code = logPut(m, leaf, idx, op, size, splits, h);
   if (code != Code.OK) { releaseNew(blob); return code; }

@@ -214,10 +214,9 @@ function out(a: CoreAccess): Uint32Array { return new Uint32Array(a.memory.buffe
 
 /** Copy `key` (and `value`) into the core's I/O area. */
 function load(a: CoreAccess, key: Uint8Array, value?: Uint8Array): void {
-  const io = a.core.btreeIo();
-  const mem = new Uint8Array(a.memory.buffer);
-  mem.set(key, io);
-  if (value) mem.set(value, io + key.length);
+  const io = addressesOf(a.core).io;
+  copyIn(a.mem, io, key);
+  if (value) copyIn(a.mem, io + key.length, value);
 }
 
 function entry(a: CoreAccess, r: Uint32Array): Entry {
@@ -238,6 +237,13 @@ interface MapAddresses {
   base: number;
 }
 let addresses: MapAddresses | undefined;
+
+/** Copy `bytes` into `mem` at `at` (byte by byte when short: cheaper than TypedArray.set there). */
+function copyIn(mem: Uint8Array, at: number, bytes: Uint8Array): void {
+  const n = bytes.length;
+  if (n > 32) mem.set(bytes, at);
+  else for (let i = 0; i < n; i++) mem[at + i] = bytes[i];
+}
 function addressesOf(core: CoreExports): MapAddresses {
   return addresses ??= { io: core.btreeIo(), outW: core.btreeOut() >>> 2, gatherW: core.btreeGatherOut() >>> 2, base: core.poolBase() };
 }
@@ -264,7 +270,7 @@ const hit: Found = { mem: new Uint8Array(0), start: 0, end: 0 };
 export function valueAt(map: OrderedMap, key: Uint8Array): Found | undefined {
   const a = map.pool[CORE];
   const at = addressesOf(a.core);
-  a.mem.set(key, at.io);
+  copyIn(a.mem, at.io, key);
   checkCode(a.core.btreeGet(map.offset, key.length), a, KIND, map.offset);
   const w = a.words;
   if (w[at.outW] === 0) return undefined;
@@ -292,7 +298,7 @@ interface Position { found: boolean; leaf: number; idx: number }
 function seek(map: OrderedMap, key: Uint8Array | undefined, mode: number): Position {
   const a = map.pool[CORE];
   const at = addressesOf(a.core);
-  if (key) a.mem.set(key, at.io);
+  if (key) copyIn(a.mem, at.io, key);
   checkCode(a.core.btreeSeek(map.offset, key ? key.length : 0, mode), a, KIND, map.offset);
   const w = a.words;
   return { found: w[at.outW] === 1, leaf: w[at.outW + 1], idx: w[at.outW + 2] };
@@ -333,7 +339,7 @@ export function* entries<T>(map: OrderedMap, opts: RangeOptions | undefined, mak
   while (pos.found && left > 0) {
     let a = map.pool[CORE];
     const at = addressesOf(a.core);
-    if (end) a.mem.set(end, at.io);
+    if (end) copyIn(a.mem, at.io, end);
     const n = a.core.btreeGather(pos.leaf, pos.idx, dir, Math.min(skip > 0 ? skip : left, GATHER_CAP), end ? end.length : NO_END);
     gathered.set(a.words.subarray(at.gatherW, at.gatherW + 4 * n));
     pos = { found: a.words[at.outW] === 1, leaf: a.words[at.outW + 1], idx: a.words[at.outW + 2] };
