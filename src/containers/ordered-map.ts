@@ -4,6 +4,9 @@
 // Keys and values cross into the core through its volatile I/O area below
 // POOL_BASE: the key, then the value, are copied there and the core reads
 // them; results come back as pool offsets, read straight from the pool.
+// The read paths the Store uses (valueAt, entries) hand out where bytes
+// are instead of copies, and a range gathers up to GATHER_CAP entries per
+// core call (btreeGather).
 // Every mutating call is one transaction level (op.ts mutate: its own
 // transaction, or part of the caller's); values longer than the I/O area
 // are written by the host into the blob the core allocated for them, in
@@ -20,7 +23,10 @@
 //   through a key or value already handed out.
 // - A range iterator holds a position only while the core's epoch (moved by
 //   every mutation of any map in this pool) is unchanged; otherwise it
-//   re-seeks from the last key it yielded.
+//   drops what it gathered and re-seeks from the last key it yielded.
+// - What was gathered is copied out of the core's scratch area at once
+//   (another range may reuse it), and memory views are taken anew after
+//   every yield (the pool may have grown).
 
 import type { Pool } from '../pool.js';
 import type { CoreExports } from '../core.js';
