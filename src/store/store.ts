@@ -22,6 +22,10 @@
 //   directory entry are both there or neither is.
 // - Ranges are lazy: a RangeIterable reads the map only while it is being
 //   iterated, and each iteration starts a new walk.
+// - Nothing of the caller's is kept: a write copies the key and value into
+//   the pool before it returns (a put's closure runs at once), and reads
+//   decode from the pool's memory into new values (binary ones: slab
+//   copies, src/bytes.ts).
 
 import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
