@@ -18,6 +18,7 @@
 // Every random run is seeded and prints the line that reproduces it.
 
 import { describe, expect, it } from 'vitest';
+import { inspect, isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import {
   open, Store, PheapError, PoolClosedError, TxAbortedError, TxStateError, KeyError, InvalidArgumentError,
@@ -315,4 +316,245 @@ describe('model-based random operation sequences', () => {
       expect(runs).toBeGreaterThan(0);
     }, 60_000);
   }
+});
+
+// ─── arguments no sane caller passes ────────────────────────────────────────
+
+/** A file Store with a few entries in three databases, reopened on the file backend (it keeps a durable image to compare too). */
+function refusalStore(): { db: Store; str: Store; bin: Store; untouched: (what: string) => void } {
+  const path = tmp.file('refuse');
+  const s = open(path, { durability: 'none' });
+  s.putSync('a', { x: 1 });
+  s.openDB('str', { encoding: 'string' }).putSync('k', 'v');
+  s.openDB('bin', { keyEncoding: 'binary', encoding: 'binary' }).putSync(new Uint8Array([1]), new Uint8Array([2]));
+  s.close();
+  const db = open(path, { backend: 'file' });
+  const hash = sha256File(path);
+  const image = Buffer.from(db.pool.durableImage());
+  const str = db.openDB('str', { encoding: 'string' });
+  const bin = db.openDB('bin', { keyEncoding: 'binary', encoding: 'binary' });
+  const untouched = (what: string) => {
+    expect(sha256File(path), `${what}: the file is byte-identical`).toBe(hash);
+    expect(image.equals(db.pool.durableImage()), `${what}: the durable image is byte-identical`).toBe(true);
+  };
+  return { db, str, bin, untouched };
+}
+
+type ErrorClass = abstract new (...args: never[]) => PheapError;
+
+/** What is wrong with `f`'s answer if it does not throw an instance of `type` (a PheapError), else undefined. */
+function notTyped(f: () => unknown, type: ErrorClass, what: string): string | undefined {
+  try { f(); } catch (e) {
+    return e instanceof type ? undefined : `${what}: threw ${e instanceof Error ? `${e.name}: ${e.message}` : inspect(e)}`;
+  }
+  return `${what}: did not throw`;
+}
+
+/** `f` throws an instance of `type` (a PheapError), not a raw error. */
+function expectTyped(f: () => unknown, type: ErrorClass, what: string): void {
+  expect(notTyped(f, type, what)).toBeUndefined();
+}
+
+/** Every case throws an instance of `type`; the ones that do not are listed in the failure. */
+function expectAllTyped(cases: Array<[string, () => unknown]>, type: ErrorClass): void {
+  expect(cases.map(([what, f]) => notTyped(f, type, what)).filter((m) => m !== undefined), `calls not answered with ${type.name}`).toEqual([]);
+}
+
+/** Every Store call that takes a key, with `key` in it. */
+function keyCalls(db: Store, key: unknown): Array<[string, () => unknown]> {
+  const k = key as Key;
+  return [
+    ['put', () => db.put(k, 1)], ['putSync', () => db.putSync(k, 1)], ['remove', () => db.remove(k)], ['removeSync', () => db.removeSync(k)],
+    ['get', () => db.get(k)], ['getBinary', () => db.getBinary(k)], ['doesExist', () => db.doesExist(k)], ['doesExist(k, v)', () => db.doesExist(k, 1)],
+    ['getRange start', () => db.getRange({ start: k })], ['getRange end', () => db.getRange({ end: k })],
+    ['getKeys start', () => db.getKeys({ start: k, reverse: true })], ['getCount end', () => db.getCount({ end: k })],
+    ['transactionSync putSync', () => db.transactionSync(() => db.putSync(k, 1))],
+  ];
+}
+
+/** An array whose element `i` is read through a getter running `fn`. */
+function arrayWithGetter(parts: Array<string | number>, i: number, fn: () => void): Key {
+  const a = [...parts];
+  Object.defineProperty(a, i, { get: () => { fn(); return parts[i]; }, enumerable: true });
+  return a;
+}
+
+describe('arguments no sane caller passes: a typed error, the file byte-identical', () => {
+  it('unsupported keys, in every call that takes a key: KeyError', () => {
+    const { db, bin, untouched } = refusalStore();
+    const sparse: unknown[] = ['a'];
+    sparse[2] = 'c';
+    const keys: Array<[string, unknown, Store]> = [
+      ['bigint', 1n << 70n, db], ['symbol', Symbol('k'), db], ['nested array', ['a', ['b']], db], ['array of arrays', [[1], [2]], db],
+      ['array holding undefined', ['a', undefined], db], ['sparse array', sparse, db], ['array holding null', ['a', null], db],
+      ['-0', -0, db], ['array holding -0', ['a', -0], db], ['Date', new Date(0), db], ['String object', new String('a'), db],
+      ['DataView', new DataView(new ArrayBuffer(2)), db], ['Int8Array', new Int8Array([1]), db], ['ArrayBuffer', new ArrayBuffer(2), db],
+      ['plain object', { a: 1 }, db], ['function', () => 1, db], ['lone surrogate', 'a\ud800', db], ['empty array', [], db],
+      ['1025-byte string', 'x'.repeat(1025), db], ['1025-byte Uint8Array', new Uint8Array(1025).fill(0x61), db],
+      ['1025 UTF-8 bytes', 'é'.repeat(512) + 'a', db], ['array of 1025 bytes', ['y'.repeat(1020), 'zzzz'], db],
+      ['binary: a string', 'text', bin], ['binary: empty bytes', new Uint8Array(0), bin], ['binary: 1025 bytes', new Uint8Array(1025), bin],
+      ['binary: a number', 5, bin],
+    ];
+    const calls = keys.flatMap(([what, key, store]) => keyCalls(store, key).map(([call, f]): [string, () => unknown] => [`${call}(${what})`, f]));
+    expectAllTyped(calls, KeyError);
+    untouched(`${calls.length} refused key calls`);
+    console.log(`store adversarial: ${calls.length} calls with unsupported keys refused with KeyError, file byte-identical`);
+  });
+
+  it('keys exactly at the 1024-byte limit are stored and read back, in every key kind; one byte more is KeyError', () => {
+    const db = open();
+    const bin = db.openDB('bin', { keyEncoding: 'binary' });
+    const atLimit: Array<[Key, Store]> = [
+      ['x'.repeat(1024), db], [new Uint8Array(1024).fill(0x62), db], ['é'.repeat(512), db], ['\u{1F600}'.repeat(256), db],
+      [['y'.repeat(1020), 'zzz'], db], [new Uint8Array(1024).fill(0xff), bin],
+    ];
+    atLimit.forEach(([key, store], i) => {
+      expect(store.putSync(key, i), `key ${i} at the limit`).toBe(true);
+      expect(store.get(key)).toBe(i);
+      expect(store.getCount({ start: key, limit: 1 })).toBe(1);
+    });
+    expect(db.getCount() + bin.getCount()).toBe(atLimit.length);
+    expectTyped(() => db.putSync('x'.repeat(1025), 0), KeyError, 'one byte more');
+    expectTyped(() => db.putSync('\u{1F600}'.repeat(256) + 'a', 0), KeyError, 'one byte more (astral)');
+    expectTyped(() => bin.putSync(new Uint8Array(1025), 0), KeyError, 'one byte more (binary)');
+    db.pool.check();
+    db.close();
+  });
+
+  it('values an encoding cannot hold: InvalidArgumentError', () => {
+    const { db, str, bin, untouched } = refusalStore();
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const json = db.openDB('str', { encoding: 'json' });
+    const ob = db.openDB('str', { encoding: 'ordered-binary' });
+    const cases: Array<[string, () => unknown]> = [
+      ['a function', () => db.putSync('v', () => 1)], ['a symbol', () => db.putSync('v', Symbol('s'))],
+      ['a symbol deep inside', () => db.putSync('v', { a: [{ b: Symbol('s') }] })], ['a circular object', () => db.putSync('v', circular)],
+      ['a bigint past 64 bits', () => db.putSync('v', 1n << 70n)], ['string: a number', () => str.putSync('v', 5)],
+      ['string: a String object', () => str.putSync('v', new String('s') as never)], ['binary: a DataView', () => bin.putSync(new Uint8Array([9]), new DataView(new ArrayBuffer(1)) as never)],
+      ['binary: a Uint16Array', () => bin.putSync(new Uint8Array([9]), new Uint16Array(2) as never)], ['json: undefined', () => json.putSync('v', undefined)],
+      ['json: a circular object', () => json.putSync('v', circular)], ['json: a bigint', () => json.putSync('v', 1n)],
+      ['json: toJSON throws', () => json.putSync('v', { toJSON() { throw new Error('no'); } })], ['ordered-binary: an object', () => ob.putSync('v', { a: 1 })],
+      ['ordered-binary: a nested array', () => ob.putSync('v', [[1]])], ['async put of a function', () => db.put('v', () => 1)],
+      ['a function inside a transaction', () => db.transactionSync(() => db.putSync('v', () => 1))],
+    ];
+    expectAllTyped(cases, InvalidArgumentError);
+    untouched(`${cases.length} refused values`);
+    expect(db.get('v')).toBeUndefined();
+  });
+
+  it('a value nested 10 000 levels deep is InvalidArgumentError like a circular one (was a raw RangeError)', () => {
+    const { db, untouched } = refusalStore();
+    const deep: unknown[] = [];
+    let at = deep;
+    for (let i = 0; i < 10_000; i++) { const next: unknown[] = []; at.push(next); at = next; }
+    const json = db.openDB('str', { encoding: 'json' });
+    const cases: Array<[string, () => unknown]> = [
+      ['putSync', () => db.putSync('deep', deep)], ['put', () => db.put('deep', deep)], ['json putSync', () => json.putSync('deep', deep)],
+    ];
+    const wrong = cases.map(([what, f]) => notTyped(f, InvalidArgumentError, what)).filter((m) => m !== undefined);
+    untouched('deep values');
+    expect(wrong, 'calls not answered with InvalidArgumentError').toEqual([]);
+  });
+
+  it('a string value with a lone surrogate is refused (as in keys) or stored exactly, never changed on the way (was stored as U+FFFD)', () => {
+    const db = open();
+    const str = db.openDB('str', { encoding: 'string' });
+    const cases: Array<[string, Store, unknown]> = [
+      ['msgpack string', db, 'a\ud800b'], ['msgpack array element', db, ['\udc00']], ['msgpack object key', db, { '\ud800': 1 }], ['string encoding', str, '\udfff'],
+    ];
+    const changed = cases.flatMap(([what, store, value]) => {
+      try { store.putSync(what, value); } catch (e) {
+        return e instanceof InvalidArgumentError ? [] : [`${what}: threw ${String(e)}`];
+      }
+      const back = store.get(what);
+      return isDeepStrictEqual(back, value) ? [] : [`${what}: put ${inspect(value)}, got ${inspect(back)}`];
+    });
+    db.close();
+    expect(changed, 'values stored changed').toEqual([]);
+  });
+
+  it('getters that throw, in a key, a value or an options object: a typed error (was the getter\'s raw Error)', () => {
+    const { db, untouched } = refusalStore();
+    const boom = () => { throw new Error('getter boom'); };
+    const key = arrayWithGetter(['a', 'b'], 1, boom);
+    const lengthThrows = new Proxy(['a'], { get: (t, p) => (p === 'length' ? boom() : Reflect.get(t, p)) });
+    const value = { ok: 1, get bad() { return boom(); } };
+    const cases: Array<[string, () => unknown]> = [
+      ['putSync, key getter', () => db.putSync(key, 1)], ['get, key getter', () => db.get(key)], ['removeSync, Proxy key', () => db.removeSync(lengthThrows as Key)],
+      ['putSync, value getter', () => db.putSync('v', value)], ['put, value getter', () => db.put('v', value)],
+      ['getRange, start getter', () => db.getRange({ get start(): Key { return boom(); } })],
+      ['getCount, options Proxy', () => db.getCount(new Proxy({}, { ownKeys: boom }))],
+      ['openDB, options getter', () => db.openDB('n', { get encoding(): 'json' { return boom(); } })],
+      ['open, options getter', () => open({ get path(): string { return boom(); } })],
+    ];
+    const wrong = cases.map(([what, f]) => notTyped(f, PheapError, what)).filter((m) => m !== undefined);
+    untouched('throwing getters');
+    expect(wrong, 'calls answered with a raw error').toEqual([]);
+  });
+
+  it('options objects with unknown keys and bad range options: InvalidArgumentError', () => {
+    const { db, untouched } = refusalStore();
+    const cases: Array<[string, () => unknown]> = [
+      ['open', () => open({ path: tmp.file('never'), readOnly: true } as never)], ['openDB', () => db.openDB('n', { path: 'x' } as never)],
+      ['openDB object form', () => db.openDB({ name: 'n', dupSort: true } as never)], ['getRange', () => db.getRange({ start: 'a', gte: 'b' } as never)],
+      ['getKeys', () => db.getKeys({ limit: 1, onlyCount: true } as never)], ['getCount', () => db.getCount({ versions: true } as never)],
+      ['limit NaN', () => db.getRange({ limit: NaN })], ['limit Infinity', () => db.getRange({ limit: Infinity })], ['limit 1.5', () => db.getRange({ limit: 1.5 })],
+      ['offset -1', () => db.getKeys({ offset: -1 })], ['offset 2^53', () => db.getCount({ offset: 2 ** 53 })], ['reverse 1', () => db.getRange({ reverse: 1 as never })],
+      ['values "no"', () => db.getRange({ values: 'no' as never })], ['options null', () => db.getRange(null as never)], ['options an array', () => db.getRange([] as never)],
+      ['options a string', () => db.getKeys('a' as never)],
+    ];
+    expectAllTyped(cases, InvalidArgumentError);
+    untouched('bad options');
+  });
+
+  it('an array as the options of getCount and getKeys is InvalidArgumentError, as it is for getRange (was read as no options)', () => {
+    const { db, untouched } = refusalStore();
+    expectAllTyped([['getRange([])', () => db.getRange([] as never)], ['getCount([])', () => db.getCount([] as never)], ['getKeys([])', () => db.getKeys([] as never)]], InvalidArgumentError);
+    untouched('array options');
+  });
+});
+
+// ─── keys that re-enter the Store while they are encoded ───────────────────
+
+describe('keys whose getters use the Store while the key is encoded', () => {
+  it('putSync of a key whose getter reads or writes the store stores it under that key, never under another (was under "zzb" / "snb")', () => {
+    const db = open();
+    db.putSync('x', 0);
+    const read = arrayWithGetter(['a', 'b'], 1, () => db.get('zzzzzz'));
+    db.putSync(read, 'read');
+    const write = arrayWithGetter(['c', 'd'], 1, () => db.putSync('sneaky', 1));
+    db.putSync(write, 'write');
+    expect(db.get(['a', 'b']), 'the entry is under its own key').toBe('read');
+    expect(db.get(['c', 'd'])).toBe('write');
+    expect(comparable(db.getKeys().asArray)).toEqual([['a', 'b'], ['c', 'd'], 'sneaky', 'x']);
+    db.close();
+  });
+
+  it('removeSync of a key whose getter reads the store removes that key, never another entry (was: removed "vif")', () => {
+    const db = open();
+    db.putSync(['e', 'f'], 'target');
+    db.putSync('vif', 'bystander');
+    const key = arrayWithGetter(['e', 'f'], 1, () => db.get('victim'));
+    expect(db.removeSync(key), 'the entry was there').toBe(true);
+    expect(db.get('vif'), 'an unrelated entry is untouched').toBe('bystander');
+    expect(db.get(['e', 'f'])).toBeUndefined();
+    db.close();
+  });
+
+  it('every key getKeys yields can be passed back: get finds its entry, removeSync removes it (["a", Uint8Array] came back with a Symbol in it)', () => {
+    const db = open();
+    const keys: Key[] = [['a', new Uint8Array([1, 2])], ['b', new Uint8Array([0x61])], [new Uint8Array([7]), 'c'], ['d', 1, new Uint8Array([200, 3])]];
+    keys.forEach((k, i) => db.putSync(k, i));
+    const back = db.getKeys().asArray;
+    expect(back).toHaveLength(keys.length);
+    for (const k of back) {
+      let value: unknown;
+      expect(() => { value = db.get(k); }, `get(${inspect(k)})`).not.toThrow();
+      expect(value, 'get finds the entry the key came from').toBeDefined();
+      expect(db.removeSync(k)).toBe(true);
+    }
+    expect(db.getCount()).toBe(0);
+    db.close();
+  });
 });
