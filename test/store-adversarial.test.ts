@@ -290,8 +290,8 @@ class Run {
   }
 }
 
-function reporter(name: string, seed: number) {
-  return (r: fc.RunDetails<unknown>) => {
+function reporter<T>(name: string, seed: number) {
+  return (r: fc.RunDetails<T>) => {
     if (r.failed) throw new Error(`${fc.defaultReportMessage(r)}\n${String(r.errorInstance)}\nreproduce: npx vitest run ${FILE} -t '${name}' (seed ${seed})`);
   };
 }
