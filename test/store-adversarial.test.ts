@@ -21,7 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { inspect, isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import {
-  open, Store, PheapError, PoolClosedError, TxAbortedError, TxStateError, KeyError, InvalidArgumentError,
+  open, Store, Prng, PheapError, PoolClosedError, TxAbortedError, TxStateError, KeyError, InvalidArgumentError,
   type Key, type StoreRangeOptions, type DatabaseOptions,
 } from '../src/index.js';
 import { useTempDir, sha256File } from './helpers/pool-files.js';
@@ -556,5 +556,196 @@ describe('keys whose getters use the Store while the key is encoded', () => {
     }
     expect(db.getCount()).toBe(0);
     db.close();
+  });
+});
+
+// ─── re-entrancy: writes and close from inside iterations and callbacks ────
+
+/** Keys of the live-range test: numbers and strings mixed (ordered-binary puts numbers first). */
+const liveKey = (i: number): Key => (i % 3 === 0 ? `k${i}` : i);
+const LIVE_KEYS = 60;
+
+/** One write of the live-range test, through a random kind of call, applied to `model` (key hex → value) too. */
+function liveWrite(db: Store, rng: Prng, model: Map<string, number>, stamp: number): void {
+  const key = liveKey(rng.below(LIVE_KEYS));
+  const hex = keyHex(key, false);
+  const put = rng.below(3) !== 0;
+  const kind = rng.below(4);
+  const write = () => (put ? (kind === 0 ? db.put(key, stamp) : db.putSync(key, stamp)) : (kind === 0 ? db.remove(key) : db.removeSync(key)));
+  if (kind === 2) db.transactionSync(write); else if (kind === 3) void db.transaction(write); else void write();
+  if (put) model.set(hex, stamp); else model.delete(hex);
+}
+
+/** A write of the close-anywhere test: key → value, or a removal (value undefined). */
+type CloseWrite = [string, number | undefined];
+
+/**
+ * A random program of Store calls on one file, and what each call's outcome
+ * says reached it: a sync call that returned, an async one that resolved;
+ * calls after close must fail with PoolClosedError.
+ */
+class CloseProgram {
+  private readonly done: Array<{ order: number; ws: CloseWrite[] }> = [];
+  private readonly pending: Array<Promise<void>> = [];
+  private closed = false;
+  succeeded = 0;
+  failed = 0;
+
+  constructor(private readonly db: Store, private readonly rng: Prng) {}
+
+  private writes(n: number, stamp: number): CloseWrite[] {
+    return Array.from({ length: n }, (_, j): CloseWrite => [`k${this.rng.below(6)}`, this.rng.below(4) === 0 ? undefined : stamp * 10 + j]);
+  }
+
+  private apply(ws: CloseWrite[], sync: boolean): void {
+    for (const [k, v] of ws) {
+      if (v === undefined) void (sync ? this.db.removeSync(k) : this.db.remove(k));
+      else void (sync ? this.db.putSync(k, v) : this.db.put(k, v));
+    }
+  }
+
+  /** Record the outcome of a call made as number `order` with writes `ws`. */
+  private outcome(order: number, ws: CloseWrite[], ok: boolean, error?: unknown): void {
+    if (ok) { this.done.push({ order, ws }); this.succeeded++; return; }
+    this.failed++;
+    if (this.closed) expect(error, 'a call after close').toBeInstanceOf(PheapError);
+  }
+
+  private syncCall(order: number, ws: CloseWrite[], f: () => unknown): void {
+    try { f(); } catch (e) { this.outcome(order, ws, false, e); return; }
+    this.outcome(order, ws, true);
+  }
+
+  private asyncCall(order: number, ws: CloseWrite[], f: () => Promise<unknown>): void {
+    let p: Promise<unknown>;
+    try { p = f(); } catch (e) { this.outcome(order, ws, false, e); return; }
+    this.pending.push(p.then(() => this.outcome(order, ws, true), (e: unknown) => this.outcome(order, ws, false, e)));
+  }
+
+  async randomCall(order: number): Promise<void> {
+    const kind = this.rng.below(6);
+    const ws = this.writes(kind >= 4 ? 1 + this.rng.below(3) : 1, order);
+    const [k, v] = ws[0];
+    if (kind === 0) this.asyncCall(order, ws, () => (v === undefined ? this.db.remove(k) : this.db.put(k, v)));
+    else if (kind === 1) this.syncCall(order, ws, () => (v === undefined ? this.db.removeSync(k) : this.db.putSync(k, v)));
+    else if (kind === 2) await new Promise((r) => setTimeout(r, 0));
+    else if (kind === 3) this.syncCall(order, [], () => this.db.getCount());
+    else if (kind === 4) this.syncCall(order, ws, () => this.db.transactionSync(() => this.apply(ws, this.rng.coin())));
+    else this.asyncCall(order, ws, () => this.db.transaction(() => this.apply(ws, this.rng.coin())));
+  }
+
+  /** Close the store from `how`; the calls that carry the close fail or succeed as they report. */
+  closeFrom(how: 'top' | 'in-txSync' | 'in-tx' | 'in-range' | 'in-getter'): void {
+    const ws = this.writes(1, 99);
+    const [k, v] = ws[0];
+    const close = () => { this.closed = true; this.db.close(); };
+    if (how === 'top') close();
+    else if (how === 'in-txSync') this.syncCall(99, ws, () => this.db.transactionSync(() => { this.apply(ws, true); close(); }));
+    else if (how === 'in-tx') this.asyncCall(99, ws, () => this.db.transaction(() => { this.apply(ws, false); close(); }));
+    else if (how === 'in-getter') this.syncCall(99, ws, () => this.db.putSync(k, { get v() { close(); return v; } }));
+    else {
+      this.syncCall(98, [], () => {
+        for (const entry of this.db.getRange()) { void entry; this.asyncCall(99, ws, () => (v === undefined ? this.db.remove(k) : this.db.put(k, v))); close(); }
+        if (!this.closed) close();
+      });
+    }
+    this.closed = true;
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+
+  /** The contents the file must hold: the writes of the calls that succeeded, in program order. */
+  expected(): Record<string, number> {
+    const out = new Map<string, number>();
+    for (const { ws } of [...this.done].sort((a, b) => a.order - b.order)) {
+      for (const [k, v] of ws) { if (v === undefined) out.delete(k); else out.set(k, v); }
+    }
+    return Object.fromEntries(out);
+  }
+}
+
+describe('re-entrancy', () => {
+  const CLOSE_SEED = `store-adv-close:${SEED}`;
+  it('close from anywhere (top level, a transaction callback, a getRange loop, a value getter), writes unawaited: after reopen the file holds exactly the writes that succeeded', async () => {
+    const rng = new Prng(CLOSE_SEED);
+    const where = { top: 0, 'in-txSync': 0, 'in-tx': 0, 'in-range': 0, 'in-getter': 0 };
+    let succeeded = 0, failed = 0;
+    for (let run = 0; run < 60; run++) {
+      const path = tmp.file('close-anywhere');
+      const db = open({ path, durability: 'none' });
+      const prog = new CloseProgram(db, rng);
+      const closeAt = rng.below(12);
+      const how = (Object.keys(where) as Array<keyof typeof where>)[rng.below(5)];
+      for (let i = 0; i < 14; i++) {
+        if (i === closeAt) prog.closeFrom(how);
+        else await prog.randomCall(i);
+      }
+      await prog.settle();
+      const again = open({ path, durability: 'none' });
+      expect(Object.fromEntries(again.getRange().map(({ key, value }) => [key, value])), `run ${run}: close ${how} at ${closeAt}`).toEqual(prog.expected());
+      again.pool.check();
+      again.close();
+      where[how]++; succeeded += prog.succeeded; failed += prog.failed;
+    }
+    console.log(`store close-anywhere: ${JSON.stringify(where)}; ${succeeded} calls succeeded, ${failed} failed; reproduce: npx vitest run ${FILE} -t 'close from anywhere' (seed ${CLOSE_SEED})`);
+    expect(failed).toBeGreaterThan(0);
+  });
+
+  it('a callback returning the put\'s own promise (the lmdb-js idiom `transactionSync(() => db.put(k, v))`) is refused loudly, never half-applied', async () => {
+    const db = open();
+    db.putSync('keep', 1);
+    expectTyped(() => db.transactionSync(() => db.put('a', 1)), TxStateError, 'transactionSync(() => put)');
+    await expect(db.transaction(() => db.remove('keep'))).rejects.toBeInstanceOf(TxStateError);
+    expectTyped(() => db.transactionSync(() => db.transaction(() => 1)), TxStateError, 'transactionSync(() => transaction)');
+    expect(db.getRange().asArray).toEqual([{ key: 'keep', value: 1 }]);
+    db.close();
+  });
+
+  const LIVE_SEED = `store-adv-live:${SEED}`;
+  it('a getRange walk with writes of every kind at every step: in order, each key once, live values, every key present from before it was passed is seen', async () => {
+    const rng = new Prng(LIVE_SEED);
+    let walks = 0, yielded = 0, writes = 0, required = 0;
+    for (let w = 0; w < 40; w++) {
+      const db = open();
+      const model = new Map<string, number>();
+      for (let i = 0; i < LIVE_KEYS; i += 1 + rng.below(2)) { db.putSync(liveKey(i), 1000 + i); model.set(keyHex(liveKey(i), false), 1000 + i); }
+      const reverse = rng.coin();
+      const [lo, hi] = [rng.below(LIVE_KEYS), rng.below(LIVE_KEYS)].sort((a, b) => keyHex(liveKey(a), false) < keyHex(liveKey(b), false) ? -1 : 1);
+      const [start, end] = reverse ? [liveKey(hi), liveKey(lo)] : [liveKey(lo), liveKey(hi)];
+      const [sHex, eHex] = [keyHex(start, false), keyHex(end, false)];
+      const inBounds = (h: string) => (reverse ? h <= sHex && h > eHex : h >= sHex && h < eHex);
+      const ahead = (h: string, pos: string | undefined) => pos === undefined || (reverse ? h < pos : h > pos);
+      /** key hex → the position of the walk when the key last became present. */
+      const presentSince = new Map<string, string | undefined>([...model.keys()].map((h) => [h, undefined]));
+      const seen: string[] = [];
+      let pos: string | undefined;
+      for (const { key, value } of db.getRange({ start, end, reverse })) {
+        const h = keyHex(key as Key, false);
+        expect(inBounds(h), `yielded ${inspect(key)} outside the bounds`).toBe(true);
+        expect(pos === undefined || ahead(h, pos), `yielded ${inspect(key)} out of order`).toBe(true);
+        expect(value, `${inspect(key)}: the live value`).toBe(model.get(h));
+        seen.push(h);
+        pos = h;
+        for (let n = rng.below(4); n > 0; n--, writes++) {
+          const before = new Set(model.keys());
+          liveWrite(db, rng, model, writes);
+          for (const k of model.keys()) if (!before.has(k)) presentSince.set(k, pos);
+          for (const k of before) if (!model.has(k)) presentSince.delete(k);
+        }
+      }
+      const owed = [...presentSince].filter(([h, since]) => model.has(h) && inBounds(h) && ahead(h, since));
+      const missed = owed.filter(([h]) => !seen.includes(h));
+      required += owed.length;
+      expect(missed, `walk ${w}: keys present since before the walk passed them, never yielded`).toEqual([]);
+      await db.transaction(() => undefined);
+      expect(db.getCount()).toBe(model.size);
+      db.pool.check();
+      db.close();
+      walks++; yielded += seen.length;
+    }
+    console.log(`store live ranges: ${walks} walks, ${yielded} entries yielded (${required} of them owed by the rules), ${writes} writes during them; reproduce: npx vitest run ${FILE} -t 'getRange walk' (seed ${LIVE_SEED})`);
+    expect(required).toBeGreaterThan(walks);
   });
 });
