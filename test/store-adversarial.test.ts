@@ -311,7 +311,7 @@ describe('model-based random operation sequences', () => {
           await run.settle().catch(() => undefined);
         }
         runs++; ops += seq.length; reopens += run.reopens;
-      }), { seed, numRuns: where === 'file' ? 25 : 60, reporter: reporter(name, seed) });
+      }), { seed, numRuns: where === 'file' ? 20 : 45, reporter: reporter(name, seed) });
       console.log(`store model (${where}): ${runs} runs, ${ops} operations, ${reopens} close+reopen; reproduce: npx vitest run ${FILE} -t '${name}' (seed ${seed})`);
       expect(runs).toBeGreaterThan(0);
     }, 60_000);
@@ -672,7 +672,7 @@ describe('re-entrancy', () => {
     const rng = new Prng(CLOSE_SEED);
     const where = { top: 0, 'in-txSync': 0, 'in-tx': 0, 'in-range': 0, 'in-getter': 0 };
     let succeeded = 0, failed = 0;
-    for (let run = 0; run < 60; run++) {
+    for (let run = 0; run < 45; run++) {
       const path = tmp.file('close-anywhere');
       const db = open({ path, durability: 'none' });
       const prog = new CloseProgram(db, rng);
