@@ -542,6 +542,26 @@ describe('keys whose getters use the Store while the key is encoded', () => {
     db.close();
   });
 
+  it('a key whose getter answers differently on each read is refused (KeyError) or stored under one readable key (was: stored entries get cannot reach, a raw Error)', () => {
+    const db = open();
+    const answers: unknown[][] = [['b', null], ['b', ['n']], ['b', {}], ['b', Symbol('s')], ['b', undefined], ['b', -0], ['b', 'c', () => 1]];
+    const wrong: string[] = [];
+    for (const seq of answers) {
+      let reads = 0;
+      const key = ['a', 'x'];
+      Object.defineProperty(key, 1, { get: () => seq[Math.min(reads++, seq.length - 1)], enumerable: true });
+      const refused = notTyped(() => db.putSync(key as Key, inspect(seq)), KeyError, `putSync(['a', ${inspect(seq)}])`);
+      if (refused?.includes('did not throw') !== true && refused !== undefined) wrong.push(refused);
+    }
+    for (const k of db.getKeys().asArray) {
+      try {
+        if (db.get(k) === undefined) wrong.push(`${inspect(k)}: listed by getKeys, get finds nothing`);
+      } catch (e) { wrong.push(`${inspect(k)}: listed by getKeys, get throws ${String(e)}`); }
+    }
+    db.close();
+    expect(wrong).toEqual([]);
+  });
+
   it('every key getKeys yields can be passed back: get finds its entry, removeSync removes it (["a", Uint8Array] came back with a Symbol in it)', () => {
     const db = open();
     const keys: Key[] = [['a', new Uint8Array([1, 2])], ['b', new Uint8Array([0x61])], [new Uint8Array([7]), 'c'], ['d', 1, new Uint8Array([200, 3])]];
