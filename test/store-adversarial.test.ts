@@ -723,6 +723,38 @@ describe('re-entrancy', () => {
     db.close();
   });
 
+  it('a put that fails inside a transaction callback (OutOfSpaceError at maxSize) aborts the transaction: never a commit without it (was: a rejected promise, the rest committed)', async () => {
+    const path = tmp.file('full');
+    const db = open({ path, maxSize: 1 << 20, durability: 'none' });
+    for (let i = 0; i < 10; i++) db.putSync(i, new Uint8Array(50_000));
+    const huge = new Uint8Array(900_000);
+    const inner: Array<Promise<unknown>> = [];
+    const body = (tag: string) => () => {
+      db.put(`${tag}-before`, 1);
+      const p = db.put(`${tag}-huge`, huge);
+      inner.push(p.catch(() => undefined)); // (its rejection, if any, is this test's to see, not an unhandled one)
+      db.remove(tag === 'sync' ? 0 : 1);
+      return 'committed';
+    };
+    let sync: unknown;
+    try { sync = db.transactionSync(body('sync')); } catch (e) { sync = e; }
+    const async = await db.transaction(body('async')).catch((e: unknown) => e);
+    await Promise.all(inner);
+    // a put that fails outside a callback fails alone: the rest of its batch commits
+    const alone = await Promise.allSettled([db.put('a', 1), db.put('alone-huge', huge), db.put('b', 2)]);
+    expect(alone.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    db.close();
+    const again = open({ path, durability: 'none' });
+    const keys = again.getKeys({ start: 'a' }).asArray;
+    const zeroAndOne = [again.doesExist(0), again.doesExist(1)];
+    again.pool.check();
+    again.close();
+    expect(keys).toEqual(['a', 'b']);
+    expect(zeroAndOne, 'the removals of both transactions were rolled back').toEqual([true, true]);
+    expect(sync, 'transactionSync').toBeInstanceOf(PheapError);
+    expect(async, 'transaction').toBeInstanceOf(PheapError);
+  });
+
   const LIVE_SEED = `store-adv-live:${SEED}`;
   it('a getRange walk with writes of every kind at every step: in order, each key once, live values, every key present from before it was passed is seen', async () => {
     const rng = new Prng(LIVE_SEED);
