@@ -562,6 +562,23 @@ describe('keys whose getters use the Store while the key is encoded', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('a value whose getter answers differently on each read is refused or stored as one of its answers (was: a function on the second read stored as undefined)', () => {
+    const db = open();
+    const wrong: string[] = [];
+    for (const second of [() => 1, Symbol('s'), 'other']) {
+      let reads = 0;
+      const value = { a: 1, get x(): unknown { return reads++ === 0 ? 'first' : second; } };
+      try { db.putSync('v', value); } catch (e) {
+        if (!(e instanceof InvalidArgumentError)) wrong.push(`${inspect(second)}: threw ${String(e)}`);
+        continue;
+      }
+      const x = (db.get('v') as { x: unknown }).x;
+      if (x !== 'first' && x !== second) wrong.push(`${inspect(second)}: stored x = ${inspect(x)}, neither answer`);
+    }
+    db.close();
+    expect(wrong).toEqual([]);
+  });
+
   it('every key getKeys yields can be passed back: get finds its entry, removeSync removes it (["a", Uint8Array] came back with a Symbol in it)', () => {
     const db = open();
     const keys: Key[] = [['a', new Uint8Array([1, 2])], ['b', new Uint8Array([0x61])], [new Uint8Array([7]), 'c'], ['d', 1, new Uint8Array([200, 3])]];
