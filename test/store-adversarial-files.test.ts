@@ -5,7 +5,9 @@
 //     object (docs/store.md: the offsets of the main map and the directory),
 //     both maps' headers and the directory's node (docs/containers.md's node
 //     layout): each image must be refused with a typed error and left
-//     byte-identical, or open to exactly the original contents;
+//     byte-identical, or open to exactly the original contents (a flip in
+//     the directory's node may also be refused on first use, with a typed
+//     error: nothing but a checksum could catch it at open);
 //   - two processes at once: a second opener (either backend) is refused with
 //     PoolLockedError while the first holds the file, which it leaves
 //     byte-identical; two processes creating the same new Store file at the

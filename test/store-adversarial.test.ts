@@ -11,11 +11,21 @@
 //     ordered-binary kind mixed; asynchronous writes are left unawaited
 //     before sync writes and before close. Every result is compared with
 //     test/helpers/store-model.ts;
-//   - reentrancy: writes, transactions and close from inside a getRange loop,
-//     close from inside a transaction callback, callbacks that return promises;
+//   - re-entrancy: a getRange walk with writes of every kind at every step
+//     (checked against the live-iteration rules of docs/containers.md);
+//     close from anywhere (top level, a transaction callback, a getRange
+//     loop, a value getter) with writes unawaited, then the file against
+//     what every call's outcome promised; callbacks that return promises; a
+//     put failing (out of space) inside a transaction callback;
 //   - arguments no sane caller passes, each answered with a typed error
-//     (a PheapError subclass) and the file left byte-identical.
-// Every random run is seeded and prints the line that reproduces it.
+//     (a PheapError subclass) and the file left byte-identical: unsupported
+//     keys in every call that takes one, keys at and one past the limit,
+//     values an encoding cannot hold, deep nesting, lone surrogates, getters
+//     that throw, options with unknown keys; keys and values whose getters
+//     use the Store or answer differently on each read; keys that must come
+//     back from getKeys usable.
+// Every random run is seeded and prints the line that reproduces it
+// (PHEAP_STORE_ADV_SEED=n runs other seeds).
 
 import { describe, expect, it } from 'vitest';
 import { inspect, isDeepStrictEqual } from 'node:util';
