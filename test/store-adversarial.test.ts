@@ -525,9 +525,9 @@ describe('arguments no sane caller passes: a typed error, the file byte-identica
   });
 });
 
-// ─── keys that re-enter the Store while they are encoded ───────────────────
+// ─── keys and values whose getters re-enter the Store or change ────────────
 
-describe('keys whose getters use the Store while the key is encoded', () => {
+describe('keys and values whose getters use the Store or change between reads', () => {
   it('putSync of a key whose getter reads or writes the store stores it under that key, never under another (was under "zzb" / "snb")', () => {
     const db = open();
     db.putSync('x', 0);
