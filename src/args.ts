@@ -68,10 +68,18 @@ export function bytesValue(v: unknown): void {
 export function optionsArg<K extends string>(v: unknown, keys: readonly K[], what: string): Partial<Record<K, unknown>> {
   if (v === undefined) return {};
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgumentError(`${what} must be an object or undefined, not ${shown(v)}`);
-  for (const k in v) { // no key array: option objects are checked on every call
-    if (Object.hasOwn(v, k) && !(keys as readonly string[]).includes(k)) throw new InvalidArgumentError(`${what}: unknown option '${k}' (known: ${keys.join(', ')})`);
+  const out: Partial<Record<K, unknown>> = {};
+  try {
+    for (const k in v) { // no key array: option objects are checked on every call
+      if (Object.hasOwn(v, k) && !(keys as readonly string[]).includes(k)) throw new InvalidArgumentError(`${what}: unknown option '${k}' (known: ${keys.join(', ')})`);
+    }
+    // Each option read once, now: a getter that throws is answered here, and one that changes its answer cannot make a checked value differ from the used one.
+    for (const k of keys) if (k in v) out[k] = (v as Record<K, unknown>)[k];
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw e;
+    throw new InvalidArgumentError(`${what} could not be read: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }
-  return v as Partial<Record<K, unknown>>;
+  return out;
 }
 
 /** A boolean option: undefined (false) or a boolean. */

@@ -47,8 +47,9 @@ const ERROR_NAMES: Record<string, string> = {
 export class PheapError extends Error {
   /** Stable machine-readable name, e.g. 'ERR_POOL_CORRUPT_HEADER'. */
   readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
+  /** `options.cause`: the error that led to this one (e.g. a caller's getter that threw). */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = ERROR_NAMES[code] ?? 'PheapError';
     this.code = code;
   }
@@ -227,7 +228,7 @@ export class PoolFileError extends PheapError {
 
 /** An argument of the wrong kind (a string, null, a bigint where a number is wanted, an unknown option) or a value that does not fit the store. */
 export class InvalidArgumentError extends PheapError {
-  constructor(message: string) { super('ERR_BAD_ARGUMENT', message); }
+  constructor(message: string, options?: ErrorOptions) { super('ERR_BAD_ARGUMENT', message, options); }
 }
 
 /** An offset that does not hold the container asked for (a PVector opened on a blob, a freed vector, any other object). */
@@ -236,7 +237,7 @@ export class NotAContainerError extends PheapError {
 }
 /** A key the Store cannot encode: an unsupported type, or longer than the key limit once encoded. */
 export class KeyError extends PheapError {
-  constructor(message: string) { super('ERR_BAD_KEY', message); }
+  constructor(message: string, options?: ErrorOptions) { super('ERR_BAD_KEY', message, options); }
 }
 
 /**

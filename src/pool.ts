@@ -22,7 +22,7 @@ import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
-import { CORE, type CoreAccess } from './containers/internal.js';
+import { ABANDON, CORE, type CoreAccess } from './containers/internal.js';
 import {
   shown, numberArg, intValue, f64Value, u64Value, bytesValue, optionsArg, flagArg, userType, crashOptionsArg,
   groupCommitArg, txFunctionArg, isThenable, ignoreOutcome, maxSizeArg,
@@ -497,6 +497,19 @@ export class Pool {
     this.abandonLevels();
     this.closed = true;
     this.backend.close(true);
+  }
+
+  /**
+   * @internal Close without writing anything more: an open batch and open
+   * levels are abandoned (not committed) and volatile stores are not
+   * written (durability 'none' leaves the file as the open found it).
+   */
+  [ABANDON](): void {
+    if (this.closed) return;
+    this.group?.abandon('closed');
+    this.abandonLevels();
+    this.closed = true;
+    this.backend.close(false);
   }
 
   get isClosed(): boolean { return this.closed; }

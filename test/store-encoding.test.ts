@@ -37,7 +37,7 @@ const keyArb: fc.Arbitrary<Key> = fc.oneof(partArb, fc.constant(null), fc.array(
  * (symbols, metadata).
  */
 const rawArb = fc.uint8Array({ minLength: 1, maxLength: 8 }).filter((b) => b[0] >= 5);
-const anyKeyArb: fc.Arbitrary<Key> = fc.oneof(keyArb, rawArb, fc.tuple(fc.string({ maxLength: 3 }), rawArb));
+const anyKeyArb: fc.Arbitrary<Key> = fc.oneof(keyArb, rawArb); // (a Uint8Array inside an array is KeyError: its bytes are undelimited)
 
 describe('key order equals lmdb-js order', () => {
   let dir = '';

@@ -117,6 +117,8 @@ let newNodeCount: u32 = 0;
 let newNodeUsed: u32 = 0;
 /** Moves on at every mutation (and every failed one): a host cursor whose epoch differs re-seeks. */
 let epoch: u32 = 0;
+/** Set when a read met a damaged cell or leaf link (see cellFits): the call answers CORRUPT_HEAP, or sets OUT+28. */
+let damaged = false;
 
 // ─── node accessors ─────────────────────────────────────────────────────────
 
@@ -153,6 +155,19 @@ function childAt(n: u32, i: u32): u32 { return i == 0 ? link12(n) : word2(cellAt
 function usedOf(n: u32): u32 { return (countOf(n) << 1) + NODE_SIZE - topOf(n) - garbageOf(n); }
 
 /**
+ * Does cell `c` of node `n` lie inside the node's cell area, key and
+ * (leaf) inline value or blob word included? Reads check every cell they
+ * touch, so damaged slots or lengths are CORRUPT_HEAP, never a read
+ * outside the node (nodeSane has checked the header).
+ */
+function cellFits(n: u32, c: u32, leaf: bool): bool {
+  const off = c - n, klen = keyLenOf(c);
+  if (off < topOf(n) || off + 6 > NODE_SIZE || klen > KEY_MAX) return false;
+  const vlen = word2(c);
+  return off + 6 + klen + (leaf ? (isExternal(vlen) ? 4 : vlen) : 0) <= NODE_SIZE;
+}
+
+/**
  * Unsigned byte order, a proper prefix first; only the sign counts. Eight
  * bytes at a time (unaligned loads, byte-swapped so that the first
  * differing byte decides), then byte by byte.
@@ -178,10 +193,12 @@ function search(n: u32, key: usize, klen: u32, upper: bool): u32 {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const c = cellAt(n, mid);
+    if (!cellFits(n, c, !upper)) { damaged = true; return 0; }
     const cmp = compareKeys(abs(c) + 6, keyLenOf(c), key, klen);
     if (cmp == 0) found = true;
     if (cmp < 0 || (upper && cmp == 0)) lo = mid + 1; else hi = mid;
   }
+  if (!upper && lo < countOf(n) && !cellFits(n, cellAt(n, lo), true)) { damaged = true; return 0; }
   if (!upper) found = lo < countOf(n) && compareKeys(abs(cellAt(n, lo)) + 6, keyLenOf(cellAt(n, lo)), key, klen) == 0;
   return lo;
 }
@@ -215,15 +232,18 @@ function nodeSane(n: u32, kind: u32): bool {
 function descend(m: u32, key: usize, klen: u32): u32 {
   let n = rootOf(m);
   const h = heightOf(m);
+  damaged = false;
   for (let l: u32 = 0; l + 1 < h; l++) {
     if (!nodeSane(n, INNER)) return 0;
     const i = search(n, key, klen, true);
+    if (damaged) return 0;
     store<u32>(PATH + (<usize>l << 3), n);
     store<u32>(PATH + (<usize>l << 3), i, 4);
     n = childAt(n, i);
   }
   if (!nodeSane(n, LEAF)) return 0;
   const i = search(n, key, klen, false);
+  if (damaged) return 0;
   store<u32>(PATH + (<usize>(h - 1) << 3), n);
   store<u32>(PATH + (<usize>(h - 1) << 3), i, 4);
   return n;
@@ -394,17 +414,23 @@ export function btreeCreate(): Code {
   return code;
 }
 
-/** OK if `m` holds a map header. */
-export function btreeValid(m: u32): Code { return mapCode(m); }
+/** OK if `m` holds a map header whose root is a sane node of the kind its height says (checked when a map is opened). */
+export function btreeValid(m: u32): Code {
+  const code = mapCode(m);
+  if (code != Code.OK) return code;
+  return nodeSane(rootOf(m), heightOf(m) == 1 ? LEAF : INNER) ? Code.OK : Code.CORRUPT_HEAP;
+}
 
 // ─── reads ──────────────────────────────────────────────────────────────────
 
 /**
  * Result words at OUT: +0 u32 found, +4 leaf, +8 index, +12 key offset,
- * +16 key length, +20 value offset, +24 value length (pool offsets).
+ * +16 key length, +20 value offset, +24 value length (pool offsets), +28
+ * damage (1: the read met a damaged cell or leaf link and stopped).
  */
 function writeEntry(leaf: u32, idx: u32): u32 {
   const c = cellAt(leaf, idx);
+  if (!cellFits(leaf, c, true) || (isExternal(word2(c)) && !blobFits(c))) return damage();
   store<u32>(OUT, 1);
   store<u32>(OUT, leaf, 4);
   store<u32>(OUT, idx, 8);
@@ -417,15 +443,35 @@ function writeEntry(leaf: u32, idx: u32): u32 {
 
 function notFound(): u32 { store<u32>(OUT, 0); return 0; }
 
+/** A read met damage: no entry, OUT+28 set (the host refuses it: CorruptHeapError). */
+function damage(): u32 {
+  damaged = true;
+  store<u32>(OUT, 1, 28);
+  return notFound();
+}
+
+/** Does leaf cell `c`'s blob word name a live value object of exactly its value length? */
+function blobFits(c: u32): bool {
+  const blob = load<u32>(abs(c + 6 + keyLenOf(c)));
+  return isObjectOf(blob, TYPE_VALUE) && objectDataLen(blob) == word2(c);
+}
+
+/** Start a read: no damage seen yet. */
+function readBegin(): void {
+  damaged = false;
+  store<u32>(OUT, 0, 28);
+}
+
 /** Look up the key at IO_IN: OUT+0 says whether it is there, the entry follows (writeEntry). CORRUPT_HEAP on a damaged node. */
 export function btreeGet(m: u32, klen: u32): Code {
+  readBegin();
   const code = mapCode(m);
   if (code != Code.OK) return code;
   if (klen > KEY_MAX) { notFound(); return Code.OK; }
   const leaf = descend(m, IO_IN, klen);
   if (leaf == 0) return Code.CORRUPT_HEAP;
   if (found) writeEntry(leaf, pathIdx(heightOf(m) - 1)); else notFound();
-  return Code.OK;
+  return damaged ? Code.CORRUPT_HEAP : Code.OK;
 }
 
 /** From (leaf, idx) on, the first entry in direction `dir` (1 forward, -1 back), skipping empty leaves. */
@@ -433,6 +479,7 @@ function settle(leaf: u32, idx: i32, dir: i32): u32 {
   while (leaf != 0) {
     if (idx >= 0 && idx < <i32>countOf(leaf)) return writeEntry(leaf, <u32>idx);
     leaf = dir > 0 ? nextOf(leaf) : link12(leaf);
+    if (leaf != 0 && !nodeSane(leaf, LEAF)) return damage();
     idx = dir > 0 || leaf == 0 ? 0 : <i32>countOf(leaf) - 1;
   }
   return notFound();
@@ -443,6 +490,7 @@ function settle(leaf: u32, idx: i32, dir: i32): u32 {
  * 2 first entry, 3 last entry. Entry at OUT (found 0: none).
  */
 export function btreeSeek(m: u32, klen: u32, mode: u32): Code {
+  readBegin();
   const code = mapCode(m);
   if (code != Code.OK) return code;
   const h = heightOf(m);
@@ -454,18 +502,21 @@ export function btreeSeek(m: u32, klen: u32, mode: u32): Code {
     }
     if (!nodeSane(n, LEAF)) return Code.CORRUPT_HEAP;
     settle(n, mode == 2 ? 0 : <i32>countOf(n) - 1, mode == 2 ? 1 : -1);
-    return Code.OK;
+    return damaged ? Code.CORRUPT_HEAP : Code.OK;
   }
   const leaf = descend(m, IO_IN, klen);
   if (leaf == 0) return Code.CORRUPT_HEAP;
   const idx = <i32>pathIdx(h - 1);
   if (mode == 0) settle(leaf, idx, 1);
   else settle(leaf, found ? idx : idx - 1, -1);
-  return Code.OK;
+  return damaged ? Code.CORRUPT_HEAP : Code.OK;
 }
 
-/** The entry after (dir 1) or before (dir -1) position (leaf, idx), at OUT. Valid only while the epoch is unchanged. */
-export function btreeStep(leaf: u32, idx: u32, dir: i32): u32 { return settle(leaf, <i32>idx + dir, dir); }
+/** The entry after (dir 1) or before (dir -1) position (leaf, idx), at OUT (OUT+28 set: damage met). Valid only while the epoch is unchanged. */
+export function btreeStep(leaf: u32, idx: u32, dir: i32): u32 {
+  readBegin();
+  return settle(leaf, <i32>idx + dir, dir);
+}
 
 /** Is the key of cell `c` at or past the range's bound (the key at IO_IN, `endLen` bytes) in direction `dir`? */
 function pastEnd(c: u32, dir: i32, endLen: u32): bool {
@@ -479,11 +530,13 @@ function pastEnd(c: u32, dir: i32, endLen: u32): bool {
  * entry at position (leaf, idx) on in direction `dir` (1 forward, -1
  * back), stopping before the first key at or past the bound at IO_IN
  * (`endLen` bytes; NO_END: none). Returns how many; OUT then holds the
- * entry after the last one gathered (found 0: the range is done). The
+ * entry after the last one gathered (found 0: the range is done; OUT+28
+ * set: it stopped at damage). The
  * position must come from a seek, step or gather made since the epoch
  * last moved.
  */
 export function btreeGather(leaf: u32, idx: u32, dir: i32, max: u32, endLen: u32): u32 {
+  readBegin();
   const cap = max < GATHER_CAP ? max : GATHER_CAP;
   let n: u32 = 0;
   let more = settle(leaf, <i32>idx, dir);

@@ -11,6 +11,13 @@ import type { CoreExports } from '../core.js';
 export const CORE = Symbol('pheap core');
 
 /**
+ * Key of Pool's internal abandon: `pool[ABANDON]()` closes the pool without
+ * writing anything more (a refused Store open: with durability 'none' the
+ * file stays as it was).
+ */
+export const ABANDON = Symbol('pheap abandon');
+
+/**
  * What `pool[CORE]` returns. `mem` and `words` view the whole memory as it
  * is now: a core call that grows the pool replaces the buffer, so they are
  * only good until the next call that may allocate (reads never do).

@@ -24,7 +24,7 @@ import { CORE, type CoreAccess } from './internal.js';
 const NOT_A_CONTAINER = 64;
 const INDEX_RANGE = 65;
 /** The core's CORRUPT_HEAP (assembly/errors.ts). */
-const CORRUPT_HEAP = 14;
+export const CORRUPT_HEAP = 14;
 
 /** The open pool's core and memory; `pool` must be a Pool. */
 export function accessOf(pool: unknown, what: string): CoreAccess {

@@ -33,7 +33,7 @@ import type { CoreExports } from '../core.js';
 import { optionsArg, shown, numberArg } from '../args.js';
 import { InvalidArgumentError } from '../errors.js';
 import { CORE, type CoreAccess } from './internal.js';
-import { accessOf, bytesArg, checkCode, mutate, offsetArg, query, readPool, writePool } from './op.js';
+import { CORRUPT_HEAP, accessOf, bytesArg, checkCode, mutate, offsetArg, query, readPool, writePool } from './op.js';
 
 const KIND = 'ordered map';
 
@@ -319,7 +319,14 @@ function reseek(map: OrderedMap, key: Uint8Array, dir: number): Position {
   const w = a.words, k = at.base + w[at.outW + 3];
   if (compareKeys(a.mem.subarray(k, k + w[at.outW + 4]), key) !== 0) return p;
   a.core.btreeStep(p.leaf, p.idx, dir);
-  return { found: a.words[at.outW] === 1, leaf: a.words[at.outW + 1], idx: a.words[at.outW + 2] };
+  return positionAfter(map, a, at);
+}
+
+/** The position the last step or gather left at OUT; CorruptHeapError if it stopped at damage (OUT+28). */
+function positionAfter(map: OrderedMap, a: CoreAccess, at: MapAddresses): Position {
+  const w = a.words;
+  checkCode(w[at.outW + 7] === 0 ? 0 : CORRUPT_HEAP, a, KIND, map.offset);
+  return { found: w[at.outW] === 1, leaf: w[at.outW + 1], idx: w[at.outW + 2] };
 }
 
 /**
@@ -348,7 +355,7 @@ export function* entries<T>(map: OrderedMap, opts: RangeOptions | undefined, mak
     if (end) copyIn(a.mem, at.io, end);
     const n = a.core.btreeGather(pos.leaf, pos.idx, dir, Math.min(skip > 0 ? skip : left, GATHER_CAP), end ? end.length : NO_END);
     gathered.set(a.words.subarray(at.gatherW, at.gatherW + 4 * n));
-    pos = { found: a.words[at.outW] === 1, leaf: a.words[at.outW + 1], idx: a.words[at.outW + 2] };
+    pos = positionAfter(map, a, at);
     if (skip > 0) { skip -= n; continue; }
     const epoch = a.core.btreeEpoch();
     for (let i = 0; i < n; i++) {

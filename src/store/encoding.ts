@@ -4,7 +4,7 @@
 // so comparing encoded keys byte by byte (memcmp) orders them as lmdb-js
 // does. Accepted keys: strings, numbers (not -0), true, false, null,
 // Uint8Arrays (written raw, as lmdb-js does), and non-empty flat arrays of
-// those but null. Refused with KeyError, before anything is written: undefined,
+// those but null and Uint8Arrays (raw bytes are undelimited inside an array). Refused with KeyError, before anything is written: undefined,
 // bigints, symbols, functions, other objects, nested arrays (ordered-binary
 // flattens them, so [1,[2]] and [1,2] would be one key), null inside an
 // array (written as the separator byte: [false,'',null] decodes with '' in
@@ -14,7 +14,8 @@
 // a key that does not decode), keys that encode to no bytes (the empty
 // array or Uint8Array) and keys longer than MAX_KEY_SIZE once encoded.
 // decodeKey(encodeKey(k)) equals k for every accepted key without a
-// Uint8Array (raw bytes decode as whatever they spell, as in lmdb-js),
+// Uint8Array (raw bytes decode as whatever they spell, as in lmdb-js —
+// unless that is no key, e.g. an array holding raw bytes: then as the bytes),
 // except that a one-part array is the same key as its part (as in lmdb-js:
 // ['a'] and 'a' encode alike) and decodes as the part.
 //
@@ -79,7 +80,7 @@ function partProblem(part: unknown, inArray: boolean): string | null {
     case 'number': return Object.is(part, -0) ? '-0 (ordered-binary writes it as a key that does not decode; use 0)' : null;
     case 'object':
       if (part === null) return inArray ? 'null inside an array (ordered-binary writes it like the separator, so it does not decode)' : null;
-      if (part instanceof Uint8Array) return null;
+      if (part instanceof Uint8Array) return inArray ? 'a Uint8Array inside an array (ordered-binary writes its bytes undelimited, so the key would not read back as itself)' : null;
       return Array.isArray(part) ? 'a nested array (ordered-binary flattens it)' : `${shown(part)} (an object other than an array or a Uint8Array)`;
     default: return `${shown(part)} (a ${typeof part})`;
   }
@@ -88,19 +89,34 @@ function partProblem(part: unknown, inArray: boolean): string | null {
 /** A scratch buffer big enough for any accepted key and then some (ordered-binary writes up to 12 bytes past a number). */
 const scratch = new Uint8Array(MAX_KEY_SIZE * 2 + 64);
 
+/**
+ * An array key's parts, each read once, now (an array is copied: a getter
+ * that answers differently on each read, or that uses the Store, cannot
+ * make the checked key differ from the written one); a part is itself.
+ */
+function partsOf(key: unknown): unknown[] {
+  if (!Array.isArray(key)) return [key];
+  try {
+    return Array.from(key as unknown[]);
+  } catch (e) {
+    throw new KeyError(`an array key whose elements could not be read is not a valid key: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+}
+
 /** The bytes of `key` by ordered-binary's rules, or the reason it is refused. */
 function orderedBytes(key: unknown): Uint8Array | string {
-  const parts = Array.isArray(key) ? key : [key];
-  if (Array.isArray(key) && key.length === 0) return 'an empty array (it encodes to no bytes)';
+  const isArray = Array.isArray(key);
+  const parts = partsOf(key);
+  if (isArray && parts.length === 0) return 'an empty array (it encodes to no bytes)';
   for (const p of parts) {
-    const problem = partProblem(p, Array.isArray(key));
+    const problem = partProblem(p, isArray);
     if (problem) return problem;
   }
   // An upper bound of the encoded length (3 UTF-8 bytes per UTF-16 unit, 9 per number, separators), plus room for the words ordered-binary writes past the end.
   // (A multiple of 4: ordered-binary views the target as whole 32-bit words.)
   const bound = (parts.reduce((n: number, p) => n + (typeof p === 'string' ? 3 * p.length + 1 : p instanceof Uint8Array ? p.length : 10) + 1, 16) + 3) & ~3;
   const target = bound <= scratch.length ? scratch : new Uint8Array(bound);
-  const end = writeKey(key as Key, target, 0);
+  const end = writeKey((isArray ? parts : key) as Key, target, 0);
   if (end === 0) return 'empty (it encodes to no bytes)';
   if (end > MAX_KEY_SIZE) return `${end} bytes once encoded, more than ${MAX_KEY_SIZE}`;
   return target.slice(0, end);
@@ -122,7 +138,10 @@ export function decodeKey(bytes: Uint8Array): Key {
 export function decodeKeyAt(src: Uint8Array, start: number, end: number): Key {
   try {
     // On a view of exactly the key: ordered-binary's readKey may look past `end` (and then not throw on raw bytes).
-    return readKey(src.subarray(start, end), 0, end - start) as Key;
+    const key = readKey(src.subarray(start, end), 0, end - start) as Key;
+    // Raw bytes can spell an array that is no key (a Uint8Array or null inside): then the key is those bytes, which can be passed back.
+    if (Array.isArray(key) && key.some((p) => partProblem(p, true) !== null)) return copyOut(src, start, end);
+    return key;
   } catch {
     // Raw bytes (a Uint8Array key) that spell no ordered-binary value: the key is those bytes.
     return copyOut(src, start, end);
@@ -136,36 +155,35 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-function refuse(encoding: ValueEncoding, value: unknown, why: string): never {
-  throw new InvalidArgumentError(`the '${encoding}' value encoding cannot encode ${shown(value)}: ${why}`);
+function refuse(encoding: ValueEncoding, value: unknown, why: string, cause?: unknown): never {
+  throw new InvalidArgumentError(`the '${encoding}' value encoding cannot encode ${shown(value)}: ${why}`, cause === undefined ? undefined : { cause });
 }
 
-/** Throw unless msgpack can hold `v` faithfully: no function or symbol anywhere inside (cycles are msgpackr's to refuse). */
-function msgpackable(v: unknown, seen: Set<object>): void {
-  if (typeof v === 'function' || typeof v === 'symbol') refuse('msgpack', v, `it holds a ${typeof v}, which msgpack would drop`);
-  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || seen.has(v)) return;
-  seen.add(v);
-  if (v instanceof Map) for (const [k, x] of v) { msgpackable(k, seen); msgpackable(x, seen); }
-  else if (v instanceof Set) for (const x of v) msgpackable(x, seen);
-  else for (const k of Object.keys(v)) msgpackable((v as Record<string, unknown>)[k], seen);
-}
-
-/** lmdb-js's default value encoder: msgpackr with copyBuffers. */
-const packr = new Encoder({ copyBuffers: true });
+/**
+ * lmdb-js's default value encoder: msgpackr with copyBuffers. writeFunction
+ * makes a function anywhere inside a value an error (msgpackr's default
+ * writes it as undefined); msgpackr itself throws on a symbol. The value is
+ * read once, in the encoding pass: what is checked is what is written.
+ */
+const packr = new Encoder({ copyBuffers: true, writeFunction: () => { throw new Error('it holds a function, which msgpack would drop'); } });
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
 function msgpackCodec(): ValueCodec {
   return codec('msgpack', (value) => {
-    msgpackable(value, new Set());
-    try { return Uint8Array.from(packr.encode(value)); } catch (e) { return refuse('msgpack', value, (e as Error).message); }
+    try {
+      return Uint8Array.from(packr.encode(value));
+    } catch (e) { // a function or symbol inside, a cycle or nesting too deep, a bigint past 64 bits, a getter that threw
+      return refuse('msgpack', value, (e as Error)?.message ?? String(e), e);
+    }
   }, (src, start, end) => packr.decode(src, { start, end }));
 }
 
 const codecs: Record<ValueEncoding, () => ValueCodec> = {
   msgpack: msgpackCodec,
   string: () => codec('string',
-    (value) => typeof value === 'string' ? utf8.encode(value) : refuse('string', value, 'it is not a string'),
+    (value) => typeof value !== 'string' ? refuse('string', value, 'it is not a string')
+      : LONE_SURROGATE.test(value) ? refuse('string', value, 'it holds a lone surrogate (UTF-8 cannot hold it)') : utf8.encode(value),
     (src, start, end) => utf8Decoder.decode(src.subarray(start, end))),
   binary: () => codec('binary',
     (value) => value instanceof Uint8Array ? value : refuse('binary', value, 'it is not a Uint8Array'),

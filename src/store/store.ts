@@ -31,6 +31,7 @@ import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, entries, valueAt, type RangeOptions } from '../containers/ordered-map.js';
 import { copyOut } from '../bytes.js';
+import { ABANDON } from '../containers/internal.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKeyAt, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
@@ -329,9 +330,8 @@ export class Store<V = any, K extends Key = Key> {
 
   /** An asynchronous write: part of the running transaction callback, else a member of the group-commit batch. */
   #write<T>(fn: () => T): Promise<T> {
-    if (this.#env.depth > 0) {
-      try { return Promise.resolve(fn()); } catch (e) { return Promise.reject(e); }
-    }
+    // Inside a transaction callback a failing write throws, as a sync one does: uncaught, it rolls the whole transaction back (a rejected promise would let the callback commit without it).
+    if (this.#env.depth > 0) return Promise.resolve(fn());
     return this.#env.pool.txAsync(fn);
   }
 
@@ -361,8 +361,8 @@ export class Store<V = any, K extends Key = Key> {
 
   /** The keys of getRange(opts), lazily read. */
   getKeys(opts?: StoreRangeOptions): RangeIterable<K> {
-    if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new InvalidArgumentError(`getKeys options must be an object or undefined, not ${shown(opts)}`);
-    return this.getRange({ ...opts, values: false }).map((e) => e.key);
+    const o = optionsArg(opts, ['start', 'end', 'limit', 'offset', 'reverse', 'values', 'snapshot'], 'getKeys options');
+    return this.getRange({ ...o, values: false } as StoreRangeOptions).map((e) => e.key);
   }
 
   /** How many entries getRange(opts) would yield (without options: the database's count, at once). */
@@ -454,7 +454,7 @@ export function open<V = any, K extends Key = Key>(pathOrOpts?: string | StoreOp
   try {
     return Store.attach(pool, db) as Store<V, K>;
   } catch (e) {
-    pool.close();
+    pool[ABANDON](); // nothing more written (a clean close would write the image at durability 'none')
     throw e;
   }
 }
