@@ -274,7 +274,7 @@ function installImage(n: u32, img: usize): void {
  * nodes keep [0, s), push entry s up and move [s+1, len). Minimises the
  * larger half; with cells of at most a third of a node both halves fit.
  */
-function splitPoint(leaf: bool): u32 {
+function balancedSplitPoint(leaf: bool): u32 {
   const lo: u32 = 1, hi: u32 = leaf ? listLen - 1 : listLen - 2;
   let best = lo, bestMax: u32 = 0xFFFF_FFFF, left: u32 = 0;
   for (let s: u32 = 0; s < lo; s++) left += listSize(s) + 2;
@@ -285,6 +285,30 @@ function splitPoint(leaf: bool): u32 {
     left += listSize(s) + 2;
   }
   return best;
+}
+
+/**
+ * Where to split `n`'s list, the new cell inserted at `idx` (op INSERT) or
+ * put over cell `idx` (REPLACE). On a run — the node's newest cell (the one
+ * at `top`: cells are placed downward, and a node image puts its last slot
+ * there) is its last, and the new one goes after it; or the newest is its
+ * first and the new one goes before it — the old cells stay together,
+ * full, and the new cell starts a node of its own (leaf: ascending keeps
+ * [0, len−1), descending [0, 1); inner: the old last / first cell goes up),
+ * as a B-tree splits an append, so ordered loads fill their nodes. Both
+ * halves fit: the old cells fitted before, the new one fits alone (and an
+ * overfull list has at least four cells). A random put is almost never on
+ * a run; it gets the balanced split.
+ */
+function splitPoint(n: u32, idx: u32, op: u32): u32 {
+  const leaf = kindOf(n) == LEAF;
+  const count = countOf(n);
+  const newest = n + topOf(n);
+  if (op == INSERT && count > 0) {
+    if (idx == count && cellAt(n, count - 1) == newest) return leaf ? listLen - 1 : listLen - 2;
+    if (idx == 0 && cellAt(n, 0) == newest) return 1;
+  }
+  return balancedSplitPoint(leaf);
 }
 
 // ─── transactions and logging ───────────────────────────────────────────────
@@ -521,11 +545,11 @@ function placeCell(n: u32, idx: u32, op: u32, cell: usize, size: u32): void {
   store<u16>(abs(n), <u16>top, 4);
 }
 
-/** Split the overfull list of `n` (level l) into `n` and a new right node; the separator cell goes to `sep`. */
-function splitNode(n: u32, sep: usize): void {
+/** Split the overfull list of `n` (its cell `idx` inserted / replaced by `op`) into `n` and a new right node; the separator cell goes to `sep`. */
+function splitNode(n: u32, idx: u32, op: u32, sep: usize): void {
   const leaf = kindOf(n) == LEAF;
   const right = takeNewNode();
-  const s = splitPoint(leaf);
+  const s = splitPoint(n, idx, op);
   if (leaf) {
     const next = nextOf(n);
     buildImage(IMG_A, LEAF, 0, s, right, link12(n));
@@ -546,13 +570,13 @@ function splitNode(n: u32, sep: usize): void {
   installImage(right, IMG_B);
 }
 
-/** Apply a put whose leaf list (already built) overflows: split upward until a level absorbs the separator. */
-function splitUpward(m: u32, h: u32): void {
+/** Apply a put (`op` at the leaf) whose leaf list (already built) overflows: split upward until a level absorbs the separator. */
+function splitUpward(m: u32, h: u32, op: u32): void {
   let l = <i32>h - 1;
   let n = pathNode(<u32>l);
   let sep = SEP_A, other = SEP_B;
   while (true) {
-    splitNode(n, sep);
+    splitNode(n, pathIdx(<u32>l), op, sep);
     if (l == 0) {
       const root = takeNewNode();
       listLen = 0;
@@ -570,6 +594,7 @@ function splitUpward(m: u32, h: u32): void {
     const size = 6 + <u32>load<u16>(sep);
     listModified(n, idx, INSERT, sep, size);
     if (listBytes <= CAP) { placeCell(n, idx, INSERT, sep, size); return; }
+    op = INSERT;
     const t = sep; sep = other; other = t; // the list still points at the old separator
   }
 }
@@ -595,7 +620,7 @@ function putPlanned(m: u32, klen: u32, vlen: u32, copy: bool): Code {
   if (code != Code.OK) { releaseNew(blob); return code; }
   drainIfEager();
   if (splits == 0) placeCell(leaf, idx, op, NEWCELL, size);
-  else splitUpward(m, h);
+  else splitUpward(m, h, op);
   if (op == INSERT) setCount(m, 1);
   releaseUnusedNodes();
   if (blob != 0) {
