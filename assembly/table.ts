@@ -200,8 +200,8 @@ function regionChunksFor(need: u32): u32 {
   return n;
 }
 
-/** Fewest chunks a growth adds: the region's first chunk holds its table, under an eighth of the step. */
-const GROWTH_MIN_CHUNKS: u32 = 8;
+/** Fewest chunks a growth adds (it matters below 1 MiB): the region's first chunk holds its table, a quarter of such a step at most. */
+const GROWTH_MIN_CHUNKS: u32 = 4;
 
 /**
  * Chunks one growth would like to add: a quarter of the pool (rounded up
@@ -209,7 +209,7 @@ const GROWTH_MIN_CHUNKS: u32 = 8;
  * geometric step keeps filling amortised O(1) — each growth at least a
  * fifth of the grown pool, so a pool of size S had at most about 5S bytes
  * added or copied — while the free room it leaves at the end, the step,
- * is at most a fifth of the file (or the 512 KiB floor, or what one
+ * is at most a fifth of the file (or the 256 KiB floor, or what one
  * allocation needed).
  */
 function growthStep(minN: u32): u32 {
