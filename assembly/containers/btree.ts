@@ -287,26 +287,38 @@ function balancedSplitPoint(leaf: bool): u32 {
   return best;
 }
 
+/** Do both halves of a split at `s` fit in a node (balancedSplitPoint's indexing)? */
+function halvesFit(s: u32, leaf: bool): bool {
+  if (s < 1 || s > (leaf ? listLen - 1 : listLen - 2)) return false;
+  let left: u32 = 0;
+  for (let i: u32 = 0; i < s; i++) left += listSize(i) + 2;
+  return left <= CAP && listBytes - left - (leaf ? 0 : listSize(s) + 2) <= CAP;
+}
+
 /**
  * Where to split `n`'s list, the new cell inserted at `idx` (op INSERT) or
- * put over cell `idx` (REPLACE). On a run — the node's newest cell (the one
- * at `top`: cells are placed downward, and a node image puts its last slot
- * there) is its last, and the new one goes after it; or the newest is its
- * first and the new one goes before it — the old cells stay together,
- * full, and the new cell starts a node of its own (leaf: ascending keeps
- * [0, len−1), descending [0, 1); inner: the old last / first cell goes up),
- * as a B-tree splits an append, so ordered loads fill their nodes. Both
- * halves fit: the old cells fitted before, the new one fits alone (and an
- * overfull list has at least four cells). A random put is almost never on
- * a run; it gets the balanced split.
+ * put over cell `idx` (REPLACE). On a run — the new cell goes just after
+ * the node's newest cell (the one at `top`: cells are placed downward, and
+ * a node image puts its last slot there), or just before it — the split
+ * keeps the run's cells together with the new one and moves the cells past
+ * it (cells of other keys, which this run will not add to) to the other
+ * node: ascending, the new cell ends the left node, or starts the right one
+ * when it is the last (inner: the cell after it goes up, or the newest);
+ * descending, mirrored. The run then fills its node to the brim before the
+ * next split, as B-trees split an append: ordered loads, several
+ * interleaved ones too, leave their nodes full. A random put is seldom on a
+ * run; it, or a run split whose halves would not fit, splits balanced.
  */
 function splitPoint(n: u32, idx: u32, op: u32): u32 {
   const leaf = kindOf(n) == LEAF;
-  const count = countOf(n);
   const newest = n + topOf(n);
-  if (op == INSERT && count > 0) {
-    if (idx == count && cellAt(n, count - 1) == newest) return leaf ? listLen - 1 : listLen - 2;
-    if (idx == 0 && cellAt(n, 0) == newest) return 1;
+  if (op == INSERT && idx > 0 && cellAt(n, idx - 1) == newest) {
+    if (halvesFit(idx + 1, leaf)) return idx + 1;
+    if (halvesFit(leaf ? idx : idx - 1, leaf)) return leaf ? idx : idx - 1;
+  }
+  if (op == INSERT && idx < countOf(n) && cellAt(n, idx) == newest) {
+    if (halvesFit(leaf ? idx : idx - 1, leaf)) return leaf ? idx : idx - 1;
+    if (halvesFit(idx + 1, leaf)) return idx + 1;
   }
   return balancedSplitPoint(leaf);
 }
