@@ -36,7 +36,8 @@
 // A crash before that store leaves bytes past the committed size, which are
 // never read: the pool opens at its old size, and the next growth writes
 // the same region again. Open walks the regions (loadRegions) before
-// anything trusts a chunk word.
+// anything trusts a chunk word. A growth adds a quarter of the pool
+// (growthStep: amortised O(1) filling, at most a fifth of the file unused).
 //
 // Volatile state (rebuilt at open): CHUNK_WORD_OFF gives each chunk's word
 // offset, REGION_END the first chunk past its region (bounds large spans).
@@ -219,9 +220,10 @@ function growthStep(minN: u32): u32 {
 
 /**
  * Grow the pool by one region with room for `need` contiguous heap chunks:
- * by growthStep (a quarter of the pool, amortised O(1) growth), capped by
- * the pool's limit, but never less than what is needed. Returns the new region's first chunk, or -1 when the host
- * could not grow (its maximum size, a full disk: nothing was changed).
+ * by growthStep (a quarter of the pool, amortised O(1) growth) capped by
+ * the pool's limit, never less than what is needed. Returns the new
+ * region's first chunk, or -1 when the host could not grow (its maximum
+ * size, a full disk: nothing was changed).
  * The caller hands the region's heap chunks to the allocator.
  */
 export function extendPool(need: u32): i32 {
