@@ -53,7 +53,7 @@ function loadKeys(l: Load): Uint8Array[] {
 
 /** Load `l` into a fresh map (memory pool, fixed seed); returns its node count, height and the pool image. */
 function runLoad(l: Load): { keys: Uint8Array[]; nodes: number; height: number; image: Uint8Array } {
-  const pool = Pool.create({ size: 1 << 20, seed: SEED, durability: 'os' });
+  const pool = Pool.create({ size: 1 << 20, layout: 'map', seed: SEED, durability: 'os' });
   const map = OrderedMap.create(pool, { into: pool.root(8) });
   const keys = loadKeys(l);
   for (const k of keys) map.put(k, new Uint8Array(l.vlen).fill(k[l.klen - 1]));
@@ -146,7 +146,7 @@ describe('OrderedMap run splits under the crash explorer', () => {
     };
     // Without crashes first: the heights the workload passes through, and the nodes it ends with.
     const heights = new Set<number>();
-    const plain = Pool.create({ size: 1 << 20 });
+    const plain = Pool.create({ size: 1 << 20, layout: 'map' });
     const map = OrderedMap.create(plain, { into: plain.root(8) });
     for (const id of ops) { map.put(bigKey(id), bigValue(id)); heights.add(map.check().height); }
     const { objects, height } = map.check();
