@@ -36,7 +36,8 @@
 // A crash before that store leaves bytes past the committed size, which are
 // never read: the pool opens at its old size, and the next growth writes
 // the same region again. Open walks the regions (loadRegions) before
-// anything trusts a chunk word.
+// anything trusts a chunk word. A growth adds a quarter of the pool
+// (growthStep: amortised O(1) filling, at most a fifth of the file unused).
 //
 // Volatile state (rebuilt at open): CHUNK_WORD_OFF gives each chunk's word
 // offset, REGION_END the first chunk past its region (bounds large spans).
@@ -200,11 +201,29 @@ function regionChunksFor(need: u32): u32 {
   return n;
 }
 
+/** Fewest chunks a growth adds (it matters below 1 MiB): the region's first chunk holds its table, a quarter of such a step at most. */
+const GROWTH_MIN_CHUNKS: u32 = 4;
+
+/**
+ * Chunks one growth would like to add: a quarter of the pool (rounded up
+ * to whole chunks; at least GROWTH_MIN_CHUNKS), or `minN` if more. A
+ * geometric step keeps filling amortised O(1) — each growth at least a
+ * fifth of the grown pool, so a pool of size S had at most about 5S bytes
+ * added or copied — while the free room it leaves at the end, the step,
+ * is at most a fifth of the file (or the 256 KiB floor, or what one
+ * allocation needed).
+ */
+function growthStep(minN: u32): u32 {
+  const quarter = <u32>((<u64>poolSize + (<u64>CHUNK_SIZE << 2) - 1) >> (CHUNK_SHIFT + 2));
+  return max(minN, max(quarter, GROWTH_MIN_CHUNKS));
+}
+
 /**
  * Grow the pool by one region with room for `need` contiguous heap chunks:
- * by the pool's size again if it can (amortised O(1) growth), else by what
- * is needed. Returns the new region's first chunk, or -1 when the host
- * could not grow (its maximum size, a full disk: nothing was changed).
+ * by growthStep (a quarter of the pool, amortised O(1) growth) capped by
+ * the pool's limit, never less than what is needed. Returns the new
+ * region's first chunk, or -1 when the host could not grow (its maximum
+ * size, a full disk: nothing was changed).
  * The caller hands the region's heap chunks to the allocator.
  */
 export function extendPool(need: u32): i32 {
@@ -212,7 +231,7 @@ export function extendPool(need: u32): i32 {
   const minN = regionChunksFor(need);
   const limit = min<u64>(<u64>MAX_CHUNKS - 1, (MAX_POOL_SIZE - heapOff) >> CHUNK_SHIFT);
   if (<u64>first + minN > limit) return -1;
-  const wantN: u64 = min<u64>(limit - first, max<u64>(minN, <u64>poolSize >> CHUNK_SHIFT));
+  const wantN: u64 = min<u64>(limit - first, <u64>growthStep(minN));
   const granted = hostGrow(poolSize + (minN << CHUNK_SHIFT), poolSize + (<u32>wantN << CHUNK_SHIFT));
   if (granted < poolSize + (minN << CHUNK_SHIFT) || granted > poolSize + (<u32>wantN << CHUNK_SHIFT) || (granted & (CHUNK_SIZE - 1)) != 0) return -1;
   const n = (granted - poolSize) >> CHUNK_SHIFT;

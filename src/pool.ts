@@ -59,7 +59,7 @@ export interface PoolOptions {
   /** Limits of a txAsync() batch (group commit); see docs/transactions.md. */
   groupCommit?: GroupCommitOptions;
   /**
-   * The pool grows (crash-atomically, by its own size again or what an
+   * The pool grows (crash-atomically, by a quarter of its size or what an
    * allocation needs) when the heap or the undo log needs room, up to this
    * many bytes: a multiple of 64 KiB, default and at most 4 GiB − 16 MiB
    * (the wasm32 limit). A pool already larger opens, and does not grow.

@@ -1,8 +1,9 @@
 // growth.test.ts — pools that grow (docs/format.md, "Growth").
 //
 // Owns the tests of growth itself: a pool created small grows by whole
-// regions, by its own size again (amortised O(1)) or by what one allocation
-// needs, up to maxSize; the same seeded workload gives byte-identical files
+// regions, by a quarter of its size (whole chunks, at least four:
+// amortised O(1), at most a fifth of the file left free) or by what one
+// allocation needs, up to maxSize; the same seeded workload gives byte-identical files
 // on the memory, file and mapped backends with growth mid-run (fast-check);
 // growth inside transactions (committed, aborted, the undo log's own blocks);
 // a growth refused (maxSize, a file that cannot be extended) is a typed error
@@ -22,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import {
   CHUNK_SIZE, InvalidSizeError, OutOfSpaceError, PheapError, Pool, explore, formatReport, type Marker, type BackendKind,
 } from '../src/index.js';
-import { ROOT_BYTES, applyOp, growthOps, modelDifference, runOps, type GrowthModel } from './helpers/growth-workload.js';
+import { ROOT_BYTES, applyOp, growthOps, modelDifference, runOps, type GrowthModel, type GrowthOp } from './helpers/growth-workload.js';
 import { sha256, useTempDir } from './helpers/pool-files.js';
 import { REPO } from './helpers/readme.js';
 import { formatInfo, runInfo } from '../src/cli/info.js';
@@ -37,6 +38,20 @@ const LAYOUT = 'growth';
 const GROWN = 0x110;
 const HEAP_OFF = 0x40;
 const NCHUNKS = 0x34;
+
+/** The fewest chunks one growth adds (assembly/table.ts). */
+const MIN_STEP_CHUNKS = 4;
+
+/** The growth policy's step from a pool of `size` bytes (no allocation needing more): a quarter, in whole chunks, at least 4. */
+function policyStep(size: number): number {
+  return Math.max(Math.ceil(size / 4 / CHUNK_SIZE), MIN_STEP_CHUNKS) * CHUNK_SIZE;
+}
+
+/** Chunks the largest allocation of `ops` spans (object header included). */
+function largestChunks(ops: GrowthOp[]): number {
+  const sizes = ops.flatMap((o) => (o.kind === 'alloc' ? [o.size] : o.kind === 'tx' ? o.sizes : []));
+  return Math.ceil((Math.max(...sizes) + 64) / CHUNK_SIZE);
+}
 
 function create(backend: BackendKind, size: number, extra: { maxSize?: number; path?: string } = {}): Pool {
   const pool = Pool.create({ backend, size, layout: LAYOUT, seed: SEED, durability: 'os', ...extra });
@@ -60,21 +75,25 @@ function regionTables(image: Uint8Array): Array<[number, number]> {
 }
 
 describe('a pool grows as it needs room', () => {
-  it('from 128 KiB by whole regions, doubling, with every object intact after reopening', () => {
-    const ops = growthOps(SEED, 150);
+  it('from 128 KiB by whole regions, each a quarter of the pool (at least 4 chunks), with every object intact after reopening', () => {
+    const ops = growthOps(SEED, 150, 120 * KiB);
     const p = create('memory', 128 * KiB);
-    const sizes = [p.size];
-    const states = runOps(p, ops, () => { if (p.size !== sizes[sizes.length - 1]) sizes.push(p.size); });
+    // Per op: the size and growth count after it (a transaction of several allocations may grow more than once).
+    const after = [{ size: p.size, growths: 0 }];
+    const states = runOps(p, ops, () => after.push({ size: p.size, growths: p.stats().growths }));
     const model = states[states.length - 1];
     const stats = p.stats();
+    const sizes = [...new Set(after.map((a) => a.size))];
     console.log(`growth: ${ops.length} ops from 128 KiB: sizes ${sizes.map((s) => s / KiB).join(' → ')} KiB, ${stats.growths} growths`);
-    expect(stats.growths).toBe(sizes.length - 1);
     expect(stats.growths).toBeGreaterThanOrEqual(3);
     expect(stats.size).toBe(p.size);
     expect(stats.maxSize).toBe(p.info().maxSize);
-    for (let i = 1; i < sizes.length; i++) {
-      expect(sizes[i] % CHUNK_SIZE).toBe(0);
-      expect(sizes[i], 'each growth adds at least the pool\'s size (amortised O(1))').toBeGreaterThanOrEqual(2 * sizes[i - 1]);
+    // This workload's largest allocation (with its region's table chunk) is under the 4-chunk floor: every step is the policy's own.
+    expect(largestChunks(ops) + 1).toBeLessThanOrEqual(MIN_STEP_CHUNKS);
+    for (let i = 1; i < after.length; i++) {
+      let size = after[i - 1].size;
+      for (let g = after[i - 1].growths; g < after[i].growths; g++) size += policyStep(size);
+      expect(after[i].size, `op ${i}: ${after[i].growths - after[i - 1].growths} growths from ${after[i - 1].size} bytes`).toBe(size);
     }
     expect(modelDifference(p, model)).toBeNull();
     p.check();
@@ -82,10 +101,29 @@ describe('a pool grows as it needs room', () => {
     p.close();
     const q = Pool.open({ image, layout: LAYOUT });
     expect(q.size).toBe(sizes[sizes.length - 1]);
-    expect(q.stats().growths).toBe(sizes.length - 1);
+    expect(q.stats().growths).toBe(stats.growths);
     expect(modelDifference(q, model)).toBeNull();
     q.check();
     q.close();
+  });
+
+  it('a pool filled by small objects to 8 MiB grows by the policy\'s step each time, and leaves at most that step (plus one run) free', () => {
+    const pool = create('memory', 128 * KiB);
+    let growths = 0;
+    while (pool.size < 8 * MiB) {
+      const before = pool.size;
+      pool.alloc(4000);
+      if (pool.size === before) continue;
+      growths++;
+      const step = pool.size - before;
+      expect(step, `growth ${growths} from ${before} bytes`).toBe(policyStep(before));
+      expect(pool.stats().heap.freeBytes, `free right after growth ${growths}`).toBeLessThanOrEqual(step + CHUNK_SIZE);
+    }
+    const { size, heap } = pool.stats();
+    console.log(`growth: 4000-byte objects from 128 KiB to ${size / KiB} KiB in ${growths} growths, ${heap.freeBytes} bytes free at the end`);
+    expect(heap.freeBytes, 'the free room is at most a fifth of the file').toBeLessThanOrEqual(size / 5 + CHUNK_SIZE);
+    pool.check();
+    pool.close();
   });
 
   it('pheap info reports the size, the size at creation and the growth count', () => {
@@ -175,7 +213,7 @@ describe('a growth that cannot happen is a typed error, the pool unchanged', () 
     pool.close();
     const again = Pool.open({ image, layout: LAYOUT, maxSize: 2 * MiB });
     again.alloc(30 * KiB);
-    expect(again.size).toBe(MiB);
+    expect(again.size).toBe(512 * KiB + policyStep(512 * KiB));
     again.check();
     again.close();
   });
@@ -215,16 +253,19 @@ describe('a growth that cannot happen is a typed error, the pool unchanged', () 
         }`;
       const js = path.join(tmp.dir, `fsize-${backend}.mjs`);
       fs.writeFileSync(js, script);
-      // 1600 KiB of file: the pool grows 128 KiB → 256 → 512 → 1 MiB, and the next growth (to 2 MiB) fails.
+      // 1600 KiB of file: the pool grows 128 KiB → 384 → 640 → 896 → 1152 → 1472 KiB, and the next growth (to 1856 KiB) fails.
+      let last = 128 * KiB;
+      while (last + policyStep(last) <= 1600 * KiB) last += policyStep(last);
+      expect([last, last + policyStep(last)]).toEqual([1472 * KiB, 1856 * KiB]);
       const r = spawnSync('bash', ['-c', `ulimit -f 1600; exec "${process.execPath}" "${js}"`], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { name: string; message: string; same: boolean; size: number; objects: number };
       console.log(`${backend} with a 1600 KiB file limit: ${out.objects} objects, then ${out.name}: ${out.message}`);
       expect(out.name).toBe('OutOfSpaceError');
-      expect(out.message).toMatch(/could not grow from 1048576 to 2097152 bytes.*(EFBIG|too large)/i);
+      expect(out.message).toMatch(new RegExp(`could not grow from ${last} to ${last + policyStep(last)} bytes.*(EFBIG|too large)`, 'i'));
       expect(out.same, 'the file is byte-identical after the refused growth').toBe(true);
-      expect(out.size).toBe(MiB);
-      expect(fs.statSync(file).size).toBe(MiB);
+      expect(out.size).toBe(last);
+      expect(fs.statSync(file).size).toBe(last);
       const reopened = Pool.open({ path: file, backend, layout: LAYOUT });
       reopened.check();
       reopened.close();
@@ -266,7 +307,7 @@ describe('what a growth leaves, and damage to it', () => {
 
   it('every byte of the growth metadata damaged (the grown word, each region\'s header and chunk words) is refused untouched or harmless', () => {
     const pool = create('memory', 128 * KiB);
-    const states = runOps(pool, growthOps(SEED + 2, 40, 20 * KiB));
+    const states = runOps(pool, growthOps(SEED + 2, 20, 20 * KiB));
     const model = states[states.length - 1];
     const base = pool.durableImage();
     pool.close();
@@ -301,7 +342,7 @@ describe('what a growth leaves, and damage to it', () => {
 });
 
 describe('crash exploration of growth', () => {
-  const ops = growthOps(`explore:${SEED}`, 14, 100 * 1024);
+  const ops = growthOps(`explore:${SEED}`, 20, 100 * 1024);
   /** The model before and after each op, and which op the markers say returned last. */
   const states: GrowthModel[] = (() => { const p = create('memory', 128 * KiB); try { return runOps(p, ops); } finally { p.close(); } })();
   const check = (pool: Pool, markers: Marker[]) => {

@@ -313,7 +313,7 @@ function installImage(n: u32, img: usize): void {
  * nodes keep [0, s), push entry s up and move [s+1, len). Minimises the
  * larger half; with cells of at most a third of a node both halves fit.
  */
-function splitPoint(leaf: bool): u32 {
+function balancedSplitPoint(leaf: bool): u32 {
   const lo: u32 = 1, hi: u32 = leaf ? listLen - 1 : listLen - 2;
   let best = lo, bestMax: u32 = 0xFFFF_FFFF, left: u32 = 0;
   for (let s: u32 = 0; s < lo; s++) left += listSize(s) + 2;
@@ -324,6 +324,42 @@ function splitPoint(leaf: bool): u32 {
     left += listSize(s) + 2;
   }
   return best;
+}
+
+/** Do both halves of a split at `s` fit in a node (balancedSplitPoint's indexing)? */
+function halvesFit(s: u32, leaf: bool): bool {
+  if (s < 1 || s > (leaf ? listLen - 1 : listLen - 2)) return false;
+  let left: u32 = 0;
+  for (let i: u32 = 0; i < s; i++) left += listSize(i) + 2;
+  return left <= CAP && listBytes - left - (leaf ? 0 : listSize(s) + 2) <= CAP;
+}
+
+/**
+ * Where to split `n`'s list, the new cell inserted at `idx` (op INSERT) or
+ * put over cell `idx` (REPLACE). On a run — the new cell goes just after
+ * the node's newest cell (the one at `top`: cells are placed downward, and
+ * a node image puts its last slot there), or just before it — the split
+ * keeps the run's cells together with the new one and moves the cells past
+ * it (cells of other keys, which this run will not add to) to the other
+ * node: ascending, the new cell ends the left node, or starts the right one
+ * when it is the last (inner: the cell after it goes up, or the newest);
+ * descending, mirrored. The run then fills its node to the brim before the
+ * next split, as B-trees split an append: ordered loads, several
+ * interleaved ones too, leave their nodes full. A random put is seldom on a
+ * run; it, or a run split whose halves would not fit, splits balanced.
+ */
+function splitPoint(n: u32, idx: u32, op: u32): u32 {
+  const leaf = kindOf(n) == LEAF;
+  const newest = n + topOf(n);
+  if (op == INSERT && idx > 0 && cellAt(n, idx - 1) == newest) {
+    if (halvesFit(idx + 1, leaf)) return idx + 1;
+    if (halvesFit(leaf ? idx : idx - 1, leaf)) return leaf ? idx : idx - 1;
+  }
+  if (op == INSERT && idx < countOf(n) && cellAt(n, idx) == newest) {
+    if (halvesFit(leaf ? idx : idx - 1, leaf)) return leaf ? idx : idx - 1;
+    if (halvesFit(idx + 1, leaf)) return idx + 1;
+  }
+  return balancedSplitPoint(leaf);
 }
 
 // ─── transactions and logging ───────────────────────────────────────────────
@@ -629,11 +665,11 @@ function placeCell(n: u32, idx: u32, op: u32, cell: usize, size: u32): void {
   store<u16>(abs(n), <u16>top, 4);
 }
 
-/** Split the overfull list of `n` (level l) into `n` and a new right node; the separator cell goes to `sep`. */
-function splitNode(n: u32, sep: usize): void {
+/** Split the overfull list of `n` (its cell `idx` inserted / replaced by `op`) into `n` and a new right node; the separator cell goes to `sep`. */
+function splitNode(n: u32, idx: u32, op: u32, sep: usize): void {
   const leaf = kindOf(n) == LEAF;
   const right = takeNewNode();
-  const s = splitPoint(leaf);
+  const s = splitPoint(n, idx, op);
   if (leaf) {
     const next = nextOf(n);
     buildImage(IMG_A, LEAF, 0, s, right, link12(n));
@@ -654,13 +690,13 @@ function splitNode(n: u32, sep: usize): void {
   installImage(right, IMG_B);
 }
 
-/** Apply a put whose leaf list (already built) overflows: split upward until a level absorbs the separator. */
-function splitUpward(m: u32, h: u32): void {
+/** Apply a put (`op` at the leaf) whose leaf list (already built) overflows: split upward until a level absorbs the separator. */
+function splitUpward(m: u32, h: u32, op: u32): void {
   let l = <i32>h - 1;
   let n = pathNode(<u32>l);
   let sep = SEP_A, other = SEP_B;
   while (true) {
-    splitNode(n, sep);
+    splitNode(n, pathIdx(<u32>l), op, sep);
     if (l == 0) {
       const root = takeNewNode();
       listLen = 0;
@@ -678,6 +714,7 @@ function splitUpward(m: u32, h: u32): void {
     const size = 6 + <u32>load<u16>(sep);
     listModified(n, idx, INSERT, sep, size);
     if (listBytes <= CAP) { placeCell(n, idx, INSERT, sep, size); return; }
+    op = INSERT;
     const t = sep; sep = other; other = t; // the list still points at the old separator
   }
 }
@@ -710,7 +747,7 @@ function putPlanned(m: u32, klen: u32, vlen: u32, copy: bool): Code {
   if (code != Code.OK) { releaseNew(blob); return code; }
   drainIfEager();
   if (splits == 0) placeCell(leaf, idx, op, NEWCELL, size);
-  else splitUpward(m, h);
+  else splitUpward(m, h, op);
   if (op == INSERT) setCount(m, 1);
   releaseUnusedNodes();
   if (blob != 0) {
