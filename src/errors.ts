@@ -42,6 +42,7 @@ const ERROR_NAMES: Record<string, string> = {
   ERR_OPLOG: 'OpLogError',
   ERR_NOT_A_CONTAINER: 'NotAContainerError',
   ERR_BAD_KEY: 'KeyError',
+  ERR_VALUE_DECODE: 'ValueDecodeError',
 };
 
 export class PheapError extends Error {
@@ -234,6 +235,14 @@ export class InvalidArgumentError extends PheapError {
 /** An offset that does not hold the container asked for (a PVector opened on a blob, a freed vector, any other object). */
 export class NotAContainerError extends PheapError {
   constructor(kind: string, off: number) { super('ERR_NOT_A_CONTAINER', `offset ${off} does not hold a ${kind} (not a live ${kind} header: never created, freed, or another object)`); }
+}
+/**
+ * Stored value bytes that do not decode in the database's encoding: a
+ * damaged value (values carry no checksum), or bytes written under another
+ * `encoding`. `cause` is the decoder's error. Nothing was changed.
+ */
+export class ValueDecodeError extends PheapError {
+  constructor(message: string, options?: ErrorOptions) { super('ERR_VALUE_DECODE', message, options); }
 }
 /** A key the Store cannot encode: an unsupported type, or longer than the key limit once encoded. */
 export class KeyError extends PheapError {

@@ -174,6 +174,42 @@ describe('every byte of a Store file\'s metadata flipped', () => {
   });
 });
 
+describe('a data leaf of the main database damaged', () => {
+  it('every 7th byte of its one leaf flipped: reads, writes, removes and check() work or answer with a typed error (CorruptHeapError, ValueDecodeError, …), never a raw error or a trap', () => {
+    const file = tmp.file('leaf');
+    const db = Store.attach(Pool.create({ path: file, size: 128 << 10, layout: STORE_LAYOUT, backend: 'file', durability: 'none' }));
+    for (let i = 0; i < 60; i++) db.putSync(i, { i, pad: 'x'.repeat((i % 7) * 10) });
+    db.close();
+    const image = fs.readFileSync(file);
+    const pool = Pool.open({ path: file, layout: STORE_LAYOUT, backend: 'file', durability: 'none' });
+    const leaf = pool.readU32(pool.readU32(pool.root(8)) + 8); // the main map's root node (one leaf: 60 small entries)
+    pool.close();
+    const tally: Record<string, number> = {};
+    const raw: string[] = [];
+    for (let at = leaf; at < leaf + 4080; at += 7) { // every 7th byte: header, slots and cells all hit, in about 20 s
+      const mutant = Buffer.from(image);
+      mutant[at] ^= 0xff;
+      fs.writeFileSync(file, mutant);
+      let outcome = 'worked';
+      try {
+        const s = open({ path: file, durability: 'none', backend: 'file' });
+        try {
+          for (let i = 0; i < 60; i += 5) { s.get(i); s.putSync(i, { i }); s.removeSync(i + 1); }
+          s.putSync(1000, 'x'.repeat(300));
+          void [...s.getRange()];
+          s.pool.check();
+        } finally { try { s.close(); } catch { /* the outcome is known */ } }
+      } catch (e) {
+        outcome = e instanceof PheapError ? e.name : 'RAW';
+        if (!(e instanceof PheapError)) raw.push(`+${at - leaf}: ${String(e).slice(0, 100)}`);
+      }
+      tally[outcome] = (tally[outcome] ?? 0) + 1;
+    }
+    console.log(`data leaf flips (every 7th of 4080 bytes): ${JSON.stringify(tally)}`);
+    expect(raw, `${raw.length} raw errors`).toEqual([]);
+  });
+});
+
 // ─── child processes ────────────────────────────────────────────────────────
 
 let childScript = '';

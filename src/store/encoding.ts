@@ -30,7 +30,7 @@
 
 import { Encoder } from 'msgpackr';
 import { readKey, writeKey } from 'ordered-binary';
-import { InvalidArgumentError, KeyError } from '../errors.js';
+import { InvalidArgumentError, KeyError, ValueDecodeError } from '../errors.js';
 import { shown } from '../args.js';
 import { copyOut } from '../bytes.js';
 
@@ -57,8 +57,15 @@ export interface ValueCodec {
   decodeAt(src: Uint8Array, start: number, end: number): unknown;
 }
 
-/** A codec from its encoder and its decodeAt (decode is decodeAt of the whole array). */
-function codec(encoding: ValueEncoding, encode: (value: unknown) => Uint8Array, decodeAt: (src: Uint8Array, start: number, end: number) => unknown): ValueCodec {
+/** A codec from its encoder and its decoder (decode is decodeAt of the whole array); a decoder's error becomes ValueDecodeError. */
+function codec(encoding: ValueEncoding, encode: (value: unknown) => Uint8Array, decoder: (src: Uint8Array, start: number, end: number) => unknown): ValueCodec {
+  const decodeAt = (src: Uint8Array, start: number, end: number): unknown => {
+    try {
+      return decoder(src, start, end);
+    } catch (e) {
+      throw new ValueDecodeError(`a stored value (${end - start} bytes) does not decode as '${encoding}': ${(e as Error)?.message ?? String(e)} (damaged, or written with another encoding)`, { cause: e });
+    }
+  };
   return { encoding, encode, decodeAt, decode: (bytes) => decodeAt(bytes, 0, bytes.length) };
 }
 
