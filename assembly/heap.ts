@@ -36,7 +36,8 @@ import {
 import { CHUNK_SHIFT, chunkCount, heapOff } from "./format";
 import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
-import { flush, drain, persist } from "./flush";
+import { flush, flushFirst, persist } from "./flush";
+import { deferredLog, releaseLogBlocks } from "./log";
 import { noteDamage } from "./errors";
 import { OBJ_HEADER } from "./object";
 
@@ -241,16 +242,24 @@ function loadRun(c: u32): void {
   setLoaded(c, true);
 }
 
-/** Turn a free chunk into an empty run of class `cls` (durable before it is used). */
+/**
+ * Turn a free chunk into an empty run of class `cls`. Its empty bitmap is
+ * durable before its chunk word can be (drained now, or — deferred log —
+ * written first at the next drain); the chunk word itself becomes durable
+ * with the next drain, whoever makes it: before any slot of the run is made
+ * live (alloc drains first; a commit's data drain carries both, and a crash
+ * inside it rolls the slot bits back). Either way a crash leaves the chunk
+ * FREE or an empty run: both consistent. So a run costs no drain of its own.
+ */
 function newRun(cls: u32): i32 {
   const c = findChunks(1);
   if (c < 0) return -1;
   const cc = <u32>c;
   for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) store<u64>(abs(bitmapWordOff(cc, i)), bitmapWord(cc, i, 0));
-  flush(chunkStart(cc), RUN_BITMAP_WORDS << 3);
-  drain();
+  if (deferredLog()) flushFirst(chunkStart(cc), RUN_BITMAP_WORDS << 3);
+  else persist(chunkStart(cc), RUN_BITMAP_WORDS << 3);
   setChunkWord(cc, makeChunkWord(KIND_RUN, 0, cls, cc));
-  persist(chunkWordOff(cc), 8);
+  flush(chunkWordOff(cc), 8);
   setLive(cc, 0);
   setHint(cc, 0);
   setLoaded(cc, true);
@@ -385,11 +394,16 @@ export function runLive(c: u32): u32 {
 
 // ─── large objects (volatile side) ──────────────────────────────────────────
 
-/** Take `n` contiguous free chunks: from the extents, else after reclaiming empty runs, else after growing the pool; -1 if none. */
+/**
+ * Take `n` contiguous free chunks: from the extents, else after reclaiming
+ * empty runs and the log's kept extension blocks, else after growing the
+ * pool; -1 if none.
+ */
 function findChunks(n: u32): i32 {
   let c = takeChunks(n);
   if (c >= 0) return c;
   reclaimEmptyRuns();
+  releaseLogBlocks();
   c = takeChunks(n);
   if (c >= 0 || !growHeap(n)) return c;
   return takeChunks(n);
