@@ -78,7 +78,7 @@ import {
 import { CHUNK_SIZE, logOff, logSize, poolSize } from "./format";
 import { hash64 } from "./hash";
 import { complementValid, complementWord, fold8 } from "./checked";
-import { drain, drainCalls, flush, flushFirst, persist } from "./flush";
+import { drain, drainCalls, drainFirst, flush, flushFirst, persist } from "./flush";
 import { OBJ_HEADER, TYPE_LOG_EXT, headerValid, objectType, writeObjectHeader } from "./object";
 import { chunkOf, claimChunks, unclaimChunks } from "./heap";
 import { FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkStart, chunkWord, flagsOf, freeWord, kindOf, makeChunkWord, setChunkWord, chunkWordOff } from "./table";
@@ -335,16 +335,25 @@ function linkNewBlock(): bool {
   const payload = chunkStart(cc) + OBJ_HEADER;
   writeObjectHeader(payload, TYPE_LOG_EXT, EXT_PAYLOAD);
   store<u64>(abs(payload), complementWord(0));
-  flush(payload - OBJ_HEADER, OBJ_HEADER + 8);
-  // Header and link in one drain: while the chunk is FREE, a link to it
-  // reads as the end of the chain whatever the chunk holds.
   const link = chainEndLink();
   store<u64>(abs(link), complementWord(payload));
-  persist(link, 8);
+  // Header and link durable in one drain (while the chunk is FREE, a link to
+  // it reads as the end of the chain whatever the chunk holds) — deferred:
+  // with the early lines alone, the caller's other pending lines wait.
+  if (deferred) {
+    flushFirst(payload - OBJ_HEADER, OBJ_HEADER + 8);
+    flushFirst(link, 8);
+    drainFirst();
+  } else {
+    flush(payload - OBJ_HEADER, OBJ_HEADER + 8);
+    persist(link, 8);
+  }
   // Then make the chunk live: after the link (a crash in between leaves a
   // link to a free chunk), and before any line its entries protect — at
   // once (eager), or written first at the next drain (deferred: the data
-  // those entries protect is written by that drain's later half).
+  // those entries protect is written by a later half; a block linked after
+  // this one is linked by that next drain, so chunk words turn live in
+  // chain order and a crash never leaves a live block past a free one).
   setChunkWord(cc, makeChunkWord(KIND_LARGE, 0, 1, cc));
   if (deferred) flushFirst(chunkWordOff(cc), 8);
   else persist(chunkWordOff(cc), 8);
