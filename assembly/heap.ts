@@ -19,15 +19,19 @@
 // Volatile state (below POOL_BASE, rebuilt at open, runs loaded lazily):
 // free extents in a list with boundary tags (EXTENT_LEN at both ends) so a
 // freed span merges with its neighbours in O(1); per-class bitmaps of runs
-// that may have a free slot; per-run live counts and search hints; the tx
+// that may have a free slot; per-run live counts and search hints (the
+// `loaded` bit of a run; of a FREE chunk it means "primed": an empty
+// bitmap made durable ahead of its run, newRun); the tx
 // reservation set (slots handed out by an open transaction but not yet
 // durable, so nobody else may take them).
 //
 // Placement is a pure function of the persistent state and the reservations:
 // lowest-numbered run with a free slot, lowest free slot in it, lowest
-// extent that fits. So a reopened pool allocates exactly as one never closed.
-// When no extent fits even after empty runs are reclaimed, the pool grows by
-// a region (table.ts) and its heap chunks join the free extents.
+// extent that fits. So a reopened pool allocates exactly as one never closed
+// — but for the chunks a never-closed one's undo log kept (log.ts: recovery
+// frees them at open). When no extent fits even after empty runs and the
+// log's unused extension blocks are given back, the pool grows by a region
+// (table.ts) and its heap chunks join the free extents.
 
 import {
   CHUNK_HINT, CHUNK_LIVE, CHUNK_LOADED, CHUNK_OWNER, CLASS_NONFULL, CLASS_NONFULL_STRIDE, CLASS_SCAN,
@@ -36,7 +40,7 @@ import {
 import { CHUNK_SHIFT, chunkCount, heapOff } from "./format";
 import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
-import { flush, flushFirst, persist } from "./flush";
+import { drain, drainFirst, flush, flushFirst, persist } from "./flush";
 import { deferredLog, releaseLogBlocks } from "./log";
 import { noteDamage } from "./errors";
 import { OBJ_HEADER } from "./object";
@@ -242,22 +246,54 @@ function loadRun(c: u32): void {
   setLoaded(c, true);
 }
 
+/** Runs whose empty bitmaps one drain makes durable ahead of need (the chunk in hand and the lowest free ones). */
+const PRIME: u32 = 8;
+
+/** Write an empty bitmap into chunk c (still FREE: its content means nothing yet) and flush it, ordered first when deferred. */
+function writeEmptyBitmap(c: u32): void {
+  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) store<u64>(abs(bitmapWordOff(c, i)), bitmapWord(c, i, 0));
+  if (deferredLog()) flushFirst(chunkStart(c), RUN_BITMAP_WORDS << 3);
+  else flush(chunkStart(c), RUN_BITMAP_WORDS << 3);
+}
+
+/**
+ * Make an empty bitmap durable in chunk c (taken for a run) and in the
+ * lowest free chunks after it — those the next runs will take — with one
+ * drain (deferred: of the early lines alone, so no other pending line
+ * goes with them). A FREE chunk whose `loaded` bit is set is such a primed
+ * chunk: its bitmap is durable and nothing has written it since (claimChunks
+ * clears the bit of every chunk it hands out for anything else).
+ */
+function primeBitmaps(c: u32): void {
+  writeEmptyBitmap(c);
+  let lowest: u32 = 0xFFFF_FFFF;
+  for (let e = extentHead; e != 0; e = extNext(e - 1)) if (e - 1 < lowest) lowest = e - 1;
+  if (lowest != 0xFFFF_FFFF) {
+    const end = lowest + min(extLen(lowest), PRIME - 1);
+    for (let f = lowest; f < end; f++) {
+      if (loaded(f)) continue;
+      writeEmptyBitmap(f);
+      setLoaded(f, true);
+    }
+  }
+  if (deferredLog()) drainFirst();
+  else drain();
+}
+
 /**
  * Turn a free chunk into an empty run of class `cls`. Its empty bitmap is
- * durable before its chunk word can be (drained now, or — deferred log —
- * written first at the next drain); the chunk word itself becomes durable
- * with the next drain, whoever makes it: before any slot of the run is made
- * live (alloc drains first; a commit's data drain carries both, and a crash
- * inside it rolls the slot bits back). Either way a crash leaves the chunk
- * FREE or an empty run: both consistent. So a run costs no drain of its own.
+ * durable before its chunk word is stored (primed earlier, or now), so the
+ * chunk word may become durable with any later drain: before any slot of
+ * the run is made live (alloc drains first; a commit's data drain carries
+ * both, and a crash inside it rolls the slot bits back). A crash leaves the
+ * chunk FREE or an empty run: both consistent. A primed chunk's run costs
+ * no drain.
  */
 function newRun(cls: u32): i32 {
   const c = findChunks(1);
   if (c < 0) return -1;
   const cc = <u32>c;
-  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) store<u64>(abs(bitmapWordOff(cc, i)), bitmapWord(cc, i, 0));
-  if (deferredLog()) flushFirst(chunkStart(cc), RUN_BITMAP_WORDS << 3);
-  else persist(chunkStart(cc), RUN_BITMAP_WORDS << 3);
+  if (!loaded(cc)) primeBitmaps(cc);
   setChunkWord(cc, makeChunkWord(KIND_RUN, 0, cls, cc));
   flush(chunkWordOff(cc), 8);
   setLive(cc, 0);
@@ -412,7 +448,9 @@ function findChunks(n: u32): i32 {
 /** Claim `n` contiguous chunks for a large object; -1 if none even after reclaiming empty runs and growing. */
 export function claimChunks(n: u32): i32 {
   const c = findChunks(n);
-  if (c >= 0) setOwner(<u32>c, n, true);
+  if (c < 0) return c;
+  setOwner(<u32>c, n, true);
+  for (let k = <u32>c; k < <u32>c + n; k++) setLoaded(k, false); // no longer primed: the caller writes it
   return c;
 }
 

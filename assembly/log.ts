@@ -42,7 +42,8 @@
 // - deferred (only drains write: file, OPFS, memory): entries are flushed
 //   with flushFirst and no drain is made for them; the next drain, whoever
 //   makes it, writes them first in a drain of their own. A commit then
-//   costs 3 drains whatever the number of snapshots.
+//   costs 3 drains whatever the number of snapshots, and a transaction
+//   that fits in the blocks the chain already has costs nothing more.
 // Either way the commit counts every entry (count = appended) in its data
 // drain, so damage to a committed transaction's entries is refused, not
 // taken for a torn tail.
@@ -326,6 +327,23 @@ function nextBlock(): bool {
 /** Where the link to the chain's next block lives: the log header's link word, or the last kept block's next word. */
 function chainEndLink(): u32 { return kept == 0 ? logOff + LINK_OFF : blockPayload(kept); }
 
+/** Flush [off, off+len) for drainAlone: ordered first when deferred. */
+function flushAlone(off: u32, len: u32): void {
+  if (deferred) flushFirst(off, len);
+  else flush(off, len);
+}
+
+/**
+ * Make what flushAlone flushed durable (with the pending entries) —
+ * deferred: in a drain of the early lines alone, so that the caller's other
+ * pending lines (data the entries protect) wait for a later drain; eager:
+ * an ordinary drain.
+ */
+function drainAlone(): void {
+  if (deferred) drainFirst();
+  else drain();
+}
+
 /** Append a fresh chunk to the persistent chain (kept + 1); false if the heap has none. */
 function linkNewBlock(): bool {
   if (kept == LOG_BLOCKS_CAP) return false;
@@ -335,28 +353,18 @@ function linkNewBlock(): bool {
   const payload = chunkStart(cc) + OBJ_HEADER;
   writeObjectHeader(payload, TYPE_LOG_EXT, EXT_PAYLOAD);
   store<u64>(abs(payload), complementWord(0));
+  // Header and link durable in one drain: while the chunk is FREE, a link
+  // to it reads as the end of the chain whatever the chunk holds.
   const link = chainEndLink();
   store<u64>(abs(link), complementWord(payload));
-  // Header and link durable in one drain (while the chunk is FREE, a link to
-  // it reads as the end of the chain whatever the chunk holds) — deferred:
-  // with the early lines alone, the caller's other pending lines wait.
-  if (deferred) {
-    flushFirst(payload - OBJ_HEADER, OBJ_HEADER + 8);
-    flushFirst(link, 8);
-    drainFirst();
-  } else {
-    flush(payload - OBJ_HEADER, OBJ_HEADER + 8);
-    persist(link, 8);
-  }
+  flushAlone(payload - OBJ_HEADER, OBJ_HEADER + 8);
+  flushAlone(link, 8);
+  drainAlone();
   // Then make the chunk live: after the link (a crash in between leaves a
-  // link to a free chunk), and before any line its entries protect — at
-  // once (eager), or written first at the next drain (deferred: the data
-  // those entries protect is written by a later half; a block linked after
-  // this one is linked by that next drain, so chunk words turn live in
-  // chain order and a crash never leaves a live block past a free one).
+  // link to a free chunk) and before any line its entries protect.
   setChunkWord(cc, makeChunkWord(KIND_LARGE, 0, 1, cc));
-  if (deferred) flushFirst(chunkWordOff(cc), 8);
-  else persist(chunkWordOff(cc), 8);
+  flushAlone(chunkWordOff(cc), 8);
+  drainAlone();
   store<u32>(LOG_BLOCKS + (<usize>kept << 2), payload);
   kept++;
   return true;
