@@ -41,7 +41,7 @@ import { CHUNK_SHIFT, chunkCount, heapOff } from "./format";
 import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
 import { drain, drainFirst, flush, flushFirst, persist } from "./flush";
-import { deferredLog, releaseLogBlocks } from "./log";
+import { deferredLog, inTx, releaseLogBlocks } from "./log";
 import { noteDamage } from "./errors";
 import { OBJ_HEADER } from "./object";
 
@@ -246,7 +246,7 @@ function loadRun(c: u32): void {
   setLoaded(c, true);
 }
 
-/** Runs whose empty bitmaps one drain makes durable ahead of need (the chunk in hand and the lowest free ones). */
+/** Runs whose empty bitmaps one drain makes durable (the chunk in hand and, in a deferred transaction, the lowest free ones). */
 const PRIME: u32 = 8;
 
 /** Write an empty bitmap into chunk c (still FREE: its content means nothing yet) and flush it, ordered first when deferred. */
@@ -257,27 +257,33 @@ function writeEmptyBitmap(c: u32): void {
 }
 
 /**
- * Make an empty bitmap durable in chunk c (taken for a run) and in the
- * lowest free chunks after it — those the next runs will take — with one
- * drain (deferred: of the early lines alone, so no other pending line
- * goes with them). A FREE chunk whose `loaded` bit is set is such a primed
- * chunk: its bitmap is durable and nothing has written it since (claimChunks
- * clears the bit of every chunk it hands out for anything else).
+ * Make an empty bitmap durable in chunk c (taken for a run) with one drain
+ * (deferred: of the early lines alone, so no other pending line goes with
+ * it). Inside a transaction on the deferred log — where a drain is a sync
+ * and the commit's are shared by a whole batch — also in the lowest free
+ * chunks, those the next runs will take. A FREE chunk whose `loaded` bit is
+ * set is such a primed chunk: its bitmap is durable and nothing has written
+ * it since (claimChunks clears the bit of every chunk it hands out for
+ * anything else).
  */
 function primeBitmaps(c: u32): void {
   writeEmptyBitmap(c);
-  let lowest: u32 = 0xFFFF_FFFF;
-  for (let e = extentHead; e != 0; e = extNext(e - 1)) if (e - 1 < lowest) lowest = e - 1;
-  if (lowest != 0xFFFF_FFFF) {
-    const end = lowest + min(extLen(lowest), PRIME - 1);
-    for (let f = lowest; f < end; f++) {
-      if (loaded(f)) continue;
-      writeEmptyBitmap(f);
-      setLoaded(f, true);
-    }
-  }
+  if (deferredLog() && inTx()) primeAhead();
   if (deferredLog()) drainFirst();
   else drain();
+}
+
+/** Write and flush empty bitmaps into the lowest free chunks (up to PRIME - 1), marking them primed. */
+function primeAhead(): void {
+  let lowest: u32 = 0xFFFF_FFFF;
+  for (let e = extentHead; e != 0; e = extNext(e - 1)) if (e - 1 < lowest) lowest = e - 1;
+  if (lowest == 0xFFFF_FFFF) return;
+  const end = lowest + min(extLen(lowest), PRIME - 1);
+  for (let f = lowest; f < end; f++) {
+    if (loaded(f)) continue;
+    writeEmptyBitmap(f);
+    setLoaded(f, true);
+  }
 }
 
 /**
