@@ -246,7 +246,7 @@ function loadRun(c: u32): void {
   setLoaded(c, true);
 }
 
-/** Runs whose empty bitmaps one drain makes durable (the chunk in hand and, in a deferred transaction, the lowest free ones). */
+/** Runs whose empty bitmaps one drain makes durable (the chunk in hand and, inside a transaction, the lowest free ones). */
 const PRIME: u32 = 8;
 
 /** Write an empty bitmap into chunk c (still FREE: its content means nothing yet) and flush it, ordered first when deferred. */
@@ -259,16 +259,17 @@ function writeEmptyBitmap(c: u32): void {
 /**
  * Make an empty bitmap durable in chunk c (taken for a run) with one drain
  * (deferred: of the early lines alone, so no other pending line goes with
- * it). Inside a transaction on the deferred log — where a drain is a sync
- * and the commit's are shared by a whole batch — also in the lowest free
- * chunks, those the next runs will take. A FREE chunk whose `loaded` bit is
+ * it). Inside a transaction — on the deferred log a drain is a sync, and
+ * the commit's are shared by a whole batch — also in the lowest free
+ * chunks, those the next runs will take (on either log, so that both leave
+ * the same bytes). A FREE chunk whose `loaded` bit is
  * set is such a primed chunk: its bitmap is durable and nothing has written
  * it since (claimChunks clears the bit of every chunk it hands out for
  * anything else).
  */
 function primeBitmaps(c: u32): void {
   writeEmptyBitmap(c);
-  if (deferredLog() && inTx()) primeAhead();
+  if (inTx()) primeAhead();
   if (deferredLog()) drainFirst();
   else drain();
 }
