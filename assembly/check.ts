@@ -14,13 +14,14 @@
 //                past the run's last slot
 //   P_OBJECT     every live object has a valid header (check, own offset) at
 //                its exact place, its size fits its slot, a large object's
-//                size needs exactly the span its chunk word gives, and it is
-//                not a log block outside a transaction; region tables
+//                size needs exactly the span its chunk word gives, and a
+//                log block is one the log's chain names; region tables
 //                are exactly at region starts
 //   P_ROOT       the root word is 0 or names a live TYPE_ROOT object
-//   P_LOG        the log's header words pass their checks; outside a
-//                transaction it holds no valid entry, count 0 and no
-//                extension block; inside one, exactly the entries written
+//   P_LOG        the log's header words pass their checks and its chain
+//                names exactly the kept extension blocks, all live;
+//                outside a transaction it holds no valid entry and count
+//                0; inside one, exactly the entries written
 //   P_LIVECOUNT  a loaded run's volatile live count equals its bitmap
 //   P_EXTENTS    the free extents cover exactly the free chunks
 
@@ -32,7 +33,7 @@ import { FLAG_ALIGN64, KIND_FREE, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunk
 import { isRegionStart } from "./table";
 import { FIRST_INTERNAL_TYPE, OBJ_HEADER, TYPE_LOG_EXT, TYPE_REGION, TYPE_ROOT, headerValid, objectDataLen, objectType } from "./object";
 import { isLive } from "./alloc";
-import { inTx, logProblem } from "./log";
+import { inTx, isLogBlock, logProblem } from "./log";
 
 export const P_HEADER: u32 = 1;
 export const P_CHUNK: u32 = 2;
@@ -57,7 +58,7 @@ function objectOk(off: u32, room: u32, regionStart: bool = false): bool {
   if (!headerValid(off) || objectDataLen(off) > room || objectDataLen(off) == 0) return false;
   const t = objectType(off);
   if (regionStart || t == TYPE_REGION) return regionStart && t == TYPE_REGION;
-  return t < FIRST_INTERNAL_TYPE || t == TYPE_ROOT || (t == TYPE_LOG_EXT && inTx());
+  return t < FIRST_INTERNAL_TYPE || t == TYPE_ROOT || (t == TYPE_LOG_EXT && isLogBlock(off));
 }
 
 function checkRun(c: u32): Code {

@@ -16,7 +16,7 @@
 //   - the host sees pool-relative line numbers, never absolute addresses;
 //   - every line of EARLY_RANGES is pending too (flushFirst marks both), and
 //     no drain hands the host a pending line before every early line is
-//     durable.
+//     durable (drainFirst hands it the early lines alone).
 
 import {
   DRAIN_RANGES, DRAIN_RANGES_CAP, EARLY_RANGES, EARLY_RANGES_CAP, LINE_SHIFT, PENDING_BITMAP, PENDING_LIST,
@@ -164,6 +164,17 @@ function drainEarly(): void {
   for (let i: u32 = 0; i < earlyCount; i++) linesPersisted += earlyLen(i);
   hostDrain(DRAIN_RANGES, n, true);
   unmarkEarly();
+}
+
+/**
+ * Drain only the early lines (the first half of a drain); every other
+ * pending line stays pending for the next drain. For a write that must be
+ * durable after the early lines already flushed and before lines flushed
+ * later with flushFirst, at the cost of one host call (deferred log only:
+ * where only drains write, a line not drained is simply not written yet).
+ */
+export function drainFirst(): void {
+  if (earlyCount != 0) drainEarly();
 }
 
 /** Number of lines flushed and not yet drained. */

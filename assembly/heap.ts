@@ -19,15 +19,19 @@
 // Volatile state (below POOL_BASE, rebuilt at open, runs loaded lazily):
 // free extents in a list with boundary tags (EXTENT_LEN at both ends) so a
 // freed span merges with its neighbours in O(1); per-class bitmaps of runs
-// that may have a free slot; per-run live counts and search hints; the tx
+// that may have a free slot; per-run live counts and search hints (the
+// `loaded` bit of a run; of a FREE chunk it means "primed": an empty
+// bitmap made durable ahead of its run, newRun); the tx
 // reservation set (slots handed out by an open transaction but not yet
 // durable, so nobody else may take them).
 //
 // Placement is a pure function of the persistent state and the reservations:
 // lowest-numbered run with a free slot, lowest free slot in it, lowest
-// extent that fits. So a reopened pool allocates exactly as one never closed.
-// When no extent fits even after empty runs are reclaimed, the pool grows by
-// a region (table.ts) and its heap chunks join the free extents.
+// extent that fits. So a reopened pool allocates exactly as one never closed
+// — but for the chunks a never-closed one's undo log kept (log.ts: recovery
+// frees them at open). When no extent fits even after empty runs and the
+// log's unused extension blocks are given back, the pool grows by a region
+// (table.ts) and its heap chunks join the free extents.
 
 import {
   CHUNK_HINT, CHUNK_LIVE, CHUNK_LOADED, CHUNK_OWNER, CLASS_NONFULL, CLASS_NONFULL_STRIDE, CLASS_SCAN,
@@ -36,7 +40,8 @@ import {
 import { CHUNK_SHIFT, chunkCount, heapOff } from "./format";
 import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
-import { flush, drain, persist } from "./flush";
+import { drain, drainFirst, flush, flushFirst, persist } from "./flush";
+import { deferredLog, inTx, releaseLogBlocks } from "./log";
 import { noteDamage } from "./errors";
 import { OBJ_HEADER } from "./object";
 
@@ -241,16 +246,63 @@ function loadRun(c: u32): void {
   setLoaded(c, true);
 }
 
-/** Turn a free chunk into an empty run of class `cls` (durable before it is used). */
+/** Runs whose empty bitmaps one drain makes durable (the chunk in hand and, inside a transaction, the lowest free ones). */
+const PRIME: u32 = 8;
+
+/** Write an empty bitmap into chunk c (still FREE: its content means nothing yet) and flush it, ordered first when deferred. */
+function writeEmptyBitmap(c: u32): void {
+  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) store<u64>(abs(bitmapWordOff(c, i)), bitmapWord(c, i, 0));
+  if (deferredLog()) flushFirst(chunkStart(c), RUN_BITMAP_WORDS << 3);
+  else flush(chunkStart(c), RUN_BITMAP_WORDS << 3);
+}
+
+/**
+ * Make an empty bitmap durable in chunk c (taken for a run) with one drain
+ * (deferred: of the early lines alone, so no other pending line goes with
+ * it). Inside a transaction — on the deferred log a drain is a sync, and
+ * the commit's are shared by a whole batch — also in the lowest free
+ * chunks, those the next runs will take (on either log, so that both leave
+ * the same bytes). A FREE chunk whose `loaded` bit is
+ * set is such a primed chunk: its bitmap is durable and nothing has written
+ * it since (claimChunks clears the bit of every chunk it hands out for
+ * anything else).
+ */
+function primeBitmaps(c: u32): void {
+  writeEmptyBitmap(c);
+  if (inTx()) primeAhead();
+  if (deferredLog()) drainFirst();
+  else drain();
+}
+
+/** Write and flush empty bitmaps into the lowest free chunks (up to PRIME - 1), marking them primed. */
+function primeAhead(): void {
+  let lowest: u32 = 0xFFFF_FFFF;
+  for (let e = extentHead; e != 0; e = extNext(e - 1)) if (e - 1 < lowest) lowest = e - 1;
+  if (lowest == 0xFFFF_FFFF) return;
+  const end = lowest + min(extLen(lowest), PRIME - 1);
+  for (let f = lowest; f < end; f++) {
+    if (loaded(f)) continue;
+    writeEmptyBitmap(f);
+    setLoaded(f, true);
+  }
+}
+
+/**
+ * Turn a free chunk into an empty run of class `cls`. Its empty bitmap is
+ * durable before its chunk word is stored (primed earlier, or now), so the
+ * chunk word may become durable with any later drain: before any slot of
+ * the run is made live (alloc drains first; a commit's data drain carries
+ * both, and a crash inside it rolls the slot bits back). A crash leaves the
+ * chunk FREE or an empty run: both consistent. A primed chunk's run costs
+ * no drain.
+ */
 function newRun(cls: u32): i32 {
   const c = findChunks(1);
   if (c < 0) return -1;
   const cc = <u32>c;
-  for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) store<u64>(abs(bitmapWordOff(cc, i)), bitmapWord(cc, i, 0));
-  flush(chunkStart(cc), RUN_BITMAP_WORDS << 3);
-  drain();
+  if (!loaded(cc)) primeBitmaps(cc);
   setChunkWord(cc, makeChunkWord(KIND_RUN, 0, cls, cc));
-  persist(chunkWordOff(cc), 8);
+  flush(chunkWordOff(cc), 8);
   setLive(cc, 0);
   setHint(cc, 0);
   setLoaded(cc, true);
@@ -385,11 +437,16 @@ export function runLive(c: u32): u32 {
 
 // ─── large objects (volatile side) ──────────────────────────────────────────
 
-/** Take `n` contiguous free chunks: from the extents, else after reclaiming empty runs, else after growing the pool; -1 if none. */
+/**
+ * Take `n` contiguous free chunks: from the extents, else after reclaiming
+ * empty runs and the log's kept extension blocks, else after growing the
+ * pool; -1 if none.
+ */
 function findChunks(n: u32): i32 {
   let c = takeChunks(n);
   if (c >= 0) return c;
   reclaimEmptyRuns();
+  releaseLogBlocks();
   c = takeChunks(n);
   if (c >= 0 || !growHeap(n)) return c;
   return takeChunks(n);
@@ -398,7 +455,9 @@ function findChunks(n: u32): i32 {
 /** Claim `n` contiguous chunks for a large object; -1 if none even after reclaiming empty runs and growing. */
 export function claimChunks(n: u32): i32 {
   const c = findChunks(n);
-  if (c >= 0) setOwner(<u32>c, n, true);
+  if (c < 0) return c;
+  setOwner(<u32>c, n, true);
+  for (let k = <u32>c; k < <u32>c + n; k++) setLoaded(k, false); // no longer primed: the caller writes it
   return c;
 }
 

@@ -42,7 +42,8 @@
 // - deferred (only drains write: file, OPFS, memory): entries are flushed
 //   with flushFirst and no drain is made for them; the next drain, whoever
 //   makes it, writes them first in a drain of their own. A commit then
-//   costs 3 drains whatever the number of snapshots.
+//   costs 3 drains whatever the number of snapshots, and a transaction
+//   that fits in the blocks the chain already has costs nothing more.
 // Either way the commit counts every entry (count = appended) in its data
 // drain, so damage to a committed transaction's entries is refused, not
 // taken for a torn tail.
@@ -57,6 +58,13 @@
 // - Extension blocks are linked before they become live (a link may name a
 //   free chunk: the end of the chain) and released last-first, so a crash
 //   never leaves a live block that no chain names.
+// - The chain outlives the transaction that grew it: commit and abort only
+//   move seq on, so the blocks' entries go stale at once, and the next
+//   transaction that outgrows the fixed area writes over them in chain order
+//   with no drain (the block is linked and live already). The chain is
+//   exactly LOG_BLOCKS[0, kept) — the session uses its first extCount
+//   blocks — and is given back only when the heap needs chunks
+//   (releaseLogBlocks, before the pool grows) or by recovery at open.
 //
 // Ranges already logged in this tx (even partly) are not logged again:
 // TX_RANGES keeps the sorted, merged set, so each byte's entry is its
@@ -71,7 +79,7 @@ import {
 import { CHUNK_SIZE, logOff, logSize, poolSize } from "./format";
 import { hash64 } from "./hash";
 import { complementValid, complementWord, fold8 } from "./checked";
-import { drain, drainCalls, flush, flushFirst, persist } from "./flush";
+import { drain, drainCalls, drainFirst, flush, flushFirst, persist } from "./flush";
 import { OBJ_HEADER, TYPE_LOG_EXT, headerValid, objectType, writeObjectHeader } from "./object";
 import { chunkOf, claimChunks, unclaimChunks } from "./heap";
 import { FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkStart, chunkWord, flagsOf, freeWord, kindOf, makeChunkWord, setChunkWord, chunkWordOff } from "./table";
@@ -94,8 +102,8 @@ let depth: u32 = 0;
 let aborted = false;
 let writePos: u32 = 0;
 let blockEnd: u32 = 0;
-let linkOff: u32 = 0; // where the next extension block gets linked
-let extCount: u32 = 0;
+let extCount: u32 = 0; // extension blocks the open log session writes into
+let kept: u32 = 0; // extension blocks in the persistent chain (extCount <= kept)
 let appended: u32 = 0; // entries written by the open log session
 let confirmed: u32 = 0; // the count last stored in the seq word
 let drainsAtLastAppend: u64 = 0; // flush.drainCalls when the last entry was appended
@@ -168,6 +176,7 @@ export function loadLog(): void {
   appended = 0;
   confirmed = 0;
   extCount = 0;
+  kept = 0; // recovery released the chain
   rangeCount = 0;
 }
 
@@ -296,7 +305,6 @@ export function endTx(): void {
 export function beginLog(): void {
   writePos = logOff + LOG_HEADER;
   blockEnd = logOff + logSize;
-  linkOff = logOff + LINK_OFF;
   extCount = 0;
   appended = 0;
   confirmed = 0;
@@ -305,29 +313,60 @@ export function beginLog(): void {
   store<u32>(LOG_BLOCK_FIRST, 0);
 }
 
-/** Grow the log by one extension block; false if the heap has no chunk for it. */
+/** Move the session on to its next extension block, linking a new one when it has used every kept block; false if the heap has no chunk for it. */
 function nextBlock(): bool {
-  if (extCount == LOG_BLOCKS_CAP) return false;
+  if (extCount == kept && !linkNewBlock()) return false;
+  const payload = blockPayload(extCount + 1);
+  extCount++;
+  store<u32>(LOG_BLOCK_FIRST + (<usize>extCount << 2), appended);
+  writePos = payload + EXT_HEADER;
+  blockEnd = payload + EXT_PAYLOAD;
+  return true;
+}
+
+/** Where the link to the chain's next block lives: the log header's link word, or the last kept block's next word. */
+function chainEndLink(): u32 { return kept == 0 ? logOff + LINK_OFF : blockPayload(kept); }
+
+/** Flush [off, off+len) for drainAlone: ordered first when deferred. */
+function flushAlone(off: u32, len: u32): void {
+  if (deferred) flushFirst(off, len);
+  else flush(off, len);
+}
+
+/**
+ * Make what flushAlone flushed durable (with the pending entries) —
+ * deferred: in a drain of the early lines alone, so that the caller's other
+ * pending lines (data the entries protect) wait for a later drain; eager:
+ * an ordinary drain.
+ */
+function drainAlone(): void {
+  if (deferred) drainFirst();
+  else drain();
+}
+
+/** Append a fresh chunk to the persistent chain (kept + 1); false if the heap has none. */
+function linkNewBlock(): bool {
+  if (kept == LOG_BLOCKS_CAP) return false;
   const c = claimChunks(1);
   if (c < 0) return false;
   const cc = <u32>c;
   const payload = chunkStart(cc) + OBJ_HEADER;
   writeObjectHeader(payload, TYPE_LOG_EXT, EXT_PAYLOAD);
   store<u64>(abs(payload), complementWord(0));
-  flush(payload - OBJ_HEADER, OBJ_HEADER + 8);
-  drain();
-  // Link first, then make the chunk live: a crash in between leaves a link
-  // to a free chunk, which readers treat as the end of the chain.
-  store<u64>(abs(linkOff), complementWord(payload));
-  persist(linkOff, 8);
+  // Header and link durable in one drain: while the chunk is FREE, a link
+  // to it reads as the end of the chain whatever the chunk holds.
+  const link = chainEndLink();
+  store<u64>(abs(link), complementWord(payload));
+  flushAlone(payload - OBJ_HEADER, OBJ_HEADER + 8);
+  flushAlone(link, 8);
+  drainAlone();
+  // Then make the chunk live: after the link (a crash in between leaves a
+  // link to a free chunk) and before any line its entries protect.
   setChunkWord(cc, makeChunkWord(KIND_LARGE, 0, 1, cc));
-  persist(chunkWordOff(cc), 8);
-  store<u32>(LOG_BLOCKS + (<usize>extCount << 2), payload);
-  extCount++;
-  store<u32>(LOG_BLOCK_FIRST + (<usize>extCount << 2), appended);
-  linkOff = payload;
-  writePos = payload + EXT_HEADER;
-  blockEnd = payload + EXT_PAYLOAD;
+  flushAlone(chunkWordOff(cc), 8);
+  drainAlone();
+  store<u32>(LOG_BLOCKS + (<usize>kept << 2), payload);
+  kept++;
   return true;
 }
 
@@ -424,33 +463,56 @@ export function finishCommit(): void {
   invalidateLog();
 }
 
-/** Invalidate every entry with one 8-byte store, then drop the extension blocks. */
+/**
+ * Invalidate every entry with one 8-byte store. The extension chain stays
+ * (its entries are stale now): the next big transaction reuses it.
+ */
 function invalidateLog(): void {
   seq = (seq + 1) & SEQ_MASK;
   store<u64>(abs(logOff), seqWord(seq, 0));
   persist(logOff, 8);
-  releaseExtensions(true);
+  extCount = 0;
   appended = 0;
   confirmed = 0;
 }
 
 /**
- * Free the extension chain, last block first, then clear the link. The log
- * is already invalid, so a crash here leaves a chain whose live part is a
- * prefix (recovery releases it) — never a live block no chain names.
+ * Free the chain's blocks from `from` on, last first, then end the chain
+ * at the block before them (clear its link). Their entries are stale or
+ * recovered already, so a crash here leaves a chain whose live part is a
+ * prefix — a link to a freed block reads as the end — and never a live
+ * block no chain names; the link is clear before the chunks can be reused.
  */
-function releaseExtensions(volatileToo: bool): void {
-  for (let i = extCount; i > 0; i--) {
-    const c = <u32>chunkOf(load<u32>(LOG_BLOCKS + (<usize>(i - 1) << 2)));
+function releaseExtensions(from: u32, volatileToo: bool): void {
+  for (let i = kept; i > from; i--) {
+    const c = <u32>chunkOf(blockPayload(i));
     setChunkWord(c, freeWord(c));
     persist(chunkWordOff(c), 8);
     if (volatileToo) unclaimChunks(c, 1);
   }
-  extCount = 0;
-  if (load<u64>(abs(logOff + LINK_OFF)) != complementWord(0)) {
-    store<u64>(abs(logOff + LINK_OFF), complementWord(0));
-    persist(logOff + LINK_OFF, 8);
+  kept = from;
+  const link = chainEndLink();
+  if (load<u64>(abs(link)) != complementWord(0)) {
+    store<u64>(abs(link), complementWord(0));
+    persist(link, 8);
   }
+}
+
+/**
+ * The heap needs chunks: give back the kept blocks the open log session
+ * does not use (all of them outside a transaction). Returns whether any
+ * were freed.
+ */
+export function releaseLogBlocks(): bool {
+  if (kept == extCount) return false;
+  releaseExtensions(extCount, true);
+  return true;
+}
+
+/** Is `payload` a block of the log's extension chain? (the consistency check: a live TYPE_LOG_EXT object must be one) */
+export function isLogBlock(payload: u32): bool {
+  for (let b: u32 = 1; b <= kept; b++) if (blockPayload(b) == payload) return true;
+  return false;
 }
 
 // ─── reading the log (abort, recovery, check) ───────────────────────────────
@@ -537,13 +599,13 @@ export function rollbackLog(): void {
   invalidateLog();
 }
 
-/** 1: a live extension block at `payload`; 0: a linked block not yet live (end of chain); -1: damage. */
+/** 1: a live extension block at `payload`; 0: a linked chunk that is FREE (not live yet, or released: the end of the chain); -1: damage. */
 function extensionKind(payload: u32): i32 {
   const c = chunkOf(payload);
   if (c < 0 || payload != chunkStart(<u32>c) + OBJ_HEADER) return -1;
-  if (!headerValid(payload) || objectType(payload) != TYPE_LOG_EXT) return -1;
   const w = chunkWord(<u32>c);
-  if (kindOf(w) == KIND_FREE) return 0;
+  if (kindOf(w) == KIND_FREE) return 0; // not live (yet, or any more): its header need not be written
+  if (!headerValid(payload) || objectType(payload) != TYPE_LOG_EXT) return -1;
   return kindOf(w) == KIND_LARGE && argOf(w) == 1 && (flagsOf(w) & FLAG_ALIGN64) == 0 ? 1 : -1;
 }
 
@@ -601,20 +663,36 @@ export function recoverLog(): Code {
   seq = (seq + 1) & SEQ_MASK;
   store<u64>(abs(logOff), seqWord(seq, 0));
   persist(logOff, 8);
-  releaseExtensions(false);
+  kept = extCount;
+  releaseExtensions(0, false);
   return Code.OK;
 }
 
+/** Does the persistent chain name exactly the kept blocks, each live? Offset of the first wrong link, or 0. */
+function chainProblem(): u32 {
+  let at = logOff + LINK_OFF;
+  for (let b: u32 = 1; b <= kept + 1; b++) {
+    const want = b <= kept ? blockPayload(b) : 0;
+    if (load<u64>(abs(at)) != complementWord(want)) return at;
+    if (want == 0) break;
+    if (extensionKind(want) != 1) return want;
+    at = want;
+  }
+  return 0;
+}
+
 /**
- * The log's part of the consistency check: its words validate, and it holds
- * exactly the entries this session appended (none outside a transaction,
- * and no extension block). Returns the offset of a problem, or 0.
+ * The log's part of the consistency check: its words validate, the chain
+ * is the kept blocks, and it holds exactly the entries this session
+ * appended (none outside a transaction). Returns the offset of a problem, or 0.
  */
 export function logProblem(): u32 {
   const w = load<u64>(abs(logOff));
   if (!seqWordValid(w) || (w & SEQ_MASK) != seq) return logOff;
+  const chain = chainProblem();
+  if (chain != 0) return chain;
   if (depth == 0) {
-    if ((w >>> 40 & COUNT_MAX) != 0 || load<u64>(abs(logOff + LINK_OFF)) != complementWord(0)) return logOff;
+    if ((w >>> 40 & COUNT_MAX) != 0) return logOff;
     return validEntryLen(logOff + LOG_HEADER, logOff + logSize, 0) != 0 ? logOff + LOG_HEADER : 0;
   }
   return scanEntries(appended) == appended ? 0 : scanStop;

@@ -13,6 +13,8 @@
 //   abort     restore old bytes in reverse order, persist          1 | 1 (+1 entries first)
 //             seq++ and persist                                    1 | 1
 //
+//   (plus, when the log outgrows its kept extension blocks, 2 | 2 per new
+//   block; and 1 | 1 per 8 new runs: heap.ts primeBitmaps)
 // Allocation in a tx only reserves (heap.ts); frees are only recorded. The
 // persistent bitmap / chunk words change at commit, under the same log, so a
 // crash or abort leaves no leak and no freed-then-reused block.

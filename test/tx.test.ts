@@ -121,16 +121,32 @@ describe('transaction rules', () => {
     expect(p.stats().drains - d1).toBe(3);
   });
 
-  it('grows the log beyond its fixed area for a large transaction and releases it at commit', () => {
+  it('grows the log beyond its fixed area for a large transaction, reuses the blocks for the next one, gives them back when the heap needs the chunks', () => {
     const p = mem(4 * MiB);
     const big = p.alloc(300_000);
     const free0 = p.stats().heap.freeChunks;
-    p.tx((tx) => { for (let off = 0; off < 300_000; off += 4096) tx.setBytes(big + off, new Uint8Array(Math.min(4096, 300_000 - off)).fill(9)); });
+    const fill = (v: number) => p.tx((tx) => { for (let off = 0; off < 300_000; off += 4096) tx.setBytes(big + off, new Uint8Array(Math.min(4096, 300_000 - off)).fill(v)); });
+    fill(9);
     expect(p.readBytes(big, 300_000).every((x) => x === 9)).toBe(true);
-    expect(p.stats().heap.freeChunks).toBe(free0);
+    const kept = free0 - p.stats().heap.freeChunks;
+    expect(kept, 'the extension blocks stay linked after the commit').toBeGreaterThan(1);
     p.check();
+    const d0 = p.stats().drains;
+    fill(7); // the same size again: the kept blocks are written over, none is linked, none costs a drain
+    expect(p.stats().drains - d0).toBe(3);
+    expect(free0 - p.stats().heap.freeChunks).toBe(kept);
+    p.check();
+    // A large object that needs every free chunk and the kept ones: the chain is given back first (the pool cannot grow).
+    const all = p.alloc((free0 - 1) * 65536); // its header makes it free0 chunks
+    expect(p.stats().heap.freeChunks).toBe(0);
+    p.check();
+    p.free(all);
+    expect(p.stats().heap.freeChunks).toBe(free0);
+    fill(5); // and the chain grows again
+    expect(free0 - p.stats().heap.freeChunks).toBe(kept);
     const q = crashStrict(p);
-    expect(q.readBytes(big, 300_000).every((x) => x === 9)).toBe(true);
+    expect(q.readBytes(big, 300_000).every((x) => x === 5)).toBe(true);
+    expect(q.stats().heap.freeChunks, 'recovery gives the chain back').toBe(free0);
     q.check();
   });
 
