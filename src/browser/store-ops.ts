@@ -9,9 +9,13 @@
 // on the same pool), so a Store file is the same bytes in both; async writes
 // (put, remove) return their promise, and the worker answers the batch when
 // every promise of it has settled — so the puts one page turn sends commit
-// as one group-commit batch.
+// as one group-commit batch. runStoreCalls (a 'store' request: the browser
+// Store's calls of one page turn) runs its calls in order, commits their
+// batch at once (no wait for the worker's next turn) and settles each call
+// on its own: a refused call fails alone, the others still commit.
 
 import type { Pool } from '../pool.js';
+import { wireError, type StoreCall, type StoreOutcome } from './protocol.js';
 import { Store, type DatabaseOptions } from '../store/store.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -67,4 +71,28 @@ export function runStoreOp(pool: Pool, cache: StoreCache, db: DatabaseOptions, m
     case 'remove': return store.remove(a[0] as never);
     case 'batch': return writeAll(store, a[0] as StoreWrite[]);
   }
+}
+
+/** Run `call` now; a synchronous refusal becomes a rejected promise (it fails alone). */
+function settle(pool: Pool, cache: StoreCache, call: StoreCall): Promise<unknown> {
+  try {
+    return Promise.resolve(runStoreOp(pool, cache, call.db, call.method, call.args));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * Run `calls` in order on `pool`, then commit the group-commit batch their
+ * put/remove calls joined, and answer each call's outcome. A failed commit
+ * rejects every write of the batch (the group commit's rule); reads and
+ * refused calls keep their own outcomes.
+ */
+export async function runStoreCalls(pool: Pool, cache: StoreCache, calls: StoreCall[]): Promise<StoreOutcome[]> {
+  const runs = (Array.isArray(calls) ? calls : []).map((c) => settle(pool, cache, c ?? {}));
+  try {
+    pool.commitBatch();
+  } catch { /* each write of the batch rejects with the commit's error */ }
+  const settled = await Promise.allSettled(runs);
+  return settled.map((s) => (s.status === 'fulfilled' ? { ok: true, value: s.value } : { ok: false, error: wireError(s.reason) }));
 }
