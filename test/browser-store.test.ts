@@ -26,6 +26,17 @@ usePlayground('pheap-browser-store-', {
   ready: (session) => { ({ base, page, tmp, pageErrors } = session); },
 });
 
+const ALL = '**/*';
+
+/** Serve the playground to `page` with COOP/COEP headers (until page.unroute(ALL)), so it is crossOriginIsolated: SharedArrayBuffer exists. */
+async function isolate(p: Page): Promise<void> {
+  await p.route(ALL, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } });
+  });
+  expect(await openPlayground(p, base)).toBe('true');
+}
+
 describe('the Store in Chromium', () => {
   it('put (gathered into one commit), get, ranges, counts, removes, batches, named databases; everything is there after the file is opened again', async () => {
     expect(await openPlayground(page, base)).toBe('true');
@@ -139,7 +150,7 @@ function expectedTurn(ops: TurnOp[], state: Map<string, number>): unknown[] {
   });
 }
 
-describe('the browser Store batches the calls of one page turn', () => {
+describe('the browser Store batches the calls of one page turn (the message path every page has)', () => {
   it('a generated turn is one message; calls run and settle in call order; a refused call rejects alone; the others are durable', async () => {
     expect(await openPlayground(page, base)).toBe('true');
     console.log(`reproduce: PHEAP_BROWSER_TURN_SEED=${TURN_SEED} npx vitest run test/browser-store.test.ts -t "generated turn"`);
@@ -205,13 +216,62 @@ describe('the browser Store batches the calls of one page turn', () => {
         for (let i = 0; i < 5; i++) await db.put(`k${i}`, i);
         const awaited = messages;
         const got = await Promise.all([0, 1, 2, 3, 4].map((i) => db.get(`k${i}`)));
-        const out = { awaited, turn: messages - awaited, got };
+        const fresh = await Promise.all([db.put('x', 1), db.openDB('fresh').put('y', 2), db.openDB('fresh').get('y')]);
+        const out = { awaited, turn: messages - awaited, got, syncReads: db.syncReads, fresh };
         await db.close();
         return out;
       } finally {
         proto.storeCalls = sendCalls;
       }
     });
-    expect(r).toEqual({ awaited: 5, turn: 1, got: [0, 1, 2, 3, 4] });
+    expect(r, "a database's first call after a put of the same turn (its Store is attached outside the open batch)").toEqual({ awaited: 5, turn: 1, got: [0, 1, 2, 3, 4], syncReads: false, fresh: [true, true, 2] });
+  });
+});
+
+describe('the browser Store in a crossOriginIsolated page', () => {
+  it('a get alone in its turn reads through shared memory (no message); anything it cannot answer, and any get behind a message, goes as a message, in order', async () => {
+    await isolate(page);
+    try {
+      const r = await page.evaluate(async () => {
+        const { openStore, PoolClient } = (window as any).pheap;
+        const proto = PoolClient.prototype;
+        const sendCalls = proto.storeCalls;
+        let messages = 0;
+        proto.storeCalls = function (this: unknown, calls: unknown[]) { messages++; return sendCalls.call(this, calls); };
+        try {
+          const db = await openStore(`iso-${Date.now()}.pool`);
+          const users = db.openDB('users', { encoding: 'string' });
+          const big = 'x'.repeat(70_000);
+          await Promise.all([...Array.from({ length: 40 }, (_, i) => db.put(`k${i}`, { i })), db.put('big', big), users.put(['ada', 1815], 'Lovelace')]);
+          const at = messages;
+          const got: unknown[] = [];
+          for (let i = 0; i < 40; i++) got.push(await db.get(`k${i}`));
+          const sync = { got, missing: await db.get('nope'), user: await users.get(['ada', 1815]), messages: messages - at };
+          const nameOf = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => e.name);
+          const before = messages;
+          const declined = {
+            big: (await db.get('big')) === big,
+            badKey: await nameOf(db.get({ an: 'object' })),
+            newDb: await db.openDB('never-used').get('k1'),
+          };
+          const declinedMessages = messages - before;
+          void db.put('behind', 'a message');
+          await Promise.resolve();
+          const behind = await db.get('behind');
+          await db.close();
+          return { syncReads: db.syncReads, isolated: crossOriginIsolated, sync, declined, declinedMessages, behind };
+        } finally {
+          proto.storeCalls = sendCalls;
+        }
+      });
+      expect(r.isolated).toBe(true);
+      expect(r.syncReads).toBe(true);
+      expect(r.sync).toEqual({ got: Array.from({ length: 40 }, (_, i) => ({ i })), missing: undefined, user: 'Lovelace', messages: 0 });
+      expect(r.declined, 'a value larger than the channel, a key the codec refuses, a database not used yet').toEqual({ big: true, badKey: 'KeyError', newDb: undefined });
+      expect(r.declinedMessages, 'each declined get went as one message').toBe(3);
+      expect(r.behind, 'a get after a write still in flight waits behind it').toBe('a message');
+    } finally {
+      await page.unroute(ALL);
+    }
   });
 });

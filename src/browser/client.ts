@@ -216,6 +216,12 @@ export class PoolClient {
     return this.ch.request<StoreOutcome[]>({ kind: 'store', pool: this.id, calls });
   }
 
+  /** @internal From now on the worker also answers gets asked through `buffer` (sync-reads.ts). */
+  async syncReads(buffer: SharedArrayBuffer): Promise<void> {
+    if (this.closed) throw new errors.PoolClosedError();
+    await this.ch.request<boolean>({ kind: 'syncReads', pool: this.id, buffer });
+  }
+
   private async one<T>(op: Op): Promise<T> {
     return (await this.batch([op]))[0] as T;
   }

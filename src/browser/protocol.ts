@@ -78,8 +78,23 @@ export interface StoreCall { db: DatabaseOptions; method: StoreMethod; args: unk
 /** What one StoreCall came to: its value, or the error it alone was refused with. */
 export type StoreOutcome = { ok: true; value: unknown } | { ok: false; error: WireError };
 
+/**
+ * The synchronous read channel (sync-reads.ts), a SharedArrayBuffer: four
+ * Int32 control words — the state (IDLE, ASKED by the page, ANSWERED by the
+ * worker), the byte length in the data area, the answer's status — then the
+ * data area from SYNC_DATA: the request (u16 length of the database's
+ * options as JSON, that JSON, the encoded key), then the answer (the value's
+ * stored bytes).
+ */
+export const SYNC = { STATE: 0, LENGTH: 1, STATUS: 2, DATA: 16, BYTES: 1 << 16 } as const;
+export const SYNC_IDLE = 0, SYNC_ASKED = 1, SYNC_ANSWERED = 2;
+/** Answer statuses: the value's bytes follow; no entry; not answered here (the page sends the call as a message). */
+export const SYNC_FOUND = 0, SYNC_MISSING = 1, SYNC_DECLINED = 2;
+
 export type Request =
   | { id: number; kind: 'open'; req: OpenRequest }
+  /** Serve gets of pool `pool` through `buffer` from now on (the page is crossOriginIsolated). */
+  | { id: number; kind: 'syncReads'; pool: number; buffer: SharedArrayBuffer }
   /** Store calls run in order; their writes form one group-commit batch, committed before the answer. */
   | { id: number; kind: 'store'; pool: number; calls: StoreCall[] }
   | { id: number; kind: 'batch'; pool: number; ops: Op[] }

@@ -16,6 +16,10 @@
 // microtask): the worker runs them in order, its puts and removes join one
 // group-commit batch (one commit for all of them), and it answers each call
 // on its own.
+// In a crossOriginIsolated page, a get alone in its turn with no message in
+// flight is read through shared memory instead (sync-reads.ts): no message,
+// no wait for the page's event loop; every other call, and every call of
+// any other page, goes as a message.
 // Invariants: calls are answered in the order they were made (one message
 // per turn, one worker queue, outcomes settled in order); a write's promise
 // resolves only once its batch is durable at the store's durability; a
@@ -31,6 +35,7 @@ import type { Key } from '../store/encoding.js';
 import { STORE_LAYOUT } from '../store/layout.js';
 import { PoolClient, reviveError } from './client.js';
 import type { StoreCall } from './protocol.js';
+import { SyncReads } from './sync-reads.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { StoreMethod, StoreWrite } from './store-ops.js';
 
@@ -79,8 +84,10 @@ function unclonable(call: StoreCall): InvalidArgumentError {
  */
 class Connection {
   private queued: Queued[] = [];
+  /** Messages sent and not answered yet. */
+  private inFlight = 0;
 
-  constructor(readonly client: PoolClient) {}
+  constructor(readonly client: PoolClient, readonly sync: SyncReads | null) {}
 
   /** Queue `method(...args)` on `db`; it is sent with the rest of this page turn's calls. */
   call<T>(db: DatabaseOptions, method: StoreMethod, args: unknown[]): Promise<T> {
@@ -93,13 +100,23 @@ class Connection {
   async send(): Promise<void> {
     const calls = this.queued;
     this.queued = [];
-    if (calls.length === 0) return;
-    const outcomes = await this.post(calls);
+    if (calls.length === 0 || this.readNow(calls)) return;
+    this.inFlight++;
+    const outcomes = await this.post(calls).finally(() => this.inFlight--);
     calls.forEach((c, i) => {
       const o = outcomes[i];
       if (o.ok) c.resolve(o.value);
       else c.reject(o.error);
     });
+  }
+
+  /** A get alone in its turn, with nothing in flight, read through the sync channel: true if it was answered there. */
+  private readNow(calls: Queued[]): boolean {
+    const [c] = calls;
+    if (!this.sync || calls.length !== 1 || c.method !== 'get' || this.inFlight > 0) return false;
+    const read = this.sync.get(c.db, c.args[0]);
+    if (read) c.resolve(read.value);
+    return read !== null;
   }
 
   /** The outcomes of `calls`; one that cannot be sent is refused alone (InvalidArgumentError), the rest go. */
@@ -121,13 +138,16 @@ class Connection {
 export class BrowserStore<V = any, K extends Key = Key> { // eslint-disable-line @typescript-eslint/no-explicit-any
   private constructor(private readonly conn: Connection, private readonly db: DatabaseOptions) {}
 
-  /** @internal open() makes the first database of a file. */
-  static make<V, K extends Key>(client: PoolClient, db: DatabaseOptions): BrowserStore<V, K> {
-    return new BrowserStore<V, K>(new Connection(client), db);
+  /** @internal open() makes the first database of a file (with the sync read channel when the page has one). */
+  static make<V, K extends Key>(client: PoolClient, db: DatabaseOptions, sync: SyncReads | null = null): BrowserStore<V, K> {
+    return new BrowserStore<V, K>(new Connection(client, sync), db);
   }
 
   /** The database's name (null: the main database). */
   get name(): string | null { return this.db.name ?? null; }
+
+  /** Do gets alone in their page turn go through shared memory (a crossOriginIsolated page), not a message? */
+  get syncReads(): boolean { return this.conn.sync !== null; }
 
   get(key: K): Promise<V | undefined> { return this.conn.call(this.db, 'get', [key]); }
   getBinary(key: K): Promise<Uint8Array | undefined> { return this.conn.call(this.db, 'getBinary', [key]); }
@@ -168,5 +188,10 @@ export async function open<V = any, K extends Key = Key>(name: string, opts: Bro
     layout: STORE_LAYOUT, backend: backend ?? 'opfs', durability: durability ?? 'fsync', waitMs,
     create: { size: size ?? 1 << 20 },
   });
-  return BrowserStore.make<V, K>(client, db);
+  let sync: SyncReads | null = null;
+  if (SyncReads.available) {
+    sync = new SyncReads();
+    await client.syncReads(sync.buffer).catch(async (e) => { await client.close(); throw e; });
+  }
+  return BrowserStore.make<V, K>(client, db, sync);
 }

@@ -19,7 +19,7 @@ import { MemoryBackend } from '../backends/memory.js';
 import { OpfsBackend, exportPool, importPool, listPools, removePool } from '../backends/opfs.js';
 import type { Backend, Durability } from '../backends/backend.js';
 import { PoolClosedError, PoolNotFoundError, TxStateError, UnsupportedOperationError } from '../errors.js';
-import { runStoreCalls, runStoreOp, type StoreCache } from './store-ops.js';
+import { runStoreCalls, runStoreOp, serveSyncReads, type StoreCache } from './store-ops.js';
 import type { CrashResult, Inspection, Off, Op, OpenRequest, OpenResult, RecoverResult, Request, Response, Value, ValueType } from './protocol.js';
 import { wireError } from './protocol.js';
 
@@ -311,6 +311,12 @@ async function handle(req: Request): Promise<unknown> {
       const e = pools.get(req.pool);
       if (!e) throw new PoolClosedError();
       return runStoreCalls(livePool(e), e.stores, req.calls);
+    }
+    case 'syncReads': {
+      const e = pools.get(req.pool);
+      if (!e) throw new PoolClosedError();
+      serveSyncReads(() => (e.pool && !e.crashed && !e.pool.isClosed ? { pool: e.pool, cache: e.stores } : null), req.buffer);
+      return true;
     }
     case 'import': {
       await loadModule(false); // the header check runs the core
