@@ -216,8 +216,9 @@ describe('the browser Store batches the calls of one page turn (the message path
         for (let i = 0; i < 5; i++) await db.put(`k${i}`, i);
         const awaited = messages;
         const got = await Promise.all([0, 1, 2, 3, 4].map((i) => db.get(`k${i}`)));
+        const turn = messages - awaited;
         const fresh = await Promise.all([db.put('x', 1), db.openDB('fresh').put('y', 2), db.openDB('fresh').get('y')]);
-        const out = { awaited, turn: messages - awaited, got, syncReads: db.syncReads, fresh };
+        const out = { awaited, turn, got, syncReads: db.syncReads, fresh };
         await db.close();
         return out;
       } finally {

@@ -140,11 +140,16 @@ function answer(live: () => { pool: Pool; cache: StoreCache } | null, ctl: Int32
   Atomics.store(ctl, SYNC.STATE, SYNC_ANSWERED);
 }
 
+/** After an answer, how long (ms) the worker blocks for the next sync read before its event loop runs again. */
+const SYNC_LINGER_MS = 1;
+
 /**
  * Serve gets asked through `buffer` for as long as the worker lives: wait
  * (Atomics.waitAsync: the event loop stays free for messages) until the page
- * sets the state to ASKED, answer, wait again. `live` gives the pool and its
- * databases now, or null while there is none (closed, crashed).
+ * sets the state to ASKED, answer, then block up to SYNC_LINGER_MS for the
+ * next one (a thread wake is cheaper than an event-loop task: so a message
+ * arriving then waits at most that long), wait again. `live` gives the pool
+ * and its databases now, or null while there is none (closed, crashed).
  */
 export function serveSyncReads(live: () => { pool: Pool; cache: StoreCache } | null, buffer: SharedArrayBuffer): void {
   const ctl = new Int32Array(buffer, 0, 4);
@@ -152,7 +157,11 @@ export function serveSyncReads(live: () => { pool: Pool; cache: StoreCache } | n
   const wait = (): void => {
     for (;;) {
       const state = Atomics.load(ctl, SYNC.STATE);
-      if (state === SYNC_ASKED) { answer(live, ctl, data); continue; }
+      if (state === SYNC_ASKED) {
+        answer(live, ctl, data);
+        Atomics.wait(ctl, SYNC.STATE, SYNC_ANSWERED, SYNC_LINGER_MS); // an awaited loop asks again within microseconds
+        continue;
+      }
       const w = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(ctl, SYNC.STATE, state);
       if (w.async) { void (w.value as Promise<string>).then(wait); return; }
     }

@@ -6,7 +6,8 @@
 // encodes the key (the Store's key codec), sets the state to ASKED and
 // wakes the worker (Atomics.notify), then polls the state until the worker
 // answers with the value's stored bytes, which it decodes with the
-// database's value codec. Other pages, and every other call, use messages.
+// database's value codec. (The main thread may not Atomics.wait: it polls;
+// the worker waits, and lingers 1 ms after an answer for the next request.) Other pages, and every other call, use messages.
 // Owns: the buffer and its request/answer encoding (protocol.ts's SYNC).
 // Invariants: at most one request at a time (the page is one thread); a
 // request the worker declines (a database not used yet, a key the codec
@@ -36,6 +37,15 @@ function keyOf(db: DatabaseOptions, key: unknown): Uint8Array | null {
   } catch {
     return null;
   }
+}
+
+const optionBytes = new WeakMap<DatabaseOptions, Uint8Array>();
+
+/** `db`'s options as the worker reads them (JSON, UTF-8), made once per database. */
+function optionsOf(db: DatabaseOptions): Uint8Array {
+  let bytes = optionBytes.get(db);
+  if (!bytes) optionBytes.set(db, bytes = utf8.encode(JSON.stringify({ name: db.name ?? null, encoding: db.encoding, keyEncoding: db.keyEncoding })));
+  return bytes;
 }
 
 const codecs = new Map<unknown, ValueCodec>();
@@ -86,7 +96,7 @@ export class SyncReads {
   private request(db: DatabaseOptions, key: unknown): Uint8Array | null {
     const keyBytes = keyOf(db, key);
     if (!keyBytes) return null;
-    const options = utf8.encode(JSON.stringify({ name: db.name ?? null, encoding: db.encoding, keyEncoding: db.keyEncoding }));
+    const options = optionsOf(db);
     if (2 + options.length + keyBytes.length > this.data.length) return null;
     const out = new Uint8Array(2 + options.length + keyBytes.length);
     out[0] = options.length & 0xff;
