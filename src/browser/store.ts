@@ -102,12 +102,13 @@ class Connection {
     this.queued = [];
     if (calls.length === 0 || this.readNow(calls)) return;
     this.inFlight++;
-    const outcomes = await this.post(calls).finally(() => this.inFlight--);
+    const outcomes = await this.post(calls);
     calls.forEach((c, i) => {
       const o = outcomes[i];
       if (o.ok) c.resolve(o.value);
       else c.reject(o.error);
     });
+    this.inFlight--; // after settling: a sync read made from now on settles after these calls
   }
 
   /** A get alone in its turn, with nothing in flight, read through the sync channel: true if it was answered there. */
@@ -119,7 +120,7 @@ class Connection {
     return read !== null;
   }
 
-  /** The outcomes of `calls`; one that cannot be sent is refused alone (InvalidArgumentError), the rest go. */
+  /** The outcomes of `calls` (it never throws); one that cannot be sent is refused alone (InvalidArgumentError), the rest go. */
   private async post(calls: StoreCall[]): Promise<Outcome[]> {
     try {
       const out = await this.client.storeCalls(calls.map(({ db, method, args }) => ({ db, method, args })));
