@@ -13,7 +13,7 @@ import * as errors from '../errors.js';
 import type { Durability } from '../backends/backend.js';
 import type { CrashMode } from '../crash/modes.js';
 import type { PoolInfo, PoolStats } from '../pool.js';
-import type { CrashResult, Inspection, Off, Op, OpenRequest, OpenResult, RecoverResult, Request, Response, WireError } from './protocol.js';
+import type { CrashResult, Inspection, Off, Op, OpenRequest, OpenResult, RecoverResult, Request, Response, StoreCall, StoreOutcome, WireError } from './protocol.js';
 
 /** A request without its id (distributes over the union). */
 type RequestBody = Request extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
@@ -87,7 +87,12 @@ class Channel {
     const id = this.next++;
     return new Promise<T>((ok, fail) => {
       this.waiting.set(id, { ok: ok as (v: unknown) => void, fail });
-      this.worker.postMessage({ ...req, id }, transfer);
+      try {
+        this.worker.postMessage({ ...req, id }, transfer);
+      } catch (e) {
+        this.waiting.delete(id); // not sent (e.g. DataCloneError): no answer will come
+        throw e;
+      }
     });
   }
 }
@@ -199,6 +204,22 @@ export class PoolClient {
   async batch(ops: Op[]): Promise<unknown[]> {
     if (this.closed) throw new errors.PoolClosedError();
     return this.ch.request<unknown[]>({ kind: 'batch', pool: this.id, ops });
+  }
+
+  /**
+   * @internal The browser Store's calls of one page turn, in one message:
+   * run in order, their writes committed as one batch; each call answered on
+   * its own (a refused call does not fail the others).
+   */
+  async storeCalls(calls: StoreCall[]): Promise<StoreOutcome[]> {
+    if (this.closed) throw new errors.PoolClosedError();
+    return this.ch.request<StoreOutcome[]>({ kind: 'store', pool: this.id, calls });
+  }
+
+  /** @internal From now on the worker also answers gets asked through `buffer` (sync-reads.ts). */
+  async syncReads(buffer: SharedArrayBuffer): Promise<void> {
+    if (this.closed) throw new errors.PoolClosedError();
+    await this.ch.request<boolean>({ kind: 'syncReads', pool: this.id, buffer });
   }
 
   private async one<T>(op: Op): Promise<T> {

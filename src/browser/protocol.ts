@@ -1,6 +1,9 @@
 // protocol.ts — the messages between PoolClient (main thread) and the pool
 // worker. One user operation is one request: a batch of operations that the
-// worker runs in order, synchronously, and answers once.
+// worker runs in order, synchronously, and answers once. The browser Store
+// sends its calls as 'store' requests instead: every call of one page turn in
+// one message, each answered on its own (StoreOutcome), so one refused call
+// fails alone. Errors cross as WireError and are rebuilt by the client.
 
 import type { Durability } from '../backends/backend.js';
 import type { CrashMode } from '../crash/modes.js';
@@ -69,8 +72,31 @@ export interface OpenRequest {
   evicts?: boolean;
 }
 
+/** One call of the browser Store: `method(...args)` on database `db` of the pool. */
+export interface StoreCall { db: DatabaseOptions; method: StoreMethod; args: unknown[] }
+
+/** What one StoreCall came to: its value, or the error it alone was refused with. */
+export type StoreOutcome = { ok: true; value: unknown } | { ok: false; error: WireError };
+
+/**
+ * The synchronous read channel (sync-reads.ts), a SharedArrayBuffer: four
+ * Int32 control words — the state (IDLE, ASKED by the page, ANSWERED by the
+ * worker), the byte length in the data area, the answer's status — then the
+ * data area from SYNC_DATA: the request (u16 length of the database's
+ * options as JSON, that JSON, the encoded key), then the answer (the value's
+ * stored bytes).
+ */
+export const SYNC = { STATE: 0, LENGTH: 1, STATUS: 2, DATA: 16, BYTES: 1 << 16 } as const;
+export const SYNC_IDLE = 0, SYNC_ASKED = 1, SYNC_ANSWERED = 2;
+/** Answer statuses: the value's bytes follow; no entry; not answered here (the page sends the call as a message). */
+export const SYNC_FOUND = 0, SYNC_MISSING = 1, SYNC_DECLINED = 2;
+
 export type Request =
   | { id: number; kind: 'open'; req: OpenRequest }
+  /** Serve gets of pool `pool` through `buffer` from now on (the page is crossOriginIsolated). */
+  | { id: number; kind: 'syncReads'; pool: number; buffer: SharedArrayBuffer }
+  /** Store calls run in order; their writes form one group-commit batch, committed before the answer. */
+  | { id: number; kind: 'store'; pool: number; calls: StoreCall[] }
   | { id: number; kind: 'batch'; pool: number; ops: Op[] }
   | { id: number; kind: 'import'; name: string; bytes: Uint8Array; replace?: boolean }
   | { id: number; kind: 'export'; name: string }
@@ -78,6 +104,17 @@ export type Request =
   | { id: number; kind: 'list' };
 
 export interface WireError { name: string; code: string; message: string; opIndex?: number }
+
+/** An error as it crosses to the page: its class name, code and message (client.ts rebuilds the class). */
+export function wireError(err: unknown): WireError {
+  const e = err as { name?: string; code?: string; message?: string; opIndex?: number };
+  return {
+    name: e?.name ?? 'Error',
+    code: e?.code ?? 'ERR_INTERNAL',
+    message: e?.message ?? String(err),
+    ...(e?.opIndex !== undefined ? { opIndex: e.opIndex } : {}),
+  };
+}
 
 export type Response =
   | { id: number; ok: true; value: unknown }

@@ -9,9 +9,17 @@
 // on the same pool), so a Store file is the same bytes in both; async writes
 // (put, remove) return their promise, and the worker answers the batch when
 // every promise of it has settled — so the puts one page turn sends commit
-// as one group-commit batch.
+// as one group-commit batch. runStoreCalls (a 'store' request: the browser
+// Store's calls of one page turn) runs its calls in order, commits their
+// batch at once (no wait for the worker's next turn) and settles each call
+// on its own: a refused call fails alone, the others still commit.
+// serveSyncReads answers gets asked through a SharedArrayBuffer (the page's
+// sync-reads.ts) whenever the worker's event loop is free: only for a
+// database a message already used (so the read creates nothing), from its
+// stored bytes; anything else is declined and the page sends a message.
 
 import type { Pool } from '../pool.js';
+import { SYNC, SYNC_ANSWERED, SYNC_ASKED, SYNC_DECLINED, SYNC_FOUND, SYNC_MISSING, wireError, type StoreCall, type StoreOutcome } from './protocol.js';
 import { Store, type DatabaseOptions } from '../store/store.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -27,8 +35,12 @@ export type StoreWrite = { put: [unknown, unknown] } | { remove: [unknown] };
 /** The Store databases of one pool, by their options. */
 export type StoreCache = Map<string, Store>;
 
+function databaseId(db: DatabaseOptions): string {
+  return JSON.stringify([db.name ?? null, db.encoding ?? null, db.keyEncoding ?? null]);
+}
+
 function database(pool: Pool, cache: StoreCache, db: DatabaseOptions): Store {
-  const id = JSON.stringify([db.name ?? null, db.encoding ?? null, db.keyEncoding ?? null]);
+  const id = databaseId(db);
   let store = cache.get(id);
   if (!store) {
     store = Store.attach(pool, db);
@@ -67,4 +79,92 @@ export function runStoreOp(pool: Pool, cache: StoreCache, db: DatabaseOptions, m
     case 'remove': return store.remove(a[0] as never);
     case 'batch': return writeAll(store, a[0] as StoreWrite[]);
   }
+}
+
+/**
+ * Run `call` now; a synchronous refusal becomes a rejected promise (it fails
+ * alone). A database's first call commits the open batch first: attaching a
+ * Store reads the pool's root, which no open transaction may surround.
+ */
+function settle(pool: Pool, cache: StoreCache, call: StoreCall): Promise<unknown> {
+  try {
+    if (!cache.has(databaseId(call.db ?? {}))) pool.commitBatch();
+    return Promise.resolve(runStoreOp(pool, cache, call.db, call.method, call.args));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * Run `calls` in order on `pool`, then commit the group-commit batch their
+ * put/remove calls joined, and answer each call's outcome. A failed commit
+ * rejects every write of the batch (the group commit's rule); reads and
+ * refused calls keep their own outcomes.
+ */
+export async function runStoreCalls(pool: Pool, cache: StoreCache, calls: StoreCall[]): Promise<StoreOutcome[]> {
+  const runs = (Array.isArray(calls) ? calls : []).map((c) => settle(pool, cache, c ?? {}));
+  try {
+    pool.commitBatch();
+  } catch { /* each write of the batch rejects with the commit's error */ }
+  const settled = await Promise.allSettled(runs);
+  return settled.map((s) => (s.status === 'fulfilled' ? { ok: true, value: s.value } : { ok: false, error: wireError(s.reason) }));
+}
+
+const utf8 = new TextDecoder();
+
+/** Atomics.waitAsync (ES2024; in every browser with OPFS sync handles). */
+type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
+
+/** The stored bytes asked for by the request in `data` (`length` bytes), or null: declined. */
+function syncGet(pool: Pool, cache: StoreCache, data: Uint8Array, length: number): Uint8Array | undefined | null {
+  const head = data[0] | (data[1] << 8);
+  const db = JSON.parse(utf8.decode(data.slice(2, 2 + head))) as DatabaseOptions;
+  if (!cache.has(databaseId(db))) return null; // first use of the database: its map may have to be made (a write)
+  return database(pool, cache, { name: db.name, keyEncoding: 'binary', encoding: 'binary' }).getBinary(data.slice(2 + head, length));
+}
+
+/** Answer the request waiting in the channel. */
+function answer(live: () => { pool: Pool; cache: StoreCache } | null, ctl: Int32Array, data: Uint8Array): void {
+  let status = SYNC_DECLINED;
+  try {
+    const l = live();
+    const value = l && syncGet(l.pool, l.cache, data, Atomics.load(ctl, SYNC.LENGTH));
+    if (value === undefined) status = SYNC_MISSING;
+    else if (value && value.length <= data.length) {
+      data.set(value);
+      Atomics.store(ctl, SYNC.LENGTH, value.length);
+      status = SYNC_FOUND;
+    }
+  } catch { /* declined: the page sends the call as a message, which answers with the error */ }
+  Atomics.store(ctl, SYNC.STATUS, status);
+  Atomics.store(ctl, SYNC.STATE, SYNC_ANSWERED);
+}
+
+/** After an answer, how long (ms) the worker blocks for the next sync read before its event loop runs again. */
+const SYNC_LINGER_MS = 1;
+
+/**
+ * Serve gets asked through `buffer` for as long as the worker lives: wait
+ * (Atomics.waitAsync: the event loop stays free for messages) until the page
+ * sets the state to ASKED, answer, then block up to SYNC_LINGER_MS for the
+ * next one (a thread wake is cheaper than an event-loop task: so a message
+ * arriving then waits at most that long), wait again. `live` gives the pool
+ * and its databases now, or null while there is none (closed, crashed).
+ */
+export function serveSyncReads(live: () => { pool: Pool; cache: StoreCache } | null, buffer: SharedArrayBuffer): void {
+  const ctl = new Int32Array(buffer, 0, 4);
+  const data = new Uint8Array(buffer, SYNC.DATA);
+  const wait = (): void => {
+    for (;;) {
+      const state = Atomics.load(ctl, SYNC.STATE);
+      if (state === SYNC_ASKED) {
+        answer(live, ctl, data);
+        Atomics.wait(ctl, SYNC.STATE, SYNC_ANSWERED, SYNC_LINGER_MS); // an awaited loop asks again within microseconds
+        continue;
+      }
+      const w = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(ctl, SYNC.STATE, state);
+      if (w.async) { void (w.value as Promise<string>).then(wait); return; }
+    }
+  };
+  wait();
 }

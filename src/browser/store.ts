@@ -11,12 +11,20 @@
 //   for (const { key, value } of await db.getRange({ start: 's:', end: 's;' })) …
 //
 // Owns: the page's handle of one Store file and its named databases; the
-// gathering of put/remove calls into one message per page turn (the worker
-// applies them to one group-commit batch: one commit for all of them).
-// Invariants: calls are answered in the order they were made (one worker
-// queue, writes flushed before any other call is sent); a write's promise
-// resolves only once its batch is durable at the store's durability, and
-// rejects with the typed error of that write alone.
+// gathering of every call of one page turn (reads and writes, in call order)
+// into one message, sent when the turn's synchronous code is done (a
+// microtask): the worker runs them in order, its puts and removes join one
+// group-commit batch (one commit for all of them), and it answers each call
+// on its own.
+// In a crossOriginIsolated page, a get alone in its turn with no message in
+// flight is read through shared memory instead (sync-reads.ts): no message,
+// no wait for the page's event loop; every other call, and every call of
+// any other page, goes as a message.
+// Invariants: calls are answered in the order they were made (one message
+// per turn, one worker queue, outcomes settled in order); a write's promise
+// resolves only once its batch is durable at the store's durability; a
+// refused call (a bad key, a value a message cannot carry) rejects with its
+// own typed error and fails no other call.
 // Differences from Node: results of ranges are arrays (not lazy
 // iterables); transactions take a list of writes (`batch`) rather than a
 // function, which cannot cross to the worker.
@@ -25,8 +33,9 @@ import type { Durability } from '../backends/backend.js';
 import type { DatabaseOptions } from '../store/store.js';
 import type { Key } from '../store/encoding.js';
 import { STORE_LAYOUT } from '../store/layout.js';
-import { PoolClient } from './client.js';
-import type { Op } from './protocol.js';
+import { PoolClient, reviveError } from './client.js';
+import type { StoreCall } from './protocol.js';
+import { SyncReads } from './sync-reads.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { StoreMethod, StoreWrite } from './store-ops.js';
 
@@ -48,56 +57,81 @@ export interface BrowserEntry<K, V> { key: K; value: V }
 /** Range options, as in Node's Store.getRange (end exclusive). */
 export interface BrowserRangeOptions<K> { start?: K; end?: K; limit?: number; offset?: number; reverse?: boolean }
 
-interface Pending { args: unknown[]; method: 'put' | 'remove'; resolve: (v: boolean) => void; reject: (e: unknown) => void }
+/** A call waiting for its page turn to end, with its promise's settlers. */
+interface Queued extends StoreCall { resolve: (v: unknown) => void; reject: (e: unknown) => void }
 
-/** Send `ops`; a key or value a message cannot carry (a function, a symbol) is InvalidArgumentError, nothing sent. */
-async function send(client: PoolClient, ops: Op[]): Promise<unknown[]> {
+/** An answer for each of `calls`, in order. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Can `call` cross to the worker? (A function or a symbol in a key or value cannot: structured clone refuses it.) */
+function clonable(call: StoreCall): boolean {
   try {
-    return await client.batch(ops);
-  } catch (e) {
-    if ((e as Error)?.name !== 'DataCloneError') throw e;
-    throw new InvalidArgumentError(`a key or value cannot be sent to the pool worker (${(e as Error).message}): keys and values must be what structured clone copies; nothing was written`);
+    structuredClone(call.args);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-/** The part a database shares with the others of its file: the worker connection and the writes waiting to be sent. */
+function unclonable(call: StoreCall): InvalidArgumentError {
+  return new InvalidArgumentError(`${call.method}: a key or value cannot be sent to the pool worker (structured clone refuses it); keys and values must be what structured clone copies; nothing was written`);
+}
+
+/**
+ * The part a database shares with the others of its file: the worker
+ * connection and the calls of the current page turn, sent together as one
+ * message when the turn's synchronous code is done (a microtask).
+ */
 class Connection {
-  private pending: Array<Pending & { db: DatabaseOptions }> = [];
-  private scheduled = false;
+  private queued: Queued[] = [];
+  /** Messages sent and not answered yet. */
+  private inFlight = 0;
 
-  constructor(readonly client: PoolClient) {}
+  constructor(readonly client: PoolClient, readonly sync: SyncReads | null) {}
 
-  /** Send the writes gathered so far (one message: one group-commit batch in the worker). */
-  async flush(): Promise<void> {
-    this.scheduled = false;
-    const writes = this.pending;
-    this.pending = [];
-    if (writes.length === 0) return;
-    const ops = writes.map((w) => ({ op: 'store' as const, db: w.db, method: w.method, args: w.args }));
-    try {
-      const out = await send(this.client, ops);
-      writes.forEach((w, i) => w.resolve(out[i] as boolean));
-    } catch (e) {
-      // The worker applies writes one by one into the batch: the first refused one names itself; the batch is not committed.
-      for (const w of writes) w.reject(e);
-    }
-  }
-
-  write(db: DatabaseOptions, method: 'put' | 'remove', args: unknown[]): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.pending.push({ db, method, args, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setTimeout(() => void this.flush(), 0);
-      }
+  /** Queue `method(...args)` on `db`; it is sent with the rest of this page turn's calls. */
+  call<T>(db: DatabaseOptions, method: StoreMethod, args: unknown[]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.queued.push({ db, method, args, resolve: resolve as (v: unknown) => void, reject }) === 1) queueMicrotask(() => void this.send());
     });
   }
 
-  /** Any other call: the writes made before it go first, so answers keep the order of the calls. */
-  async call<T>(db: DatabaseOptions, method: StoreMethod, args: unknown[]): Promise<T> {
-    if (this.pending.length) void this.flush();
-    const [out] = await send(this.client, [{ op: 'store', db, method, args }]);
-    return out as T;
+  /** Send the queued calls as one message and settle each, in call order, with its own outcome. */
+  async send(): Promise<void> {
+    const calls = this.queued;
+    this.queued = [];
+    if (calls.length === 0 || this.readNow(calls)) return;
+    this.inFlight++;
+    const outcomes = await this.post(calls);
+    calls.forEach((c, i) => {
+      const o = outcomes[i];
+      if (o.ok) c.resolve(o.value);
+      else c.reject(o.error);
+    });
+    this.inFlight--; // after settling: a sync read made from now on settles after these calls
+  }
+
+  /** A get alone in its turn, with nothing in flight, read through the sync channel: true if it was answered there. */
+  private readNow(calls: Queued[]): boolean {
+    const [c] = calls;
+    if (!this.sync || calls.length !== 1 || c.method !== 'get' || this.inFlight > 0) return false;
+    const read = this.sync.get(c.db, c.args[0]);
+    if (read) c.resolve(read.value);
+    return read !== null;
+  }
+
+  /** The outcomes of `calls` (it never throws); one that cannot be sent is refused alone (InvalidArgumentError), the rest go. */
+  private async post(calls: StoreCall[]): Promise<Outcome[]> {
+    try {
+      const out = await this.client.storeCalls(calls.map(({ db, method, args }) => ({ db, method, args })));
+      return out.map((o) => (o.ok ? o : { ok: false, error: reviveError(o.error) }));
+    } catch (e) {
+      if ((e as Error)?.name !== 'DataCloneError') return calls.map(() => ({ ok: false, error: e }));
+    }
+    const sendable = calls.filter(clonable);
+    const sent = sendable.length ? await this.post(sendable) : [];
+    let next = 0;
+    return calls.map((c) => (sendable[next] === c ? sent[next++] : { ok: false, error: unclonable(c) }));
   }
 }
 
@@ -105,13 +139,16 @@ class Connection {
 export class BrowserStore<V = any, K extends Key = Key> { // eslint-disable-line @typescript-eslint/no-explicit-any
   private constructor(private readonly conn: Connection, private readonly db: DatabaseOptions) {}
 
-  /** @internal open() makes the first database of a file. */
-  static make<V, K extends Key>(client: PoolClient, db: DatabaseOptions): BrowserStore<V, K> {
-    return new BrowserStore<V, K>(new Connection(client), db);
+  /** @internal open() makes the first database of a file (with the sync read channel when the page has one). */
+  static make<V, K extends Key>(client: PoolClient, db: DatabaseOptions, sync: SyncReads | null = null): BrowserStore<V, K> {
+    return new BrowserStore<V, K>(new Connection(client, sync), db);
   }
 
   /** The database's name (null: the main database). */
   get name(): string | null { return this.db.name ?? null; }
+
+  /** Do gets alone in their page turn go through shared memory (a crossOriginIsolated page), not a message? */
+  get syncReads(): boolean { return this.conn.sync !== null; }
 
   get(key: K): Promise<V | undefined> { return this.conn.call(this.db, 'get', [key]); }
   getBinary(key: K): Promise<Uint8Array | undefined> { return this.conn.call(this.db, 'getBinary', [key]); }
@@ -120,9 +157,9 @@ export class BrowserStore<V = any, K extends Key = Key> { // eslint-disable-line
   getRange(opts?: BrowserRangeOptions<K>): Promise<BrowserEntry<K, V>[]> { return this.conn.call(this.db, 'getRange', [opts]); }
   getKeys(opts?: BrowserRangeOptions<K>): Promise<K[]> { return this.conn.call(this.db, 'getKeys', [opts]); }
   /** Write; resolves (true) when the batch of this page turn's writes is durable. */
-  put(key: K, value: V): Promise<boolean> { return this.conn.write(this.db, 'put', [key, value]); }
-  /** Remove; resolves with whether the key was there, once durable. */
-  remove(key: K): Promise<boolean> { return this.conn.write(this.db, 'remove', [key]); }
+  put(key: K, value: V): Promise<boolean> { return this.conn.call(this.db, 'put', [key, value]); }
+  /** Remove; resolves (true, also when the key was not there, as in lmdb-js) once durable. */
+  remove(key: K): Promise<boolean> { return this.conn.call(this.db, 'remove', [key]); }
   /** One write, committed on its own (a transaction of its own in the worker). */
   putSync(key: K, value: V): Promise<boolean> { return this.conn.call(this.db, 'putSync', [key, value]); }
   removeSync(key: K): Promise<boolean> { return this.conn.call(this.db, 'removeSync', [key]); }
@@ -134,9 +171,9 @@ export class BrowserStore<V = any, K extends Key = Key> { // eslint-disable-line
     return new BrowserStore<V2, K2>(this.conn, { ...opts, name });
   }
 
-  /** Commit what is waiting, then close the file (the worker ends). */
+  /** Send the calls made so far (their writes commit), then close the file (the worker ends). */
   async close(): Promise<void> {
-    await this.conn.flush();
+    await this.conn.send();
     await this.conn.client.close();
   }
 }
@@ -152,5 +189,10 @@ export async function open<V = any, K extends Key = Key>(name: string, opts: Bro
     layout: STORE_LAYOUT, backend: backend ?? 'opfs', durability: durability ?? 'fsync', waitMs,
     create: { size: size ?? 1 << 20 },
   });
-  return BrowserStore.make<V, K>(client, db);
+  let sync: SyncReads | null = null;
+  if (SyncReads.available) {
+    sync = new SyncReads();
+    await client.syncReads(sync.buffer).catch(async (e) => { await client.close(); throw e; });
+  }
+  return BrowserStore.make<V, K>(client, db, sync);
 }

@@ -3,8 +3,11 @@
 //
 // Requests are handled one at a time, in arrival order. A 'batch' runs its
 // operations synchronously against one pool and answers once, so one user
-// operation is one round trip. Errors cross as {name, code, message} and are
-// rebuilt into the same PheapError classes by the client.
+// operation is one round trip; a 'store' request (the browser Store's calls
+// of one page turn) runs its calls in order, commits their writes as one
+// batch and answers each call on its own (store-ops.ts). Errors cross as
+// {name, code, message} and are rebuilt into the same PheapError classes by
+// the client.
 //
 // The WASM module is compiled once: the release core embedded in the
 // package's worker, or fetched from `?wasm=` on the worker's URL (default
@@ -16,8 +19,9 @@ import { MemoryBackend } from '../backends/memory.js';
 import { OpfsBackend, exportPool, importPool, listPools, removePool } from '../backends/opfs.js';
 import type { Backend, Durability } from '../backends/backend.js';
 import { PoolClosedError, PoolNotFoundError, TxStateError, UnsupportedOperationError } from '../errors.js';
-import { runStoreOp, type StoreCache } from './store-ops.js';
-import type { CrashResult, Inspection, Off, Op, OpenRequest, OpenResult, RecoverResult, Request, Response, Value, ValueType, WireError } from './protocol.js';
+import { runStoreCalls, runStoreOp, serveSyncReads, type StoreCache } from './store-ops.js';
+import type { CrashResult, Inspection, Off, Op, OpenRequest, OpenResult, RecoverResult, Request, Response, Value, ValueType } from './protocol.js';
+import { wireError } from './protocol.js';
 
 interface Entry {
   name: string;
@@ -303,6 +307,17 @@ async function handle(req: Request): Promise<unknown> {
       const out = runOps(e, req.ops, false);
       return out.some((v) => v instanceof Promise) ? Promise.all(out) : out;
     }
+    case 'store': {
+      const e = pools.get(req.pool);
+      if (!e) throw new PoolClosedError();
+      return runStoreCalls(livePool(e), e.stores, req.calls);
+    }
+    case 'syncReads': {
+      const e = pools.get(req.pool);
+      if (!e) throw new PoolClosedError();
+      serveSyncReads(() => (e.pool && !e.crashed && !e.pool.isClosed ? { pool: e.pool, cache: e.stores } : null), req.buffer);
+      return true;
+    }
     case 'import': {
       await loadModule(false); // the header check runs the core
       return importPool(req.name, req.bytes, { replace: req.replace });
@@ -319,16 +334,6 @@ async function handle(req: Request): Promise<unknown> {
     }
     case 'list': return listPools();
   }
-}
-
-function wireError(err: unknown): WireError {
-  const e = err as { name?: string; code?: string; message?: string; opIndex?: number };
-  return {
-    name: e?.name ?? 'Error',
-    code: e?.code ?? 'ERR_INTERNAL',
-    message: e?.message ?? String(err),
-    ...(e?.opIndex !== undefined ? { opIndex: e.opIndex } : {}),
-  };
 }
 
 function transferables(v: unknown, out: Transferable[] = [], depth = 0): Transferable[] {
