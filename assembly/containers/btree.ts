@@ -48,9 +48,16 @@
 // at commit. This gives the effect of a savepoint at the operation's start
 // without taking the pool's single savepoint (a txAsync() member owns it).
 //
+// Damage: every read checks what it touches before trusting it — the map
+// header, each node's header (nodeSane), each cell it probes or returns
+// (cellFits: inside its node, lengths in bounds), each leaf link it follows
+// and each value object it names (blobFits) — and answers CORRUPT_HEAP (or
+// sets OUT+28 for step and gather), never reading outside a node.
+//
 // Volatile memory (below POOL_BASE, this file's own): BTREE_SCRATCH ..
 // BTREE_SCRATCH_END holds the host I/O area (key, then value), result words,
-// the descent path and the node images a split or merge builds.
+// the descent path, the node images a split or merge builds, and the
+// entries a range read gathers (btreeGather).
 
 import { Code, lastError } from "../errors";
 import { TX_LIST_CAP, abs } from "../layout";
