@@ -15,8 +15,7 @@
 //   remove          removeSync every key                            (at os)
 //   put async       insert every key with put(), 1000 in flight, each
 //                   awaited (group commit)                at os and at fsync
-//                   (at fsync the first 2000 keys of the order only, or
-//                   BENCH_KV_FSYNC_KEYS: a durable put can cost a sync)
+//                   (BENCH_KV_FSYNC_KEYS=n: at fsync the first n keys only)
 // pheap runs on its default backend, or BENCH_KV_BACKEND ('file' | 'mapped').
 // Then, with BENCH_KV_OPEN_MIB=<size> (1024 for the 1 GiB), one store
 // of about that size is built once per contender and the reopen (open + one
@@ -37,7 +36,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SIZES = process.env.BENCH_KV_KEYS ? [Number(process.env.BENCH_KV_KEYS)].filter((n) => n > 0) : process.env.BENCH_KV_1E6 === '1' ? [100_000, 1_000_000] : [100_000];
 const OPEN_MIB = Number(process.env.BENCH_KV_OPEN_MIB ?? 0);
 const IN_FLIGHT = 1000;
-const FSYNC_KEYS = Number(process.env.BENCH_KV_FSYNC_KEYS ?? 2000);
+const FSYNC_KEYS = Number(process.env.BENCH_KV_FSYNC_KEYS ?? Infinity);
 const RANGE = 100;
 const BACKEND = process.env.BENCH_KV_BACKEND as 'file' | 'mapped' | undefined;
 const CONTENDERS = [pheap, lmdb, sqlite] as const;
