@@ -19,7 +19,7 @@ export { explore, formatReport, parseSpec, caseSpec, replayCommand } from './cra
 export type { ExploreOptions, ExploreReport, CrashCase, Choice, Failure, LevelReport, ReplaySpec, SpecCrash } from './crash/explore.js';
 export { TracingBackend, recordTrace, dirtyLines, changedWordsPerDrain } from './crash/trace.js';
 export type { Trace, Marker, DrainRecord, LineSet, RecordOptions } from './crash/trace.js';
-export { linearizable, checkLinearizable, prefixKeys, progressOf, canonical, callLabel, returnLabel, LinearizabilityError } from './crash/linearizable.js';
+export { linearizable, checkLinearizable, checkRerun, prefixKeys, progressOf, canonical, callLabel, returnLabel, LinearizabilityError } from './crash/linearizable.js';
 export type { Model, LinearizableSpec } from './crash/linearizable.js';
 export { recordOps, replayOps, OpLog, OpLogError, OPLOG_FORMAT } from './crash/oplog.js';
 export type { OpEntry, RecordOpsOptions, ReplayOptions, ReplayResult } from './crash/oplog.js';

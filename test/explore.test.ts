@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  Pool, explore, formatReport, parseSpec, caseSpec, recordTrace, changedWordsPerDrain, checkLinearizable, prefixKeys,
+  Pool, explore, formatReport, parseSpec, caseSpec, recordTrace, changedWordsPerDrain, checkLinearizable, checkRerun, prefixKeys,
   progressOf, canonical, linearizable, LinearizabilityError, sha256, type ExploreOptions, type CrashCase, type Marker,
 } from '../src/index.js';
 import { crashTest } from '../src/crash/vitest.js';
@@ -351,6 +351,15 @@ describe('the linearizability oracle', () => {
     expect(() => checkLinearizable('0', keys, { returned: 2, called: 3 })).not.toThrow();
     expect(() => checkLinearizable('6', keys, { returned: 2, called: 3 })).toThrow(LinearizabilityError);
     expect(() => checkLinearizable('1', keys, { returned: 4, called: 4 })).toThrow(/is not the model after 4\.\.4/);
+  });
+
+  it('after two crashes with the operations run again: a level-1 prefix, then a level-2 prefix of the same operations', () => {
+    const ops = [1, 10, 100]; // states are sums: each prefix pair gives a distinct total
+    const m = (label: string, level: number): Marker => ({ label, afterDrains: 0, level });
+    // level 1 crashed inside op 1 (prefix 1 or 2), and so did level 2 (again prefix 1 or 2 of the same operations)
+    const markers = [m('op 0 called', 1), m('op 0 returned', 1), m('op 1 called', 1), m('op 0 called', 2), m('op 0 returned', 2), m('op 1 called', 2)];
+    for (const ok of [1 + 1, 1 + 11, 11 + 1, 11 + 11]) expect(() => checkRerun(String(ok), model, ops, markers), String(ok)).not.toThrow();
+    for (const bad of [0, 1, 11, 1 + 111, 111 + 1]) expect(() => checkRerun(String(bad), model, ops, markers), String(bad)).toThrow(LinearizabilityError);
   });
 
   it('reads call/return markers', () => {

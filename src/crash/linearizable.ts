@@ -88,6 +88,28 @@ export function checkLinearizable(got: string, keys: readonly string[], progress
     (seenAt >= 0 ? ` — it is the state after ${seenAt} operations` : ''));
 }
 
+/**
+ * Two crashes in a row, where the run after the first recovery does the
+ * same operations again: throw LinearizabilityError unless `got` is the
+ * model after a level-1 prefix allowed by the level-1 markers, followed by
+ * a level-2 prefix allowed by the level-2 markers.
+ */
+export function checkRerun<S, Op>(got: string, model: Model<S, Op>, ops: readonly Op[], markers: readonly Marker[]): void {
+  const l1 = progressOf(markers.filter((m) => m.level === 1));
+  const l2 = progressOf(markers.filter((m) => m.level === 2));
+  const init = () => (typeof model.initial === 'function' ? (model.initial as () => S)() : structuredClone(model.initial));
+  const after = (n: number) => ops.slice(0, n).reduce((s, op, i) => model.apply(s, op, i), init());
+  for (let j = l1.returned; j <= Math.min(l1.called, ops.length); j++) {
+    try {
+      checkLinearizable(got, prefixKeys({ ...model, initial: () => after(j) }, ops), l2);
+      return;
+    } catch (e) {
+      if (!(e instanceof LinearizabilityError)) throw e;
+    }
+  }
+  throw new LinearizabilityError(`after two crashes the pool holds ${got}: not the model after ${l1.returned}..${l1.called} operations followed by ${l2.returned}..${l2.called} of them again`);
+}
+
 export interface LinearizableSpec<S, Op> {
   model: Model<S, Op>;
   ops: readonly Op[];
