@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import {
   OrderedMap, Pool, Prng, explore, formatReport, linearizable, progressOf, checkLinearizable, checkRerun, canonical, type ExploreOptions,
 } from '../src/index.js';
+import { intactMap } from './helpers/map-check.js';
 import { useTempDir } from './helpers/pool-files.js';
 
 const FILE = 'test/log-chain.test.ts';
@@ -100,10 +101,7 @@ function runOp(p: Pool, op: Op): void {
 }
 
 function readState(p: Pool): State {
-  const map = mapOf(p);
-  const c = map.check();
-  expect(map.count).toBe(c.entries);
-  expect(p.stats().heap.liveObjects, 'the pool holds the root and exactly the map\'s objects').toBe(c.objects + 1);
+  const map = intactMap(p, mapOf(p));
   const s: State = new Map();
   for (const { key, value } of map.range()) {
     const id = idOf(key);

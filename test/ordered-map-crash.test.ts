@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import {
   OrderedMap, Pool, explore, formatReport, linearizable, progressOf, checkLinearizable, checkRerun, canonical, type ExploreOptions,
 } from '../src/index.js';
+import { intactMap } from './helpers/map-check.js';
 
 const FILE = 'test/ordered-map-crash.test.ts';
 
@@ -39,10 +40,7 @@ const mapOf = (p: Pool) => OrderedMap.open(p, p.readU32(p.root(8)));
 
 /** The map's state in model terms, after checking everything the oracle demands besides the state itself. */
 function readState(p: Pool): State {
-  const map = mapOf(p);
-  const c = map.check();
-  expect(map.count).toBe(c.entries);
-  expect(p.stats().heap.liveObjects, 'the pool holds the root and exactly the map\'s objects').toBe(c.objects + 1);
+  const map = intactMap(p, mapOf(p));
   const s: State = new Map();
   for (const { key, value } of map.range()) {
     expect(key).toEqual(keyBytes(key[0]));
