@@ -114,7 +114,7 @@ describe('txAsync: one commit protocol per batch', () => {
 
   it('a member that fills the log in a batch with others runs again in a batch of its own', async () => {
     // A small pool whose heap is full: the log cannot grow past its fixed area.
-    const p = Pool.create({ size: 256 * 1024, layout: 'group', seed: 6 });
+    const p = Pool.create({ size: 256 * 1024, maxSize: 256 * 1024, layout: 'group', seed: 6 }); // maxSize: the heap cannot grow either
     const big = p.alloc(80 * 1024);
     const { logBytes } = p.layoutInfo();
     const piece = Math.floor(logBytes / 3);
