@@ -1,5 +1,5 @@
-// bytes.ts — copying bytes out of the pool's memory (no imports: every
-// layer, the browser page's bundle included, may use it).
+// bytes.ts — copying small byte strings into and out of the pool's memory
+// (no imports: every layer, the browser page's bundle included, may use it).
 //
 // A fresh Uint8Array of n bytes gets a backing store of its own, which
 // costs several times as much as copying a small value. copyBytes cuts
@@ -18,8 +18,15 @@ const SMALL = 1024;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let used = 0;
 
-/** Copies up to this long are made byte by byte (no view of the source is made). */
+/** Copies up to this long are made byte by byte: cheaper than making a view for TypedArray.set. */
 const BY_BYTE = 32;
+
+/** Copy `bytes` into `mem` at `at`. */
+export function copyIn(mem: Uint8Array, at: number, bytes: Uint8Array): void {
+  const n = bytes.length;
+  if (n > BY_BYTE) mem.set(bytes, at);
+  else for (let i = 0; i < n; i++) mem[at + i] = bytes[i];
+}
 
 /**
  * A copy of `src[start, end)`, a Uint8Array. A small one is a view into a

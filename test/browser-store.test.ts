@@ -29,6 +29,22 @@ usePlayground('pheap-browser-store-', {
 const ALL = '**/*';
 
 /** Serve the playground to `page` with COOP/COEP headers (until page.unroute(ALL)), so it is crossOriginIsolated: SharedArrayBuffer exists. */
+/**
+ * Count the messages the page's Store sends from now on (each is one
+ * PoolClient.prototype.storeCalls): `window.storeMessages()` reads the count.
+ * Call it after the page is (re)loaded, before the calls to count.
+ */
+async function countStoreMessages(p: Page): Promise<void> {
+  await p.evaluate(() => {
+    const w = window as any;
+    const proto = w.pheap.PoolClient.prototype;
+    const send = proto.storeCalls;
+    let n = 0;
+    proto.storeCalls = function (this: unknown, calls: unknown[]) { n++; return send.call(this, calls); };
+    w.storeMessages = () => n;
+  });
+}
+
 async function isolate(p: Page): Promise<void> {
   await p.route(ALL, async (route) => {
     const response = await route.fetch();
@@ -157,40 +173,34 @@ describe('the browser Store batches the calls of one page turn (the message path
     const rng = new Prng(TURN_SEED);
     const turns = [turnOps(rng, 80), turnOps(rng, 80), turnOps(rng, 80)];
     for (const kind of ['put', 'get', 'remove', 'count', 'bad', 'unsendable']) expect(turns.flat().some((o) => o.op === kind), `the turns hold a '${kind}'`).toBe(true);
+    await countStoreMessages(page);
     const r = await page.evaluate(async ({ turns, keys }) => {
-      const { openStore, PoolClient } = (window as any).pheap;
-      const proto = PoolClient.prototype;
-      const sendCalls = proto.storeCalls;
-      let messages = 0;
-      proto.storeCalls = function (this: unknown, calls: unknown[]) { messages++; return sendCalls.call(this, calls); };
-      try {
-        const name = `turns-${Date.now()}.pool`;
-        let db = await openStore(name);
-        const out: { outcomes: unknown[][]; order: number[][]; messages: number[]; entries: unknown[] } = { outcomes: [], order: [], messages: [], entries: [] };
-        for (const ops of turns) {
-          const order: number[] = [];
-          const before = messages;
-          const calls = ops.map((o: any, i: number) => {
-            const p: Promise<unknown> = o.op === 'put' ? db.put(keys[o.k], o.v)
-              : o.op === 'get' ? db.get(keys[o.k])
-                : o.op === 'remove' ? db.remove(keys[o.k])
-                  : o.op === 'count' ? db.getCount()
-                    : o.op === 'bad' ? db.put({ an: 'object' }, o.v)
-                      : db.put('fn', () => o.v);
-            return p.then((v) => { order.push(i); return ['ok', v ?? null]; }, (e: Error) => { order.push(i); return ['err', e.name]; });
-          });
-          out.outcomes.push(await Promise.all(calls));
-          out.order.push(order);
-          out.messages.push(messages - before);
-        }
-        await db.close();
-        db = await openStore(name);
-        out.entries = (await db.getRange()).map((e: any) => [e.key, e.value]);
-        await db.close();
-        return out;
-      } finally {
-        proto.storeCalls = sendCalls;
+      const { openStore } = (window as any).pheap;
+      const messages = (): number => (window as any).storeMessages();
+      const name = `turns-${Date.now()}.pool`;
+      let db = await openStore(name);
+      const out: { outcomes: unknown[][]; order: number[][]; messages: number[]; entries: unknown[] } = { outcomes: [], order: [], messages: [], entries: [] };
+      for (const ops of turns) {
+        const order: number[] = [];
+        const before = messages();
+        const calls = ops.map((o: any, i: number) => {
+          const p: Promise<unknown> = o.op === 'put' ? db.put(keys[o.k], o.v)
+            : o.op === 'get' ? db.get(keys[o.k])
+              : o.op === 'remove' ? db.remove(keys[o.k])
+                : o.op === 'count' ? db.getCount()
+                  : o.op === 'bad' ? db.put({ an: 'object' }, o.v)
+                    : db.put('fn', () => o.v);
+          return p.then((v) => { order.push(i); return ['ok', v ?? null]; }, (e: Error) => { order.push(i); return ['err', e.name]; });
+        });
+        out.outcomes.push(await Promise.all(calls));
+        out.order.push(order);
+        out.messages.push(messages() - before);
       }
+      await db.close();
+      db = await openStore(name);
+      out.entries = (await db.getRange()).map((e: any) => [e.key, e.value]);
+      await db.close();
+      return out;
     }, { turns, keys: TURN_KEYS });
     const state = new Map<string, number>();
     turns.forEach((ops, t) => {
@@ -205,25 +215,19 @@ describe('the browser Store batches the calls of one page turn (the message path
 
   it('awaited calls are one message each, and a turn after them sees their writes', async () => {
     expect(await openPlayground(page, base)).toBe('true');
+    await countStoreMessages(page);
     const r = await page.evaluate(async () => {
-      const { openStore, PoolClient } = (window as any).pheap;
-      const proto = PoolClient.prototype;
-      const sendCalls = proto.storeCalls;
-      let messages = 0;
-      proto.storeCalls = function (this: unknown, calls: unknown[]) { messages++; return sendCalls.call(this, calls); };
-      try {
-        const db = await openStore(`awaited-${Date.now()}.pool`, { durability: 'os' });
-        for (let i = 0; i < 5; i++) await db.put(`k${i}`, i);
-        const awaited = messages;
-        const got = await Promise.all([0, 1, 2, 3, 4].map((i) => db.get(`k${i}`)));
-        const turn = messages - awaited;
-        const fresh = await Promise.all([db.put('x', 1), db.openDB('fresh').put('y', 2), db.openDB('fresh').get('y')]);
-        const out = { awaited, turn, got, syncReads: db.syncReads, fresh };
-        await db.close();
-        return out;
-      } finally {
-        proto.storeCalls = sendCalls;
-      }
+      const { openStore } = (window as any).pheap;
+      const messages = (): number => (window as any).storeMessages();
+      const db = await openStore(`awaited-${Date.now()}.pool`, { durability: 'os' });
+      for (let i = 0; i < 5; i++) await db.put(`k${i}`, i);
+      const awaited = messages();
+      const got = await Promise.all([0, 1, 2, 3, 4].map((i) => db.get(`k${i}`)));
+      const turn = messages() - awaited;
+      const fresh = await Promise.all([db.put('x', 1), db.openDB('fresh').put('y', 2), db.openDB('fresh').get('y')]);
+      const out = { awaited, turn, got, syncReads: db.syncReads, fresh };
+      await db.close();
+      return out;
     });
     expect(r, "a database's first call after a put of the same turn (its Store is attached outside the open batch)").toEqual({ awaited: 5, turn: 1, got: [0, 1, 2, 3, 4], syncReads: false, fresh: [true, true, 2] });
   });
@@ -233,37 +237,31 @@ describe('the browser Store in a crossOriginIsolated page', () => {
   it('a get alone in its turn reads through shared memory (no message); anything it cannot answer, and any get behind a message, goes as a message, in order', async () => {
     await isolate(page);
     try {
+      await countStoreMessages(page);
       const r = await page.evaluate(async () => {
-        const { openStore, PoolClient } = (window as any).pheap;
-        const proto = PoolClient.prototype;
-        const sendCalls = proto.storeCalls;
-        let messages = 0;
-        proto.storeCalls = function (this: unknown, calls: unknown[]) { messages++; return sendCalls.call(this, calls); };
-        try {
-          const db = await openStore(`iso-${Date.now()}.pool`);
-          const users = db.openDB('users', { encoding: 'string' });
-          const big = 'x'.repeat(70_000);
-          await Promise.all([...Array.from({ length: 40 }, (_, i) => db.put(`k${i}`, { i })), db.put('big', big), users.put(['ada', 1815], 'Lovelace')]);
-          const at = messages;
-          const got: unknown[] = [];
-          for (let i = 0; i < 40; i++) got.push(await db.get(`k${i}`));
-          const sync = { got, missing: await db.get('nope'), user: await users.get(['ada', 1815]), messages: messages - at };
-          const nameOf = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => e.name);
-          const before = messages;
-          const declined = {
-            big: (await db.get('big')) === big,
-            badKey: await nameOf(db.get({ an: 'object' })),
-            newDb: await db.openDB('never-used').get('k1'),
-          };
-          const declinedMessages = messages - before;
-          void db.put('behind', 'a message');
-          await Promise.resolve();
-          const behind = await db.get('behind');
-          await db.close();
-          return { syncReads: db.syncReads, isolated: crossOriginIsolated, sync, declined, declinedMessages, behind };
-        } finally {
-          proto.storeCalls = sendCalls;
-        }
+        const { openStore } = (window as any).pheap;
+        const messages = (): number => (window as any).storeMessages();
+        const db = await openStore(`iso-${Date.now()}.pool`);
+        const users = db.openDB('users', { encoding: 'string' });
+        const big = 'x'.repeat(70_000);
+        await Promise.all([...Array.from({ length: 40 }, (_, i) => db.put(`k${i}`, { i })), db.put('big', big), users.put(['ada', 1815], 'Lovelace')]);
+        const at = messages();
+        const got: unknown[] = [];
+        for (let i = 0; i < 40; i++) got.push(await db.get(`k${i}`));
+        const sync = { got, missing: await db.get('nope'), user: await users.get(['ada', 1815]), messages: messages() - at };
+        const nameOf = (p: Promise<unknown>) => p.then(() => 'no error', (e: Error) => e.name);
+        const before = messages();
+        const declined = {
+          big: (await db.get('big')) === big,
+          badKey: await nameOf(db.get({ an: 'object' })),
+          newDb: await db.openDB('never-used').get('k1'),
+        };
+        const declinedMessages = messages() - before;
+        void db.put('behind', 'a message');
+        await Promise.resolve();
+        const behind = await db.get('behind');
+        await db.close();
+        return { syncReads: db.syncReads, isolated: crossOriginIsolated, sync, declined, declinedMessages, behind };
       });
       expect(r.isolated).toBe(true);
       expect(r.syncReads).toBe(true);

@@ -33,6 +33,7 @@ import type { CoreExports } from '../core.js';
 import { optionsArg, shown, numberArg } from '../args.js';
 import { InvalidArgumentError } from '../errors.js';
 import { CORE, type CoreAccess } from './internal.js';
+import { copyIn } from '../bytes.js';
 import { CORRUPT_HEAP, accessOf, bytesArg, checkCode, mutate, offsetArg, query, readPool, writePool } from './op.js';
 
 const KIND = 'ordered map';
@@ -244,12 +245,6 @@ interface MapAddresses {
 }
 let addresses: MapAddresses | undefined;
 
-/** Copy `bytes` into `mem` at `at` (byte by byte when short: cheaper than TypedArray.set there). */
-function copyIn(mem: Uint8Array, at: number, bytes: Uint8Array): void {
-  const n = bytes.length;
-  if (n > 32) mem.set(bytes, at);
-  else for (let i = 0; i < n; i++) mem[at + i] = bytes[i];
-}
 function addressesOf(core: CoreExports): MapAddresses {
   return addresses ??= { io: core.btreeIo(), outW: core.btreeOut() >>> 2, gatherW: core.btreeGatherOut() >>> 2, base: core.poolBase() };
 }
@@ -306,8 +301,7 @@ function seek(map: OrderedMap, key: Uint8Array | undefined, mode: number): Posit
   const at = addressesOf(a.core);
   if (key) copyIn(a.mem, at.io, key);
   checkCode(a.core.btreeSeek(map.offset, key ? key.length : 0, mode), a, KIND, map.offset);
-  const w = a.words;
-  return { found: w[at.outW] === 1, leaf: w[at.outW + 1], idx: w[at.outW + 2] };
+  return positionAfter(map, a, at);
 }
 
 /** After a modification: the position of the first entry strictly after `key` in direction `dir`. */
@@ -322,7 +316,7 @@ function reseek(map: OrderedMap, key: Uint8Array, dir: number): Position {
   return positionAfter(map, a, at);
 }
 
-/** The position the last step or gather left at OUT; CorruptHeapError if it stopped at damage (OUT+28). */
+/** The position the last seek, step or gather left at OUT; CorruptHeapError if it stopped at damage (OUT+28). */
 function positionAfter(map: OrderedMap, a: CoreAccess, at: MapAddresses): Position {
   const w = a.words;
   checkCode(w[at.outW + 7] === 0 ? 0 : CORRUPT_HEAP, a, KIND, map.offset);

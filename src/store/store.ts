@@ -91,6 +91,9 @@ export interface StoreRangeOptions {
   snapshot?: boolean;
 }
 
+/** The keys of StoreRangeOptions: getRange and getKeys refuse any other. */
+const RANGE_OPTIONS = ['start', 'end', 'limit', 'offset', 'reverse', 'values', 'snapshot'] as const;
+
 /** One entry of getRange(). */
 export interface StoreEntry<K, V> {
   key: K;
@@ -342,7 +345,7 @@ export class Store<V = any, K extends Key = Key> {
 
   /** Entries from `start` to `end` (exclusive), in key order or reverse; lazily read. */
   getRange(opts?: StoreRangeOptions): RangeIterable<StoreEntry<K, V>> {
-    const o = optionsArg(opts, ['start', 'end', 'limit', 'offset', 'reverse', 'values', 'snapshot'], 'getRange options');
+    const o = optionsArg(opts, RANGE_OPTIONS, 'getRange options');
     const range: RangeOptions = {
       start: o.start === undefined ? undefined : this.#key(o.start),
       end: o.end === undefined ? undefined : this.#key(o.end),
@@ -361,7 +364,7 @@ export class Store<V = any, K extends Key = Key> {
 
   /** The keys of getRange(opts), lazily read. */
   getKeys(opts?: StoreRangeOptions): RangeIterable<K> {
-    const o = optionsArg(opts, ['start', 'end', 'limit', 'offset', 'reverse', 'values', 'snapshot'], 'getKeys options');
+    const o = optionsArg(opts, RANGE_OPTIONS, 'getKeys options');
     return this.getRange({ ...o, values: false } as StoreRangeOptions).map((e) => e.key);
   }
 
