@@ -22,7 +22,7 @@ import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
-import { ABANDON, CORE, type CoreAccess } from './containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, type CoreAccess } from './containers/internal.js';
 import {
   shown, numberArg, intValue, f64Value, u64Value, bytesValue, optionsArg, flagArg, userType, crashOptionsArg,
   groupCommitArg, txFunctionArg, isThenable, ignoreOutcome, maxSizeArg,
@@ -204,6 +204,10 @@ export class Pool {
   get [BYTES](): Uint8Array { return this.bytes; }
   /** @internal The core and its memory, for the containers (src/containers/); PoolClosedError once closed. */
   get [CORE](): CoreAccess { this.live(); return this.access; }
+  /** @internal Moves whenever a transaction level is aborted or a commit fails (containers/internal.ts). */
+  get [ROLLBACKS](): number { return this.rollbacks; }
+  /** @internal Is a transaction running (not only a txAsync() batch between members)? */
+  get [IN_TX](): boolean { return this.levels.length > 0 && !this.onlyBatchOpen(); }
   private access: CoreAccess;
   private closed = false;
   /** The pool file, if any (also names the pool in error messages). */
@@ -215,6 +219,8 @@ export class Pool {
   private recoveryMs = 0;
   /** The open transaction levels, innermost last (mirrors the core's depth). */
   private levels: TxLevel[] = [];
+  /** Aborted levels and failed commits so far (pool[ROLLBACKS]). */
+  private rollbacks = 0;
   /** Group commit (txAsync): made at the first txAsync, with these limits. */
   private group: GroupCommit | null = null;
   private groupOptions: GroupCommitOptions = {};
@@ -733,7 +739,7 @@ export class Pool {
       throw new TxStateError(`tx(fn): fn returned with ${above} beginTx() level(s) still open; the transaction was aborted`);
     }
     this.popLevel();
-    this.check0(this.core.txCommit());
+    this.commitCore(this.core);
   }
 
   // ─── group commit ─────────────────────────────────────────────────────────
@@ -767,7 +773,7 @@ export class Pool {
     this.group ??= new GroupCommit({
       openBatch: () => { this.openLevel(false, true); },
       runMember: (member) => { this.check0(this.core.txSavepoint()); return member(); },
-      commitBatch: () => { this.popLevel(); this.check0(this.core.txCommit()); },
+      commitBatch: () => { this.popLevel(); this.commitCore(this.core); },
       abortBatch: () => { this.abortThrough(this.levels[0]); },
     }, this.groupOptions);
     return this.group.submit(() => this.runTx(fn));
@@ -801,6 +807,7 @@ export class Pool {
   private abortThrough(level: TxLevel): void {
     while (level.open) {
       this.popLevel();
+      this.rollbacks++;
       this.core.txAbort();
     }
   }
@@ -830,9 +837,20 @@ export class Pool {
     this.openLevel(false);
   }
   /** Commit the innermost level, which beginTx() must have opened (an inner level commits nothing). */
-  commitTx(): void { this.check0(this.endStepLevel('commitTx').txCommit()); }
+  commitTx(): void { this.commitCore(this.endStepLevel('commitTx')); }
   /** Abort: restore every snapshot of the whole transaction. The innermost level must be one beginTx() opened. */
-  abortTx(): void { this.check0(this.endStepLevel('abortTx').txAbort()); }
+  abortTx(): void {
+    const core = this.endStepLevel('abortTx');
+    this.rollbacks++;
+    this.check0(core.txAbort());
+  }
+
+  /** Commit the core's innermost level; a failed commit counts as a rollback (what it held may be gone). */
+  private commitCore(core: CoreExports): void {
+    const code = core.txCommit();
+    if (code !== 0) this.rollbacks++;
+    this.check0(code);
+  }
 
   /** Pop the innermost level for commitTx/abortTx, refusing (with nothing changed) unless beginTx() opened it. */
   private endStepLevel(call: string): CoreExports {

@@ -79,16 +79,22 @@ function storeRegions(image: Uint8Array): Region[] {
   ];
 }
 
-/** The key (database name) bytes of every cell of the directory's one node (docs/containers.md: leaf cell = u16 keyLen, u32 valLen, key). */
-function directoryNameBytes(image: Uint8Array): Region[] {
+/**
+ * The content bytes of the directory's one node (docs/containers.md: leaf
+ * cell = u16 keyLen, u32 valLen, key, inline value): every key (a database
+ * name, or 0xFF + name for a msgpack structure list, docs/store.md), and
+ * the value of a structure list (property names).
+ */
+function directoryContentBytes(image: Uint8Array): Region[] {
   const root = u32At(image, H.ROOT);
   const node = u32At(image, u32At(image, root + 4) + 8);
   const count = image[node + 2] | (image[node + 3] << 8);
   return Array.from({ length: count }, (_, i) => {
     const cell = node + (image[node + 16 + 2 * i] | (image[node + 17 + 2 * i] << 8));
     const klen = image[cell] | (image[cell + 1] << 8);
-    return { name: `directory name ${i}`, start: cell + 6, end: cell + 6 + klen };
-  });
+    const key = { name: `directory key ${i}`, start: cell + 6, end: cell + 6 + klen };
+    return image[cell + 6] === 0xff ? [key, { name: `structure list ${i}`, start: key.end, end: key.end + u32At(image, cell + 2) }] : [key];
+  }).flat();
 }
 
 /** `r` without the parts covered by `holes`. */
@@ -159,17 +165,17 @@ describe('every byte of a Store file\'s metadata flipped', () => {
     expect(bad, `${bad.length} flips`).toEqual([]);
   });
 
-  it('the directory node: structure (header, slots, lengths, map offsets) refused with a typed error or harmless, never a raw error; a database name\'s bytes are content, not checked (was: WASM traps, RangeErrors)', () => {
+  it('the directory node: structure (header, slots, lengths, map offsets) refused with a typed error or harmless, never a raw error; names and msgpack structure lists are content, not checked (was: WASM traps, RangeErrors)', () => {
     const { image } = baseStore();
     const nodeRegions = storeRegions(image).filter((r) => r.name.startsWith('directory node'));
-    const names = directoryNameBytes(image);
+    const names = directoryContentBytes(image);
     const structure = nodeRegions.flatMap((r) => splitOut(r, names));
     const { tally, bad } = flipAll(structure, ['refused, untouched', 'harmless', 'refused on first use']);
     console.log(`store directory node structure flips: ${JSON.stringify(tally)}`);
     expect(bad, `${bad.length} flips`).toEqual([]);
-    // docs/store.md: keys and values carry no checksum; a damaged name reads as another name (its database looks new), but never as a raw error
+    // docs/store.md: keys and values carry no checksum; a damaged name reads as another name (its database looks new), a damaged structure list as other property names, but never as a raw error
     const content = flipAll(names, ['refused, untouched', 'harmless', 'refused on first use', 'SILENT DIFFERENCE']);
-    console.log(`store directory name-byte flips: ${JSON.stringify(content.tally)}`);
+    console.log(`store directory name and structure-list flips: ${JSON.stringify(content.tally)}`);
     expect(content.bad, `${content.bad.length} flips`).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 // store-crash.test.ts — the Store under the crash explorer: putSync (inline
 // values and ones big enough for a blob of their own), removeSync,
 // transactionSync with several writes over two databases, openDB making a
-// new database, and a group-commit batch of put / remove calls, crashed at
+// new database, and a group-commit batch of put / remove calls — each value
+// an object of a new shape, so each put also saves its database's msgpack
+// structure list — crashed at
 // every drain in every mode, once (also inside recovery) and twice in a
 // row. The oracle: the recovered file, opened as a Store, holds the model
 // after a prefix of the operations that includes every one that returned
@@ -23,8 +25,14 @@ type Op = W | { k: 'tx'; ws: W[] } | { k: 'batch'; ws: W[] } | { k: 'openDB'; db
 /** Database name → key → value length. */
 type State = Record<string, Record<string, number>>;
 
-/** A value: its key repeated to `len` characters (msgpack: a string of that length). */
-const valueOf = (key: string, len: number) => key.repeat(Math.ceil(len / key.length)).slice(0, len);
+/** A value: an object of one property named after its key (a shape of its own: its first put saves a msgpack structure with it), holding the key repeated to `len` characters. */
+const valueOf = (key: string, len: number) => ({ [`p${key}`]: key.repeat(Math.ceil(len / key.length)).slice(0, len) });
+/** The length of a value valueOf(key, len) made, checking it is one. */
+function lengthOf(key: string, value: unknown): number {
+  const len = ((value as Record<string, string>)[`p${key}`] ?? '').length;
+  expect(value).toEqual(valueOf(key, len));
+  return len;
+}
 
 function apply(s: State, op: Op): State {
   if (op.k === 'openDB') s[op.db] ??= {};
@@ -58,17 +66,14 @@ function read(p: Pool): State {
   const store = Store.attach(p);
   const root = p.root(8);
   const dir = OrderedMap.open(p, p.readU32(root + 4));
-  const names = [...dir.range()].map((e) => new TextDecoder().decode(e.key));
+  const names = [...dir.range()].filter((e) => e.key[0] !== 0xff).map((e) => new TextDecoder().decode(e.key)); // 0xFF…: a database's msgpack structures
   const maps = [OrderedMap.open(p, p.readU32(root)), dir, ...names.map((n) => OrderedMap.open(p, new DataView(dir.get(new TextEncoder().encode(n))!.buffer).getUint32(0, true)))];
   const objects = maps.reduce((n, m) => n + m.check().objects, 0);
   expect(p.stats().heap.liveObjects, 'the pool holds the root and exactly the maps\' objects').toBe(objects + 1);
   const s: State = {};
   for (const name of ['', ...names]) {
     const db = s[name] = {} as Record<string, number>;
-    for (const { key, value } of dbOf(store, name).getRange()) {
-      expect(value).toBe(valueOf(key as string, (value as string).length));
-      db[key as string] = (value as string).length;
-    }
+    for (const { key, value } of dbOf(store, name).getRange()) db[key as string] = lengthOf(key as string, value);
   }
   return s;
 }

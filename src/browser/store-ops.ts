@@ -16,12 +16,15 @@
 // serveSyncReads answers gets asked through a SharedArrayBuffer (the page's
 // sync-reads.ts) whenever the worker's event loop is free: only for a
 // database a message already used (so the read creates nothing), from its
-// stored bytes; anything else is declined and the page sends a message.
+// stored bytes (msgpack: decoded and encoded self-describing, since stored
+// ones name the database's shared structures); anything else is declined
+// and the page sends a message.
 
 import type { Pool } from '../pool.js';
 import { SYNC, SYNC_ANSWERED, SYNC_ASKED, SYNC_DECLINED, SYNC_FOUND, SYNC_MISSING, wireError, type StoreCall, type StoreOutcome } from './protocol.js';
 import { Store, type DatabaseOptions } from '../store/store.js';
 import { InvalidArgumentError } from '../errors.js';
+import { valueCodec } from '../store/encoding.js';
 
 /** The Store methods a page may call, by name. */
 export const STORE_METHODS = [
@@ -120,8 +123,13 @@ function syncGet(pool: Pool, cache: StoreCache, data: Uint8Array, length: number
   const head = data[0] | (data[1] << 8);
   const db = JSON.parse(utf8.decode(data.slice(2, 2 + head))) as DatabaseOptions;
   if (!cache.has(databaseId(db))) return null; // first use of the database: its map may have to be made (a write)
-  return database(pool, cache, { name: db.name, keyEncoding: 'binary', encoding: 'binary' }).getBinary(data.slice(2 + head, length));
+  const key = data.slice(2 + head, length);
+  if (db.encoding !== undefined && db.encoding !== 'msgpack') return database(pool, cache, { name: db.name, keyEncoding: 'binary', encoding: 'binary' }).getBinary(key);
+  // msgpack values name their database's shared structures, which the page does not have: decode here, answer self-describing bytes.
+  const value = database(pool, cache, { name: db.name, keyEncoding: 'binary', encoding: 'msgpack' }).get(key);
+  return value === undefined ? undefined : selfDescribing.encode(value);
 }
+const selfDescribing = valueCodec('msgpack');
 
 /** Answer the request waiting in the channel. */
 function answer(live: () => { pool: Pool; cache: StoreCache } | null, ctl: Int32Array, data: Uint8Array): void {

@@ -18,6 +18,20 @@ export const CORE = Symbol('pheap core');
 export const ABANDON = Symbol('pheap abandon');
 
 /**
+ * Key of Pool's internal rollback count: `pool[ROLLBACKS]` moves whenever a
+ * transaction level is aborted or a commit fails, so what was written in
+ * it may be gone (a cache of pool contents made inside it must be dropped).
+ */
+export const ROLLBACKS = Symbol('pheap rollbacks');
+
+/**
+ * Key of Pool's internal query: `pool[IN_TX]` is true while a transaction is
+ * running — a tx() or beginTx() level is open, not only a txAsync() batch
+ * between its members (then a write joins it with tx(), not txAsync()).
+ */
+export const IN_TX = Symbol('pheap in tx');
+
+/**
  * What `pool[CORE]` returns. `mem` and `words` view the whole memory as it
  * is now: a core call that grows the pool replaces the buffer, so they are
  * only good until the next call that may allocate (reads never do).

@@ -20,17 +20,30 @@
 // ['a'] and 'a' encode alike) and decodes as the part.
 //
 // Values: one codec per store, chosen by the `encoding` option as in
-// lmdb-js — 'msgpack' (default: msgpackr with lmdb-js's settings, so the
-// bytes are those lmdb-js writes), 'string' (UTF-8), 'binary' (the bytes
-// themselves), 'json', 'ordered-binary' (the key codec, same rules). A
-// value a codec cannot represent faithfully is InvalidArgumentError:
-// msgpack refuses functions and symbols anywhere inside the value (msgpackr
-// would silently write them as undefined) and integers outside 64 bits.
-// Codecs are pure: encode returns a fresh Uint8Array nothing else shares.
+// lmdb-js — 'msgpack' (default: msgpackr with lmdb-js's settings), 'string'
+// (UTF-8), 'binary' (the bytes themselves), 'json', 'ordered-binary' (the
+// key codec, same rules). A value a codec cannot represent faithfully is
+// InvalidArgumentError: msgpack refuses functions and symbols anywhere
+// inside the value (msgpackr would silently write them as undefined) and
+// integers outside 64 bits. encode returns a fresh Uint8Array nothing else
+// shares.
+//
+// A database's msgpack codec shares structures (sharedMsgpackCodec), as
+// lmdb-js does with its sharedStructuresKey: an object's property names are
+// written once per database, in a structure list the codec keeps through a
+// StructureStore, and a value names its structure by a one-byte id (half
+// the bytes, a third of the decode time, for small objects). Invariant: a
+// value is only ever encoded against structures that are persisted in the
+// same or an earlier transaction — a new structure is saved (store.save)
+// before encode returns, and when the store's generation moves (a rollback
+// may have dropped saves) the codec starts over from what is persisted.
+// The plain valueCodec('msgpack') writes self-describing values, the bytes
+// lmdb-js writes by default; it decodes shared-structure values only
+// through the database's codec.
 
 import { Encoder } from 'msgpackr';
 import { readKey, writeKey } from 'ordered-binary';
-import { InvalidArgumentError, KeyError, ValueDecodeError } from '../errors.js';
+import { CorruptHeapError, InvalidArgumentError, KeyError, PheapError, ValueDecodeError } from '../errors.js';
 import { shown } from '../args.js';
 import { copyOut } from '../bytes.js';
 
@@ -51,6 +64,8 @@ export interface ValueCodec {
   readonly encoding: ValueEncoding;
   /** The value's bytes; InvalidArgumentError if the encoding cannot represent it. */
   encode(value: unknown): Uint8Array;
+  /** The bytes encode(value) would give if it is stored already, written by nothing (for comparing, from a read). */
+  encodeKnown(value: unknown): Uint8Array;
   /** The value back from its bytes. */
   decode(bytes: Uint8Array): unknown;
   /** The value back from bytes `src[start, end)` (src is not kept: what is returned owns its data). */
@@ -66,7 +81,7 @@ function codec(encoding: ValueEncoding, encode: (value: unknown) => Uint8Array, 
       throw new ValueDecodeError(`a stored value (${end - start} bytes) does not decode as '${encoding}': ${(e as Error)?.message ?? String(e)} (damaged, or written with another encoding)`, { cause: e });
     }
   };
-  return { encoding, encode, decodeAt, decode: (bytes) => decodeAt(bytes, 0, bytes.length) };
+  return { encoding, encode, encodeKnown: encode, decodeAt, decode: (bytes) => decodeAt(bytes, 0, bytes.length) };
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -166,25 +181,90 @@ function refuse(encoding: ValueEncoding, value: unknown, why: string, cause?: un
   throw new InvalidArgumentError(`the '${encoding}' value encoding cannot encode ${shown(value)}: ${why}`, cause === undefined ? undefined : { cause });
 }
 
-/**
- * lmdb-js's default value encoder: msgpackr with copyBuffers. writeFunction
- * makes a function anywhere inside a value an error (msgpackr's default
- * writes it as undefined); msgpackr itself throws on a symbol. The value is
- * read once, in the encoding pass: what is checked is what is written.
- */
-const packr = new Encoder({ copyBuffers: true, writeFunction: () => { throw new Error('it holds a function, which msgpack would drop'); } });
+/** lmdb-js's encoder options: copyBuffers; a function anywhere inside a value is an error (msgpackr's default writes it as undefined; it throws on a symbol itself). */
+const MSGPACK_OPTIONS = { copyBuffers: true, writeFunction: () => { throw new Error('it holds a function, which msgpack would drop'); } };
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
-function msgpackCodec(): ValueCodec {
-  return codec('msgpack', (value) => {
-    try {
-      return Uint8Array.from(packr.encode(value));
-    } catch (e) { // a function or symbol inside, a cycle or nesting too deep, a bigint past 64 bits, a getter that threw
-      return refuse('msgpack', value, (e as Error)?.message ?? String(e), e);
-    }
-  }, (src, start, end) => packr.decode(src, { start, end }));
+/** `packr.encode(value)` as a fresh array; what msgpackr cannot encode is InvalidArgumentError (the value is read once, in the encoding pass: what is checked is what is written). */
+function msgpackEncode(packr: Encoder, value: unknown): Uint8Array {
+  try {
+    return Uint8Array.from(packr.encode(value));
+  } catch (e) { // a function or symbol inside, a cycle or nesting too deep, a bigint past 64 bits, a getter that threw
+    if (e instanceof PheapError) throw e; // a structure save that failed (OutOfSpaceError, …)
+    return refuse('msgpack', value, (e as Error)?.message ?? String(e), e);
+  }
 }
+
+/** Self-describing msgpack: lmdb-js's default encoding, byte for byte. */
+function msgpackCodec(): ValueCodec {
+  const packr = new Encoder(MSGPACK_OPTIONS);
+  return codec('msgpack', (value) => msgpackEncode(packr, value), (src, start, end) => packr.decode(src, { start, end }));
+}
+
+/** A msgpack database's shared structures, where they are persisted (see the header). */
+export interface StructureStore {
+  /** The persisted structure list (each structure an object's property names, in order); [] if none yet. */
+  load(): string[][];
+  /** Persist `structures` (the whole list) before returning; throws (a PheapError) if it cannot. */
+  save(structures: string[][]): void;
+  /** A number that changes whenever saves may have been rolled back. */
+  generation(): number;
+}
+
+/** The property-name lists of msgpackr's structure list (they carry bookkeeping properties of msgpackr's). */
+const plainStructures = (structures: unknown[]): string[][] => structures.map((keys) => Array.from(keys as string[]));
+
+/** The structure-sharing msgpack codec of one database (see the header). */
+export function sharedMsgpackCodec(store: StructureStore): ValueCodec {
+  let generation = NaN;
+  let packr!: Encoder;
+  let sharing = true;
+  const current = (): Encoder => {
+    if (store.generation() === generation) return packr;
+    const now = store.generation();
+    packr = new Encoder({
+      ...MSGPACK_OPTIONS,
+      structures: store.load(),
+      getStructures: () => store.load(),
+      // A name with a lone surrogate would persist as U+FFFD but read back from memory as itself until reopen: such a shape stays self-describing (its names are written, as U+FFFD, in every value).
+      shouldShareStructure: (keys: string[]) => sharing && !keys.some((k) => LONE_SURROGATE.test(k)),
+      // msgpackr passes a second argument, isCompatible (its types leave it out).
+      saveStructures: ((structures: unknown[], isCompatible: unknown) => {
+        const persisted = store.load();
+        if (typeof isCompatible === 'function' ? !isCompatible(persisted) : persisted.length !== isCompatible) return false; // msgpackr reloads and encodes again
+        store.save(plainStructures(structures));
+        return true;
+      }) as (structures: unknown[]) => boolean,
+    });
+    generation = now;
+    return packr;
+  };
+  const shared = codec('msgpack', (value) => msgpackEncode(current(), value), (src, start, end) => current().decode(src, { start, end }));
+  return {
+    ...shared,
+    /** Without saving a new structure: an object of a new shape is written self-describing (no stored value holds it, unless written before its structure was). */
+    encodeKnown(value: unknown): Uint8Array {
+      const packr = current();
+      sharing = false;
+      try { return msgpackEncode(packr, value); } finally { sharing = true; }
+    },
+  };
+}
+
+/** Structures as persisted (msgpack of the name lists) and back; a list that is not one is CorruptHeapError. */
+export function encodeStructures(structures: string[][]): Uint8Array {
+  return Uint8Array.from(plainPackr.encode(structures));
+}
+export function decodeStructures(bytes: Uint8Array): string[][] {
+  let list: unknown;
+  try { list = plainPackr.decode(bytes); } catch (e) { list = e; }
+  if (!Array.isArray(list) || !list.every((s) => Array.isArray(s) && s.every((k) => typeof k === 'string'))) {
+    throw new CorruptHeapError(`a database's msgpack structure list (${bytes.length} bytes) does not decode as lists of property names (damaged)`);
+  }
+  return list as string[][];
+}
+const plainPackr = new Encoder({ useRecords: false });
 
 const codecs: Record<ValueEncoding, () => ValueCodec> = {
   msgpack: msgpackCodec,

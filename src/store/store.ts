@@ -4,9 +4,12 @@
 // One pool (layout STORE_LAYOUT) holds one environment: its root object is
 // two u32 words, the offset of the main database's OrderedMap and that of
 // the directory, an OrderedMap from a named database's UTF-8 name to the
-// u32 (little-endian) offset of its OrderedMap. Keys are encoded by
+// u32 (little-endian) offset of its OrderedMap, and from 0xFF + a
+// database's name (0xFF alone: the main database) to its msgpack structure
+// list (encoding.ts; no UTF-8 name starts with 0xFF). Keys are encoded by
 // encoding.ts (ordered-binary, so byte order is lmdb-js's key order) or
-// taken raw ('binary'); values by the database's value codec.
+// taken raw ('binary'); values by the database's value codec, msgpack
+// sharing its structures through the directory.
 //
 // Invariants kept here:
 // - Every argument is encoded and checked before anything is written: a
@@ -31,10 +34,10 @@ import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, entries, valueAt, type RangeOptions } from '../containers/ordered-map.js';
 import { copyOut } from '../bytes.js';
-import { ABANDON } from '../containers/internal.js';
+import { ABANDON, IN_TX, ROLLBACKS } from '../containers/internal.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
-import { decodeKeyAt, encodeKey, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
+import { decodeKeyAt, decodeStructures, encodeKey, encodeStructures, sharedMsgpackCodec, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
 
 import { STORE_LAYOUT } from './layout.js';
 export { STORE_LAYOUT };
@@ -153,6 +156,40 @@ class Env {
     this.dir = OrderedMap.open(pool, pool.readU32(root + 4));
   }
 
+  /** The structure-sharing msgpack codec of each database used with 'msgpack' (one per database, whatever Store objects use it). */
+  readonly #msgpack = new Map<string | null, ValueCodec>();
+
+  /** Database `name`'s msgpack codec, its structures kept in the directory. */
+  msgpackOf(name: string | null): ValueCodec {
+    let codec = this.#msgpack.get(name);
+    if (!codec) {
+      const key = new Uint8Array([0xff, ...(name === null ? [] : nameArg(name))]);
+      codec = sharedMsgpackCodec({
+        load: () => { const bytes = this.dir.get(key); return bytes ? decodeStructures(bytes) : []; },
+        save: (structures) => this.writeNow(() => this.dir.put(key, encodeStructures(structures))),
+        generation: () => this.pool[ROLLBACKS],
+      });
+      this.#msgpack.set(name, codec);
+    }
+    return codec;
+  }
+
+  /**
+   * Write `fn` now, durable no later than whatever is written next: in the
+   * running transaction, else as a member of the group-commit batch (which
+   * every later write joins or follows). Throws if it was not written.
+   */
+  writeNow(fn: () => void): void {
+    if (this.pool[IN_TX]) return this.pool.tx(fn);
+    let done = false, failure: unknown;
+    this.pool.txAsync(() => {
+      done = false;
+      try { fn(); } catch (e) { failure = e; throw e; }
+      done = true;
+    }).catch(() => { /* a failed batch rolls the save back: the codec sees the rollback and reloads */ });
+    if (!done) throw failure ?? new TxStateError('a msgpack structure list could not be saved');
+  }
+
   /** Run a transaction callback, marking that writes join its transaction. */
   inside<T>(fn: () => T): T {
     this.depth++;
@@ -194,14 +231,14 @@ const DB_OPTIONS = ['name', 'encoding', 'keyEncoding', 'compression'] as const;
 const OPEN_OPTIONS = [...DB_OPTIONS, 'path', 'durability', 'maxSize', 'backend'] as const;
 
 /** A database's checked options. */
-interface DbConfig { name: string | null; codec: ValueCodec; keyEncoding: KeyEncoding }
+interface DbConfig { name: string | null; encoding: ValueEncoding; keyEncoding: KeyEncoding }
 
 function dbConfig(o: Partial<Record<(typeof DB_OPTIONS)[number], unknown>>): DbConfig {
   if (o.compression !== undefined && o.compression !== false) throw new UnsupportedOperationError(`compression ${shown(o.compression)}: the Store stores values uncompressed; pass compression: false or leave it out`);
   const keyEncoding = o.keyEncoding ?? 'ordered-binary';
   if (!(KEY_ENCODINGS as readonly unknown[]).includes(keyEncoding)) throw new InvalidArgumentError(`keyEncoding ${shown(keyEncoding)} is not one of ${KEY_ENCODINGS.map((e) => `'${e}'`).join(', ')}`);
   if (o.name !== undefined && o.name !== null) nameArg(o.name);
-  return { name: (o.name ?? null) as string | null, codec: valueCodec(o.encoding), keyEncoding: keyEncoding as KeyEncoding };
+  return { name: (o.name ?? null) as string | null, encoding: valueCodec(o.encoding).encoding, keyEncoding: keyEncoding as KeyEncoding };
 }
 
 /** A non-negative integer option, or undefined. */
@@ -235,10 +272,10 @@ export class Store<V = any, K extends Key = Key> {
   private constructor(env: Env, config: DbConfig, owner: boolean) {
     this.#env = env;
     this.name = config.name;
-    this.#codec = config.codec;
-    this.encoding = config.codec.encoding;
+    this.encoding = config.encoding;
     this.keyEncoding = config.keyEncoding;
     this.#map = env.mapOf(config.name);
+    this.#codec = config.encoding === 'msgpack' ? env.msgpackOf(config.name) : valueCodec(config.encoding);
     this.#owner = owner;
   }
 
@@ -292,7 +329,7 @@ export class Store<V = any, K extends Key = Key> {
     const k = this.#key(key);
     if (value === undefined) return valueAt(this.#map, k) !== undefined;
     if (value === null) return valueAt(this.#map, k) === undefined;
-    const want = this.#codec.encode(value);
+    const want = this.#codec.encodeKnown(value);
     const got = valueAt(this.#map, k);
     return got !== undefined && got.end - got.start === want.length && want.every((b, i) => b === got.mem[got.start + i]);
   }
