@@ -29,7 +29,7 @@ export function persist(off: u32, len: u32): void {
   flushModel.flush(off, len);
   drain();
 }
-export { createPool, openPool } from "./pool";
+export { createPool, finishOpen, openPool } from "./pool";
 export { alloc, free, realloc, root, usableSize, nextObject, rangeWritable, isLive } from "./alloc";
 export { objectType, objectDataLen } from "./object";
 export { txBegin, txAddRange, txCommit, txAbort, txSavepoint } from "./tx";
@@ -51,6 +51,8 @@ export function drainCount(): f64 { return <f64>flushModel.drainCalls; }
 export function linesPersisted(): f64 { return <f64>flushModel.linesPersisted; }
 export function recoveredEntries(): u32 { return log.recoveredEntries; }
 export function openCount(): u32 { return format.openCount(); }
+/** The root object's offset, or 0 if the pool has none (read-only, unlike root()). */
+export function rootOffset(): u32 { return format.rootOff(); }
 export function heapOffset(): u32 { return format.heapOff; }
 export function logOffset(): u32 { return format.logOff; }
 export function logBytes(): u32 { return format.logSize; }

@@ -646,13 +646,12 @@ function readLog(): Code {
 }
 
 /**
- * Open-time recovery: validate the whole log (read-only; CORRUPT_LOG leaves
- * the pool untouched), roll back its valid entries, move seq on and count
- * to 0 (always: stale entries of a torn transaction never validate again),
- * free the extension blocks and clear the link. Idempotent: a crash anywhere
- * in here leaves either the same valid log (rolled back again next time:
- * restoring old bytes twice is harmless) or an invalid one.
- * Runs before the heap's volatile state exists, so it only writes words.
+ * Open-time recovery, first half: validate the whole log (read-only;
+ * CORRUPT_LOG leaves the pool untouched) and roll back its valid entries.
+ * The entries stay valid until finishRecovery: a crash, or an open that
+ * stops here, leaves the same valid log, rolled back again next time
+ * (restoring old bytes twice is harmless). Writes only when there is
+ * something to roll back. Runs before the heap's volatile state exists.
  */
 export function recoverLog(): Code {
   loadLog(); // a reused instance forgets the previous image's session first
@@ -660,12 +659,22 @@ export function recoverLog(): Code {
   if (code != Code.OK) return code;
   recoveredEntries = validEntries;
   if (validEntries != 0) rollbackEntries(0, validEntries);
+  kept = extCount; // the chain's blocks stay the log's until finishRecovery gives them back
+  return Code.OK;
+}
+
+/**
+ * Open-time recovery, second half (once the heap is rebuilt and the open
+ * accepted): move seq on and count to 0 (always: stale entries of a torn
+ * transaction never validate again), free the extension blocks and clear
+ * the link. Idempotent, as recoverLog is.
+ */
+export function finishRecovery(): void {
   seq = (seq + 1) & SEQ_MASK;
   store<u64>(abs(logOff), seqWord(seq, 0));
   persist(logOff, 8);
-  kept = extCount;
-  releaseExtensions(0, false);
-  return Code.OK;
+  releaseExtensions(0, true);
+  loadLog();
 }
 
 /** Does the persistent chain name exactly the kept blocks, each live? Offset of the first wrong link, or 0. */

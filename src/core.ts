@@ -35,6 +35,8 @@ export interface CoreExports {
   discardPending(): void;
   createPool(size: number, layoutLen: number): number;
   openPool(size: number, layoutLen: number): number;
+  finishOpen(): void;
+  rootOffset(): number;
   alloc(size: number, type: number, flags: number, dest: number): number;
   free(off: number, dest: number): number;
   realloc(off: number, size: number, dest: number): number;

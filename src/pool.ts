@@ -22,7 +22,7 @@ import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
-import { ABANDON, CORE, IN_TX, ROLLBACKS, type CoreAccess } from './containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, VET, type CoreAccess } from './containers/internal.js';
 import {
   shown, numberArg, intValue, f64Value, u64Value, bytesValue, optionsArg, flagArg, userType, crashOptionsArg,
   groupCommitArg, txFunctionArg, isThenable, ignoreOutcome, maxSizeArg,
@@ -332,7 +332,7 @@ export class Pool {
     return pool;
   }
 
-  /** Open an existing pool, running recovery. Nothing is written unless the pool validates. */
+  /** Open an existing pool, running recovery. Nothing is written unless the pool validates (a recovery's rollback aside). */
   static open(opts: OpenOptions): Pool {
     const layout = encodeLayout(opts.layout);
     const group = groupCommitArg(opts.groupCommit);
@@ -362,6 +362,8 @@ export class Pool {
       const t0 = performance.now();
       pool.check0(pool.core.openPool(pool.poolBytes, layout.length));
       pool.recoveryMs = performance.now() - t0;
+      (opts as { [VET]?: (pool: Pool) => void })[VET]?.(pool); // refusing here leaves the file as it was (but for a rollback recovery did)
+      pool.core.finishOpen();
     } catch (e) {
       if (pool) pool.closed = true; // a recycled pool stays reusable after a refused open
       backend.close(false);

@@ -4,8 +4,9 @@
 //   - every byte of its metadata flipped: the pool header, the Store's root
 //     object (docs/store.md: the offsets of the main map and the directory),
 //     both maps' headers and the directory's node (docs/containers.md's node
-//     layout): each image must be refused with a typed error and left
-//     byte-identical, or open to exactly the original contents (a flip in
+//     layout), opened at each durability in turn: each image must be
+//     refused with a typed error and left byte-identical, or open to
+//     exactly the original contents (a flip in
 //     the directory's node may also be refused on first use, with a typed
 //     error: nothing but a checksum could catch it at open);
 //   - two processes at once: a second opener (either backend) is refused with
@@ -112,12 +113,15 @@ function splitOut(r: Region, holes: Region[]): Region[] {
 
 type Outcome = 'refused, untouched' | 'harmless' | 'refused on first use' | 'REFUSED BUT MODIFIED' | 'RAW ERROR' | 'SILENT DIFFERENCE';
 
-/** Open a mutated file as a Store and read everything: what happened. */
-function tryMutant(file: string, mutant: Buffer, contents: string): { outcome: Outcome; detail: string } {
+/** Durabilities the mutants are opened at, in turn (each with its default backend: 'os' maps the file where the native shim loads). */
+const DURABILITIES = ['none', 'os', 'fsync'] as const;
+
+/** Open a mutated file as a Store at `durability` and read everything: what happened. */
+function tryMutant(file: string, mutant: Buffer, contents: string, durability: (typeof DURABILITIES)[number]): { outcome: Outcome; detail: string } {
   fs.writeFileSync(file, mutant);
   let db: Store;
   try {
-    db = open({ path: file, durability: 'none', backend: 'file' });
+    db = open({ path: file, durability, ...(durability === 'none' ? { backend: 'file' as const } : {}) });
   } catch (e) {
     if (!(e instanceof PheapError)) return { outcome: 'RAW ERROR', detail: `open: ${String(e)}` };
     return fs.readFileSync(file).equals(mutant) ? { outcome: 'refused, untouched', detail: '' } : { outcome: 'REFUSED BUT MODIFIED', detail: e.name };
@@ -142,9 +146,9 @@ function flipAll(regions: Region[], ok: readonly Outcome[]): { tally: Record<str
     for (let at = r.start; at < r.end; at++) {
       const mutant = Buffer.from(image);
       mutant[at] ^= 0xff;
-      const { outcome, detail } = tryMutant(file, mutant, contents);
+      const { outcome, detail } = tryMutant(file, mutant, contents, DURABILITIES[at % DURABILITIES.length]);
       tally[outcome] = (tally[outcome] ?? 0) + 1;
-      if (!ok.includes(outcome)) bad.push(`${r.name} +${at - r.start} (0x${at.toString(16)}): ${outcome} ${detail}`);
+      if (!ok.includes(outcome)) bad.push(`${r.name} +${at - r.start} (0x${at.toString(16)}, durability ${DURABILITIES[at % DURABILITIES.length]}): ${outcome} ${detail}`);
     }
   }
   return { tally, bad };

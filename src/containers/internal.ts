@@ -32,6 +32,15 @@ export const ROLLBACKS = Symbol('pheap rollbacks');
 export const IN_TX = Symbol('pheap in tx');
 
 /**
+ * Key of an internal open option: `Pool.open({ …, [VET]: (pool) => … })`
+ * calls it once the pool is recovered and readable, before the open writes
+ * anything of its own (counting the open, moving the log on); if it
+ * throws, the pool is closed without writing and the error rethrown. A
+ * layout's own checks (the Store's) refuse a file this way, untouched.
+ */
+export const VET = Symbol('pheap vet');
+
+/**
  * What `pool[CORE]` returns. `mem` and `words` view the whole memory as it
  * is now: a core call that grows the pool replaces the buffer, so they are
  * only good until the next call that may allocate (reads never do).

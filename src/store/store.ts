@@ -34,7 +34,7 @@ import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, entries, valueAt, type RangeOptions } from '../containers/ordered-map.js';
 import { copyOut } from '../bytes.js';
-import { ABANDON, IN_TX, ROLLBACKS } from '../containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, VET } from '../containers/internal.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKeyAt, decodeStructures, encodeKey, encodeStructures, sharedMsgpackCodec, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
@@ -133,6 +133,20 @@ function* mapped<T, U>(it: Iterator<T>, fn: (value: T) => U): Generator<U> {
 }
 function* filtered<T>(it: Iterator<T>, fn: (value: T) => unknown): Generator<T> {
   for (let r = it.next(); !r.done; r = it.next()) if (fn(r.value)) yield r.value;
+}
+
+/**
+ * The Store's structures of a pool being opened, checked without writing
+ * (Pool.open's VET: a refused file stays as it was): the root object and,
+ * once the environment exists, both maps' headers and root nodes.
+ */
+function vetStore(pool: Pool): void {
+  if (pool[CORE].core.rootOffset() === 0) return; // no root yet: the Store sets itself up
+  const root = pool.root(1); // a root exists, so this only checks it (CorruptHeapError if damaged)
+  for (const word of [root, root + 4]) {
+    const map = pool.readU32(word);
+    if (map !== 0) OrderedMap.open(pool, map);
+  }
 }
 
 /** The pool of one Store file and what its databases share. */
@@ -489,7 +503,8 @@ export function open<V = any, K extends Key = Key>(pathOrOpts?: string | StoreOp
     pool = Pool.create(poolOpts);
   } else {
     const fileAtFsync = o.backend === undefined && (o.durability ?? 'fsync') === 'fsync' ? { backend: 'file' as const } : {};
-    pool = Pool.openOrCreate({ ...poolOpts, ...fileAtFsync, path: o.path as string });
+    const vetted: CreateOptions & { [VET]: typeof vetStore } = { ...poolOpts, ...fileAtFsync, path: o.path as string, [VET]: vetStore };
+    pool = Pool.openOrCreate(vetted);
   }
   try {
     return Store.attach(pool, db) as Store<V, K>;
