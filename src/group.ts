@@ -9,6 +9,9 @@
 // `maxDelayMs`, or at `maxBatch` members, or when the pool needs it: a
 // synchronous tx()/beginTx() at the top level, close()). Then every member's
 // promise resolves: its transaction is durable at the pool's level.
+// Members whose result is known to be `true` (the Store's put and remove)
+// may share one promise per batch (submitShared), as lmdb-js's puts do:
+// no promise and no record of their own.
 //
 // Invariants:
 //   - a member's promise resolves only after the commit protocol of its
@@ -48,11 +51,31 @@ interface Member {
   reject: (e: unknown) => void;
 }
 
+/** The one promise of a batch's shared members (submitShared). */
+interface Shared {
+  promise: Promise<true>;
+  resolve: (v: true) => void;
+  reject: (e: unknown) => void;
+}
+
+function shared(): Shared {
+  let resolve!: (v: true) => void, reject!: (e: unknown) => void;
+  const promise = new Promise<true>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+/** Why a member did not join: run it again (the log filled up), or it failed. */
+const RETRY = Symbol('retry');
+const FAILED = Symbol('failed');
+
 /** Run `fn` when the event loop turns (setImmediate where it exists: Node; else a 0 ms timer). */
 const nextTurn: (fn: () => void) => unknown = typeof setImmediate === 'function' ? setImmediate : (fn) => setTimeout(fn, 0);
 
 export class GroupCommit {
   private members: Member[] = [];
+  /** The open batch's shared promise (made by its first shared member), and how many members share it. */
+  private shared: Shared | null = null;
+  private sharing = 0;
   private open = false;
   /** A timer or immediate is set to commit the open batch. */
   private scheduled = false;
@@ -67,37 +90,55 @@ export class GroupCommit {
   /** Is a batch open? */
   get isOpen(): boolean { return this.open; }
 
+  /** Members in the open batch. */
+  private get size(): number { return this.members.length + this.sharing; }
+
   /** Run `fn` now as a member of the open batch (opening one); its promise settles as the invariants say. */
   submit<T>(fn: () => T): Promise<T> {
+    const ran = this.run(fn);
+    if (ran.failed) return ran.failed === RETRY ? this.submit(fn) : Promise.reject(ran.error);
+    const settled = new Promise<T>((resolve, reject) => {
+      this.members.push({ value: ran.value, resolve: resolve as (v: unknown) => void, reject });
+    });
+    this.added();
+    return settled;
+  }
+
+  /** As submit, for a member whose result is `true`: the promise is the batch's, shared with its other such members. */
+  submitShared(fn: () => unknown): Promise<true> {
+    const ran = this.run(fn);
+    if (ran.failed) return ran.failed === RETRY ? this.submitShared(fn) : Promise.reject(ran.error);
+    const batch = this.shared ??= shared();
+    this.sharing++;
+    this.added();
+    return batch.promise;
+  }
+
+  /**
+   * Run `fn` as a member (opening a batch if none is). If the log filled up
+   * in a batch that already holds other transactions (fn's own changes are
+   * rolled back), those commit and RETRY says to run fn again, first in a
+   * batch of its own.
+   */
+  private run<T>(fn: () => T): { failed?: undefined; value: T } | { failed: typeof RETRY | typeof FAILED; error?: unknown } {
     if (!this.open) {
       this.host.openBatch();
       this.open = true;
     }
-    let value: T;
     try {
-      value = this.host.runMember(fn);
+      return { value: this.host.runMember(fn) };
     } catch (e) {
-      if (!this.open) return Promise.reject(e); // the pool closed (or crashed) inside fn: abandon() settled the batch
-      if (e instanceof LogFullError && this.members.length > 0) return this.retryAlone(fn);
-      if (this.members.length === 0) { this.open = false; this.host.abortBatch(); } // nothing else in the batch
-      return Promise.reject(e);
+      if (!this.open) return { failed: FAILED, error: e }; // the pool closed (or crashed) inside fn: abandon() settled the batch
+      if (e instanceof LogFullError && this.size > 0) { this.commit(); return { failed: RETRY }; }
+      if (this.size === 0) { this.open = false; this.host.abortBatch(); } // nothing else in the batch
+      return { failed: FAILED, error: e };
     }
-    const settled = new Promise<T>((resolve, reject) => {
-      this.members.push({ value, resolve: resolve as (v: unknown) => void, reject });
-    });
-    if (this.members.length >= this.maxBatch) this.commit();
-    else this.schedule();
-    return settled;
   }
 
-  /**
-   * The log filled up while `fn` ran in a batch that already holds other
-   * transactions (its own changes are rolled back): commit those, then run
-   * `fn` again, first in a batch of its own.
-   */
-  private retryAlone<T>(fn: () => T): Promise<T> {
-    this.commit();
-    return this.submit(fn);
+  /** A member joined: commit at maxBatch, else make sure the batch commits soon. */
+  private added(): void {
+    if (this.size >= this.maxBatch) this.commit();
+    else this.schedule();
   }
 
   private schedule(): void {
@@ -111,16 +152,20 @@ export class GroupCommit {
   /** Commit the open batch now (if any) and settle its members' promises. */
   commit(): void {
     if (!this.open) return;
-    const members = this.members;
+    const members = this.members, batch = this.shared;
     this.members = [];
+    this.shared = null;
+    this.sharing = 0;
     this.open = false;
     try {
       this.host.commitBatch();
     } catch (e) {
       for (const m of members) m.reject(e);
+      batch?.reject(e);
       throw e;
     }
     for (const m of members) m.resolve(m.value);
+    batch?.resolve(true);
   }
 
   /** The pool closed or crashed with the batch open: nothing of it was committed. */
@@ -130,7 +175,10 @@ export class GroupCommit {
       ? new PoolClosedError()
       : new TxStateError('the pool crashed before this transaction\'s batch was committed; recovery rolled it back');
     for (const m of this.members) m.reject(err);
+    this.shared?.reject(err);
     this.members = [];
+    this.shared = null;
+    this.sharing = 0;
     this.open = false;
   }
 }

@@ -22,7 +22,7 @@ import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
-import { ABANDON, CORE, IN_TX, ROLLBACKS, VET, type CoreAccess } from './containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, TX_ASYNC_SHARED, VET, type CoreAccess } from './containers/internal.js';
 import {
   shown, numberArg, intValue, f64Value, u64Value, bytesValue, optionsArg, flagArg, userType, crashOptionsArg,
   groupCommitArg, txFunctionArg, isThenable, ignoreOutcome, maxSizeArg,
@@ -764,21 +764,34 @@ export class Pool {
    */
   txAsync<T>(fn: (tx: Tx) => T): Promise<T> {
     try {
-      this.live();
-      txFunctionArg(fn, 'txAsync');
-      if (this.levels.length > 0 && !this.onlyBatchOpen()) {
-        throw new TxStateError('txAsync() inside a transaction: nest with tx(); txAsync() runs at the top level');
-      }
+      return this.batcher(fn).submit(() => this.runTx(fn));
     } catch (e) {
       return Promise.reject(e);
     }
-    this.group ??= new GroupCommit({
+  }
+
+  /** @internal txAsync(fn) for a `fn` whose result is true: the promise is the one its batch's such members share. */
+  [TX_ASYNC_SHARED](fn: () => true): Promise<true> {
+    try {
+      return this.batcher(fn).submitShared(() => this.runTx(fn));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The group-commit batcher (made on first use), once `fn` and the pool's state allow a txAsync(). */
+  private batcher(fn: unknown): GroupCommit {
+    this.live();
+    txFunctionArg(fn, 'txAsync');
+    if (this.levels.length > 0 && !this.onlyBatchOpen()) {
+      throw new TxStateError('txAsync() inside a transaction: nest with tx(); txAsync() runs at the top level');
+    }
+    return this.group ??= new GroupCommit({
       openBatch: () => { this.openLevel(false, true); },
       runMember: (member) => { this.check0(this.core.txSavepoint()); return member(); },
       commitBatch: () => { this.popLevel(); this.commitCore(this.core); },
       abortBatch: () => { this.abortThrough(this.levels[0]); },
     }, this.groupOptions);
-    return this.group.submit(() => this.runTx(fn));
   }
 
   /** Commit the open txAsync() batch now (if any): its promises resolve. Nothing else may be open. */

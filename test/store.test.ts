@@ -370,6 +370,26 @@ describe('the Store on a file', () => {
     expect(s.getKeys().asArray).toEqual(['h', 'i']);
     s.close();
   });
+
+  it('the puts and removes of one batch share one promise (as in lmdb-js); a write that fails rejects alone and the others commit', async () => {
+    const s = open({ maxSize: 1 << 20 });
+    const big = 'x'.repeat(200_000);
+    const first = s.put('a', 1), removed = s.remove('zz'), ok = s.put('b', big);
+    const tooBig = s.put('c', big.repeat(8)); // the pool may not grow that far: OutOfSpaceError for this member only
+    const last = s.put('d', 2);
+    expect(removed, 'one batch, one promise').toBe(first);
+    expect(ok).toBe(first);
+    expect(last).toBe(first);
+    expect(tooBig).not.toBe(first);
+    await expect(tooBig).rejects.toThrow(PheapError);
+    expect(await first).toBe(true);
+    expect(s.getKeys().asArray).toEqual(['a', 'b', 'd']);
+    const next = s.put('e', 3);
+    expect(next, 'a new batch has a new promise').not.toBe(first);
+    s.putSync('f', 4); // commits the open batch first
+    expect(await next).toBe(true);
+    s.close();
+  });
 });
 
 describe('what the Store hands out', () => {

@@ -32,6 +32,13 @@ export const ROLLBACKS = Symbol('pheap rollbacks');
 export const IN_TX = Symbol('pheap in tx');
 
 /**
+ * Key of Pool's internal shared-promise txAsync: `pool[TX_ASYNC_SHARED](fn)`
+ * is txAsync(fn) for a `fn` that returns true, whose promise is the one
+ * every such member of its batch shares (group.ts submitShared).
+ */
+export const TX_ASYNC_SHARED = Symbol('pheap txAsync shared');
+
+/**
  * Key of an internal open option: `Pool.open({ …, [VET]: (pool) => … })`
  * calls it once the pool is recovered and readable, before the open writes
  * anything of its own (counting the open, moving the log on); if it

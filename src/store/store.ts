@@ -34,7 +34,7 @@ import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, entries, valueAt, type RangeOptions } from '../containers/ordered-map.js';
 import { copyOut } from '../bytes.js';
-import { ABANDON, CORE, IN_TX, ROLLBACKS, VET } from '../containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, TX_ASYNC_SHARED, VET } from '../containers/internal.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKeyAt, decodeStructures, encodeKey, encodeStructures, sharedMsgpackCodec, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
@@ -357,7 +357,7 @@ export class Store<V = any, K extends Key = Key> {
   put(key: K, value: V, ...versions: unknown[]): Promise<boolean> {
     noVersions('put', versions);
     const k = this.#key(key), v = this.#codec.encode(value);
-    return this.#write(() => { this.#map.put(k, v); return true; });
+    return this.#write(() => { this.#map.put(k, v); return true as const; });
   }
 
   /** Store `value` under `key` now, in a transaction of its own (or the open one); durable on return. */
@@ -372,7 +372,7 @@ export class Store<V = any, K extends Key = Key> {
   remove(key: K, ...versions: unknown[]): Promise<boolean> {
     noVersions('remove', versions);
     const k = this.#key(key);
-    return this.#write(() => { this.#map.remove(k); return true; });
+    return this.#write(() => { this.#map.remove(k); return true as const; });
   }
 
   /** Remove `key`'s entry now; true if there was one. */
@@ -382,11 +382,11 @@ export class Store<V = any, K extends Key = Key> {
     return this.#sync(() => this.#map.remove(k));
   }
 
-  /** An asynchronous write: part of the running transaction callback, else a member of the group-commit batch. */
-  #write<T>(fn: () => T): Promise<T> {
+  /** An asynchronous write: part of the running transaction callback, else a member of the group-commit batch (its promise the batch's, as in lmdb-js). */
+  #write(fn: () => true): Promise<true> {
     // Inside a transaction callback a failing write throws, as a sync one does: uncaught, it rolls the whole transaction back (a rejected promise would let the callback commit without it).
     if (this.#env.depth > 0) return Promise.resolve(fn());
-    return this.#env.pool.txAsync(fn);
+    return this.#env.pool[TX_ASYNC_SHARED](fn);
   }
 
   /** A synchronous write: one transaction (which commits an open batch first), or part of the running one. */
