@@ -439,17 +439,20 @@ export function runLive(c: u32): u32 {
 
 /**
  * Take `n` contiguous free chunks: from the extents, else after reclaiming
- * empty runs and the log's kept extension blocks, else after growing the
- * pool; -1 if none.
+ * empty runs, else after growing the pool, else (the pool may not grow)
+ * after taking back the log's kept extension blocks; -1 if none. The kept
+ * blocks go last: the next big transaction would link them again, two
+ * drains each, so giving them up before growing traded a little file for
+ * a train of syncs around every growth.
  */
 function findChunks(n: u32): i32 {
   let c = takeChunks(n);
   if (c >= 0) return c;
   reclaimEmptyRuns();
-  releaseLogBlocks();
   c = takeChunks(n);
-  if (c >= 0 || !growHeap(n)) return c;
-  return takeChunks(n);
+  if (c >= 0) return c;
+  if (growHeap(n)) return takeChunks(n);
+  return releaseLogBlocks() ? takeChunks(n) : -1;
 }
 
 /** Claim `n` contiguous chunks for a large object; -1 if none even after reclaiming empty runs and growing. */

@@ -64,7 +64,7 @@
 //   with no drain (the block is linked and live already). The chain is
 //   exactly LOG_BLOCKS[0, kept) — the session uses its first extCount
 //   blocks — and is given back only when the heap needs chunks
-//   (releaseLogBlocks, before the pool grows) or by recovery at open.
+//   and the pool cannot grow (releaseLogBlocks) or by recovery at open.
 //
 // Ranges already logged in this tx (even partly) are not logged again:
 // TX_RANGES keeps the sorted, merged set, so each byte's entry is its

@@ -58,6 +58,28 @@ describe('a group-commit batch of 1000 puts costs a few drains', () => {
     p.check();
     p.close();
   }, 60_000);
+
+  it('a pool growing under batches keeps its log blocks: batches that do not grow cost at most 5 drains, and one that grows at most 10 (was: 17–37 drains around each growth, the kept blocks given to the heap and linked again)', async () => {
+    const p = Pool.create({ path: tmp.file('growing'), backend: 'file', size: MiB, layout: 'chain', durability: 'fsync' });
+    const map = OrderedMap.create(p, { into: p.root(8) });
+    const value = new Uint8Array(100).fill(0x3c);
+    const key = (i: number) => { const k = new Uint8Array(16); new DataView(k.buffer).setUint32(12, i); return k; };
+    const plain: number[] = [], growing: number[] = [];
+    for (let b = 0; b < 60; b++) {
+      const s0 = p.stats();
+      await Promise.all(Array.from({ length: 1000 }, (_, j) => p.txAsync(() => map.put(key(b * 1000 + j), value))));
+      const s1 = p.stats();
+      (s1.growths > s0.growths ? growing : plain).push(s1.drains - s0.drains);
+    }
+    console.log(`drains per batch while growing from 1 MiB to ${p.size / MiB} MiB: batches that grew ${growing.join(', ')}; the others ${[...new Set(plain)].sort((a, b) => a - b).join(' / ')} (median ${[...plain].sort((a, b) => a - b)[plain.length >> 1]})`);
+    expect(growing.length, 'the pool grew several times').toBeGreaterThanOrEqual(4);
+    expect(Math.max(...plain.slice(3)), 'after warm-up, a batch that does not grow').toBeLessThanOrEqual(5 + 2); // +2: one new log block now and then
+    expect(Math.max(...growing), 'a batch that grows').toBeLessThanOrEqual(10);
+    expect(map.count).toBe(60_000);
+    map.check();
+    p.check();
+    p.close();
+  }, 60_000);
 });
 
 // ─── crash exploration ──────────────────────────────────────────────────────
