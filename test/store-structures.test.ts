@@ -160,6 +160,20 @@ describe('msgpack structures', () => {
     expect(sha256File(path), 'file unchanged').toBe(hash);
   });
 
+  it('lmdb-js\'s sharedStructuresKey option is accepted (structures are shared anyway, the key holds nothing)', () => {
+    const path = tmp.file('key');
+    const db = open(path, { durability: 'none', sharedStructuresKey: Symbol.for('structures') });
+    const other = db.openDB('other', { sharedStructuresKey: Symbol.for('structures') });
+    db.putSync('a', { x: 1, y: 'two' });
+    other.putSync('b', { x: 3 });
+    expect(db.getCount(), 'no entry under the key').toBe(1);
+    db.close();
+    const again = open(path, { durability: 'none' });
+    expect(again.get('a')).toEqual({ x: 1, y: 'two' });
+    expect(again.openDB('other').get('b')).toEqual({ x: 3 });
+    again.close();
+  });
+
   it('values written self-describing (lmdb-js\'s default bytes, files from before shared structures) still read, beside shared ones', () => {
     const db = open();
     const raw = db.openDB('mixed', { encoding: 'binary' });

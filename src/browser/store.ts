@@ -168,7 +168,7 @@ export class BrowserStore<V = any, K extends Key = Key> { // eslint-disable-line
 
   /** A named database of the same file (created on first write). */
   openDB<V2 = V, K2 extends Key = K>(name: string, opts: Omit<DatabaseOptions, 'name'> = {}): BrowserStore<V2, K2> {
-    return new BrowserStore<V2, K2>(this.conn, { ...opts, name });
+    return new BrowserStore<V2, K2>(this.conn, { ...sendable(opts), name });
   }
 
   /** Send the calls made so far (their writes commit), then close the file (the worker ends). */
@@ -178,13 +178,19 @@ export class BrowserStore<V = any, K extends Key = Key> { // eslint-disable-line
   }
 }
 
+/** Database options as messages carry them: without sharedStructuresKey (accepted, not used, and often a Symbol, which no message can carry). */
+function sendable<O extends DatabaseOptions>(opts: O): Omit<O, 'sharedStructuresKey'> {
+  const { sharedStructuresKey: _unused, ...rest } = opts;
+  return rest;
+}
+
 /**
  * Open (or create) the Store file `name` in OPFS (origin-private: one per
  * site) and return its main database, or the named one (`opts.name`). A
  * file of another kind is refused untouched (LayoutMismatchError, NotAPoolError).
  */
 export async function open<V = any, K extends Key = Key>(name: string, opts: BrowserStoreOptions = {}): Promise<BrowserStore<V, K>> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const { backend, durability, size, waitMs, ...db } = opts;
+  const { backend, durability, size, waitMs, ...db } = sendable(opts);
   const client = await PoolClient.open(name, {
     layout: STORE_LAYOUT, backend: backend ?? 'opfs', durability: durability ?? 'fsync', waitMs,
     create: { size: size ?? 1 << 20 },

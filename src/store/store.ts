@@ -56,6 +56,12 @@ export interface DatabaseOptions {
   keyEncoding?: KeyEncoding;
   /** Only false (or absent): values are stored uncompressed. */
   compression?: false;
+  /**
+   * Accepted for lmdb-js compatibility and not used: a msgpack database
+   * always shares its structures, kept in the Store's directory rather
+   * than under a key of the database (docs/store.md).
+   */
+  sharedStructuresKey?: unknown;
 }
 
 /** Options of open(). */
@@ -241,7 +247,7 @@ function nameArg(name: unknown): Uint8Array {
   return bytes;
 }
 
-const DB_OPTIONS = ['name', 'encoding', 'keyEncoding', 'compression'] as const;
+const DB_OPTIONS = ['name', 'encoding', 'keyEncoding', 'compression', 'sharedStructuresKey'] as const;
 const OPEN_OPTIONS = [...DB_OPTIONS, 'path', 'durability', 'maxSize', 'backend'] as const;
 
 /** A database's checked options. */
