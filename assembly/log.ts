@@ -447,6 +447,23 @@ export function logRange(off: u32, len: u32): Code {
   return Code.OK;
 }
 
+/**
+ * [off, off+len) is about to be written but needs no undo entry: bytes no
+ * live structure reads before the transaction's writes name them (a B+-tree
+ * node's free gap), so rolling back what names them is enough. Recorded as
+ * a logged range without an entry, so the commit (or the next savepoint)
+ * flushes it with the rest. The caller guarantees the bytes were unused
+ * since the transaction (or its savepoint) began: a later logRange over
+ * them in this stretch writes no entry, so they keep whatever they hold.
+ */
+export function markUnlogged(off: u32, len: u32): Code {
+  if (len == 0) return Code.OK;
+  assert(<u64>off + len <= <u64>poolSize, "markUnlogged: range outside the pool");
+  if (rangeCount >= TX_RANGES_CAP - 1) return Code.TX_TOO_LARGE;
+  insertRange(off, off + len);
+  return Code.OK;
+}
+
 /** Has the open log session written anything? (If not, there is nothing to undo or invalidate.) */
 export function logTouched(): bool { return appended != 0 || extCount != 0; }
 

@@ -763,28 +763,27 @@ export class Pool {
    * txAsync() is refused (TxStateError): nest with tx().
    */
   txAsync<T>(fn: (tx: Tx) => T): Promise<T> {
-    try {
-      return this.batcher(fn).submit(() => this.runTx(fn));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    const group = this.batcher(fn);
+    return group instanceof GroupCommit ? group.submit(() => this.runTx(fn)) : group;
   }
 
   /** @internal txAsync(fn) for a `fn` whose result is true: the promise is the one its batch's such members share. */
   [TX_ASYNC_SHARED](fn: () => true): Promise<true> {
-    try {
-      return this.batcher(fn).submitShared(() => this.runTx(fn));
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    const group = this.batcher(fn);
+    return group instanceof GroupCommit ? group.submitShared(() => this.runTx(fn)) : group;
   }
 
-  /** The group-commit batcher (made on first use), once `fn` and the pool's state allow a txAsync(). */
-  private batcher(fn: unknown): GroupCommit {
-    this.live();
-    txFunctionArg(fn, 'txAsync');
-    if (this.levels.length > 0 && !this.onlyBatchOpen()) {
-      throw new TxStateError('txAsync() inside a transaction: nest with tx(); txAsync() runs at the top level');
+  /**
+   * The group-commit batcher (made on first use), or a rejected promise if
+   * `fn` or the pool's state refuse a txAsync(). (Only these refusals become
+   * a rejection: what the batch itself throws — a crash in its commit —
+   * propagates.)
+   */
+  private batcher(fn: unknown): GroupCommit | Promise<never> {
+    try {
+      this.checkTxAsync(fn);
+    } catch (e) {
+      return Promise.reject(e);
     }
     return this.group ??= new GroupCommit({
       openBatch: () => { this.openLevel(false, true); },
@@ -792,6 +791,14 @@ export class Pool {
       commitBatch: () => { this.popLevel(); this.commitCore(this.core); },
       abortBatch: () => { this.abortThrough(this.levels[0]); },
     }, this.groupOptions);
+  }
+
+  private checkTxAsync(fn: unknown): void {
+    this.live();
+    txFunctionArg(fn, 'txAsync');
+    if (this.levels.length > 0 && !this.onlyBatchOpen()) {
+      throw new TxStateError('txAsync() inside a transaction: nest with tx(); txAsync() runs at the top level');
+    }
   }
 
   /** Commit the open txAsync() batch now (if any): its promises resolve. Nothing else may be open. */

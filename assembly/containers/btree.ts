@@ -65,7 +65,7 @@ import { ALLOC_ALIGN64, ALLOC_ZERO, alloc, free } from "../alloc";
 import { objectDataLen } from "../object";
 import { NOT_A_CONTAINER, isHeader, isObjectOf, setOut } from "./shared";
 import { txAbort, txBegin, txCommit } from "../tx";
-import { allocsRecorded, deferredLog, freesRecorded, logRange, txDepth, txReady } from "../log";
+import { allocsRecorded, deferredLog, freesRecorded, logRange, markUnlogged, txDepth, txReady } from "../log";
 import { drain } from "../flush";
 
 /** The map's volatile area: [BTREE_SCRATCH, BTREE_SCRATCH_END), below POOL_BASE and outside layout.ts's regions. */
@@ -628,21 +628,42 @@ function splittingLevels(h: u32): u32 {
   return n;
 }
 
+/** Free bytes between `n`'s slots and its cells (the gap a cell and its slot are placed into in place). */
+function gapOf(n: u32): u32 { return topOf(n) - NODE_HDR - (countOf(n) << 1); }
+
+/**
+ * Log what a cell of at most `size` bytes placed into `n` at `idx` in place
+ * changes: the header and the slots from idx on (they shift, or idx's is
+ * replaced). The cell and an insert's last slot land in the gap — bytes no
+ * slot names, unused since the node was last rebuilt (a rebuild logs the
+ * whole node) — so they get no undo entry, only a mark that the commit
+ * flushes them: a rollback restores the header and slots, which make them
+ * unreachable again, whatever they hold.
+ */
+function logInGap(n: u32, idx: u32, size: u32): Code {
+  const count = countOf(n);
+  let code = logSlots(n, idx, count);
+  if (code == Code.OK) code = markUnlogged(n + NODE_HDR + (count << 1), 2);
+  return code == Code.OK ? markUnlogged(n + topOf(n) - size, size) : code;
+}
+
 /** Log what a put will change. `splits` 0: the leaf alone (`inPlace`: fast path). */
 function logPut(m: u32, leaf: u32, idx: u32, op: u32, size: u32, splits: u32, h: u32): Code {
   let code = logRange(m, 24);
   if (code != Code.OK) return code;
   if (splits == 0) {
     if (op == REPLACE && size == cellSizeAt(true, cellAt(leaf, idx))) return logRange(cellAt(leaf, idx), size);
-    const need = size + (op == INSERT ? 2 : 0);
-    if (topOf(leaf) - NODE_HDR - (countOf(leaf) << 1) < need) return logNode(leaf);
-    code = logSlots(leaf, idx, countOf(leaf) + (op == INSERT ? 1 : 0));
-    return code != Code.OK ? code : logRange(leaf + topOf(leaf) - size, size);
+    return gapOf(leaf) < size + (op == INSERT ? 2 : 0) ? logNode(leaf) : logInGap(leaf, idx, size);
   }
   code = logNode(leaf);
   if (code == Code.OK && nextOf(leaf) != 0) code = logRange(nextOf(leaf) + 12, 4);
-  // the splitting inner levels, and the one that absorbs the last separator
-  for (let l = <i32>h - 2; l >= <i32>h - 1 - <i32>splits && l >= 0 && code == Code.OK; l--) code = logNode(pathNode(<u32>l));
+  // the splitting inner levels (rebuilt), and the one that absorbs the last separator: in place if its gap holds any separator
+  const top = <i32>h - 1 - <i32>splits;
+  for (let l = <i32>h - 2; l > top && code == Code.OK; l--) code = logNode(pathNode(<u32>l));
+  if (top >= 0 && code == Code.OK) {
+    const n = pathNode(<u32>top);
+    code = gapOf(n) >= INNER_CELL_MAX ? logInGap(n, pathIdx(<u32>top), INNER_CELL_MAX - 2) : logNode(n);
+  }
   return code;
 }
 
@@ -654,8 +675,7 @@ function placeCell(n: u32, idx: u32, op: u32, cell: usize, size: u32): void {
     memory.copy(abs(cellAt(n, idx)), cell, size);
     return;
   }
-  const need = size + (op == INSERT ? 2 : 0);
-  if (topOf(n) - NODE_HDR - (count << 1) < need) {
+  if (gapOf(n) < size + (op == INSERT ? 2 : 0)) {
     buildImage(IMG_A, kindOf(n), 0, listLen, nextOf(n), link12(n));
     installImage(n, IMG_A);
     return;
@@ -744,7 +764,7 @@ function putPlanned(m: u32, klen: u32, vlen: u32, copy: bool): Code {
   const used = usedOf(leaf) - oldSize + size + (op == INSERT ? 2 : 0); // what the cell list would measure
   const splits = used <= CAP ? 0 : splittingLevels(h);
   // The cell list is built only when the leaf must be rebuilt or split (placeCell and splitUpward read it).
-  const inGap = (op == REPLACE && size == oldSize) || topOf(leaf) - NODE_HDR - (countOf(leaf) << 1) >= size + (op == INSERT ? 2 : 0);
+  const inGap = (op == REPLACE && size == oldSize) || gapOf(leaf) >= size + (op == INSERT ? 2 : 0);
   if (splits != 0 || !inGap) {
     listModified(leaf, idx, op, NEWCELL, size);
     assert(listBytes == used, "btree: cell list size");
