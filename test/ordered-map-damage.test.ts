@@ -1,27 +1,37 @@
 // ordered-map-damage.test.ts — writes into a damaged OrderedMap are refused,
-// never followed (assembly/containers/btree.ts, "Damage").
+// never followed (assembly/containers/btree.ts, "write-side checks").
 //
-// Owns the flip sweep of the map's write paths: maps of several shapes
-// (one leaf with inline values; one leaf with value blobs; two levels with
-// a leaf thinned to just above the merge threshold beside a thinned
-// sibling; three levels of 900-byte keys) are built from a seeded Prng, and
-// one byte at a time (xor 0xFF) of the map header, the root, an inner node,
-// the target leaf, its sibling and a value blob's object header is flipped.
-// Node headers, slots and object headers are flipped at every byte, node
-// cells at every STRIDE-th (every byte with PHEAP_DAMAGE_ALL=1). On each
-// mutant, every write operation runs on a fresh open of it: a put that
+// Owns two tests of the map's write paths under damage:
+//
+// The flip sweep. Maps of five shapes — one leaf with inline values; one
+// leaf with value blobs; two levels with a leaf thinned to just above the
+// merge threshold beside a thinned sibling; three levels of 900-byte keys;
+// two levels with one entry left (its remove frees every node but the first
+// leaf) — are built from a seeded Prng, and one byte at a time (xor 0xFF)
+// of the map header, the root, an inner node, the target leaf, its left
+// sibling, its right neighbour's headers and a value blob's object header
+// is flipped. Object headers, node headers and slots are flipped at every
+// byte, node cells at every STRIDE-th (every byte: PHEAP_DAMAGE_ALL=1). On
+// each mutant every write operation runs on a fresh open of it: a put that
 // fits, a put of a value blob, puts of the largest cells until the leaf
-// splits, overwrites (inline and blob values), a remove, and removes until
-// two leaves merge. Invariants asserted, per call:
+// splits, overwrites (inline and blob values), a remove, removes until two
+// leaves merge. Asserted per call:
 // - it works or throws a PheapError (CorruptHeapError expected), never a
 //   raw error (RangeError, WebAssembly.RuntimeError, TypeError, …);
 // - a refused call leaves the pool's bytes exactly as they were before it;
-// - after the operation, a fresh open of the image, the map's and the
-//   pool's check() and a full range read answer or throw typed errors;
+// - after the operation a fresh open of the image, the map's and the pool's
+//   check() and a full range read work or throw typed errors;
 // - a write that worked on a mutant whose check() passed (the flip was
 //   harmless) leaves check() passing: no write corrupts silently.
-// Outcomes are counted per shape, region and operation and printed with
-// the line that reproduces the run.
+//
+// The model run. Random puts and removes against a model, one structural
+// byte flipped in the middle, then random gets, puts and removes, half of
+// them at keys under the damage: each answer is a typed error or right by
+// the model (exactly so for keys the flip cannot reach), a refused write
+// changes no byte.
+//
+// Outcomes are counted and printed with the line that reproduces the run
+// (PHEAP_DAMAGE_SEED picks the seed).
 
 import { describe, expect, it } from 'vitest';
 import { OrderedMap, PheapError, Pool, Prng } from '../src/index.js';
@@ -33,7 +43,7 @@ const FILE = 'test/ordered-map-damage.test.ts';
 const SEED = process.env.PHEAP_DAMAGE_SEED ?? '20261202';
 const ALL = process.env.PHEAP_DAMAGE_ALL === '1';
 /** Node cells are flipped at every STRIDE-th byte (headers, slots and object headers at every byte). */
-const STRIDE = ALL ? 1 : 23;
+const STRIDE = ALL ? 1 : 13;
 const REPRODUCE = `reproduce: PHEAP_DAMAGE_SEED=${SEED}${ALL ? ' PHEAP_DAMAGE_ALL=1' : ''} npx vitest run ${FILE}`;
 const LAYOUT = 'map';
 const POOL_SIZE = 256 << 10;
@@ -345,4 +355,145 @@ describe(`writes into a damaged OrderedMap (seed ${SEED}, cells every ${STRIDE =
       expect(failures, `${failures.length} failures`).toEqual([]);
     });
   }
+});
+
+// ─── a model, and one flip in the middle ────────────────────────────────────
+
+/** Runs of the model test; each is seeded `${SEED}:model:${run}`. */
+const MODEL_RUNS = ALL ? 300 : 40;
+const MODEL_KEYS = 160;
+
+/** Value `version` of key `idx`: [u16 idx, u16 version, u32 length, filler], so that any value read back tells whose it is. */
+function modelValue(rng: Prng, idx: number, version: number): Uint8Array {
+  const len = 8 + (rng.below(4) === 0 ? 300 + rng.below(500) : rng.below(60));
+  const v = new Uint8Array(len).fill((idx * 31 + version * 7) & 255);
+  const d = new DataView(v.buffer);
+  d.setUint16(0, idx);
+  d.setUint16(2, version);
+  d.setUint32(4, len);
+  return v;
+}
+
+/** Is `v` a value modelValue made for key `idx`, at some version? */
+function isValueOf(v: Uint8Array, idx: number): boolean {
+  if (v.length < 8) return false;
+  const d = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const fill = (idx * 31 + d.getUint16(2) * 7) & 255;
+  return d.getUint16(0) === idx && d.getUint32(4) === v.length && v.subarray(8).every((b) => b === fill);
+}
+
+/** One structural byte to flip (never key or value content: those carry no check), the keys whose answers it may change, and the key whose own cell it hit. */
+interface Flip { at: number; what: string; tainted: Set<number> | 'all'; hit: number }
+
+const idxOf = (key: Uint8Array) => Number(new TextDecoder().decode(key.subarray(1, 7)));
+
+/** Every key under `node`. */
+function keysUnder(nodes: MapNode[], node: MapNode): number[] {
+  if (node.leaf) return node.cells.map((c) => idxOf(c.key));
+  return node.children.flatMap((ch) => keysUnder(nodes, nodes.find((n) => n.at === ch)!));
+}
+
+/** A random structural byte of the map in `image`: the map header, a node's object header, header or slots, a cell's length and link words, a blob word, a value blob's object header. */
+function pickFlip(rng: Prng, image: Uint8Array, mapOff: number): Flip {
+  const { nodes } = mapNodes(image, mapOff);
+  const blobs = nodes.flatMap((n) => n.cells.filter((c) => c.blob !== 0));
+  const roll = rng.below(10);
+  if (roll === 0) return { at: mapOff - OBJECT_HEADER + rng.below(OBJECT_HEADER + 32), what: 'map header', tainted: 'all', hit: -1 };
+  if (roll === 1 && blobs.length) {
+    const c = blobs[rng.below(blobs.length)];
+    return { at: c.blob - OBJECT_HEADER + rng.below(OBJECT_HEADER), what: 'a blob\'s object header', tainted: new Set([idxOf(c.key)]), hit: idxOf(c.key) };
+  }
+  const node = nodes[rng.below(nodes.length)];
+  const tainted = new Set(keysUnder(nodes, node));
+  const bytes: Array<{ at: number; hit: number }> = [...span(node.at - OBJECT_HEADER, OBJECT_HEADER + 16 + 2 * node.count)].map((at) => ({ at, hit: -1 }));
+  for (const c of node.cells) {
+    const hit = node.leaf ? idxOf(c.key) : -1;
+    for (const at of span(c.at, 6)) bytes.push({ at, hit });
+    if (c.blob) for (const at of span(c.at + 6 + c.key.length, 4)) bytes.push({ at, hit });
+  }
+  const b = bytes[rng.below(bytes.length)];
+  return { at: b.at, what: `${node.leaf ? 'leaf' : 'inner node'} at depth ${node.depth} +${b.at - node.at}`, tainted, hit: b.hit };
+}
+
+/**
+ * One model run: random puts and removes (keys of one length per run, so
+ * none is a prefix of another), a flip of one structural byte, then random
+ * gets, puts and removes. After the flip each answer is a typed error, or:
+ * for a key the flip could not reach (outside the damaged node's subtree,
+ * not its blob), exactly the model's; for a key under the damaged node,
+ * nothing or one of its own values; for the key whose cell was hit,
+ * anything. A refused write leaves the pool's bytes as they were and the
+ * model unchanged. Returns the problems found and how the calls ended.
+ */
+function modelRun(run: number, tally: Record<string, number>): string[] {
+  const rng = new Prng(`${SEED}:model:${run}`);
+  const klen = [10, 300, 900][rng.below(3)];
+  const key = (i: number) => keyOf(i, klen);
+  const model = new Map<number, Uint8Array>();
+  const versions = new Map<number, number>();
+  const next = (i: number) => { const v = (versions.get(i) ?? 0) + 1; versions.set(i, v); return modelValue(rng, i, v); };
+  let pool = Pool.create({ size: POOL_SIZE, layout: LAYOUT, seed: SEED, durability: 'os' });
+  const mapOff = OrderedMap.create(pool, { into: pool.root(8) }).offset;
+  let map = OrderedMap.open(pool, mapOff);
+  for (let n = 80 + rng.below(200); n > 0; n--) {
+    const i = rng.below(MODEL_KEYS);
+    if (rng.below(3) === 0) { map.remove(key(i)); model.delete(i); } else { const v = next(i); map.put(key(i), v); model.set(i, v); }
+  }
+  const image = pool.durableImage();
+  pool.close();
+  const flip = pickFlip(rng, image, mapOff);
+  image[flip.at] ^= 0xff;
+  const where = `run ${run} (${SEED}:model:${run}), ${flip.what} (byte 0x${flip.at.toString(16)})`;
+  const problems: string[] = [];
+  const exact = (i: number) => flip.tainted !== 'all' && !flip.tainted.has(i);
+  const count = (what: string) => { tally[what] = (tally[what] ?? 0) + 1; };
+  try {
+    pool = Pool.open({ image, layout: LAYOUT, durability: 'os' });
+    map = OrderedMap.open(pool, mapOff);
+  } catch (e) {
+    if (!(e instanceof PheapError)) return [`${where}: open: ${String(e)}`];
+    count(`open ${e.name}`);
+    return [];
+  }
+  const near = flip.tainted === 'all' ? [] : [...flip.tainted];
+  for (let n = 60; n > 0; n--) {
+    const i = near.length && rng.coin() ? near[rng.below(near.length)] : rng.below(MODEL_KEYS); // half of them aimed at the damage
+    const roll = rng.below(3);
+    const before = liveBytes(pool).slice();
+    const put = roll === 1 ? next(i) : undefined;
+    try {
+      if (roll === 0) {
+        const got = map.get(key(i));
+        const want = model.get(i);
+        const ok = i === flip.hit || (exact(i) ? (got === undefined ? want === undefined : want !== undefined && sameBytes(got, want)) : got === undefined || isValueOf(got, i));
+        if (!ok) problems.push(`${where}: get of key ${i} answered ${got ? `${got.length} bytes` : 'undefined'}, the model holds ${want ? `${want.length} bytes` : 'nothing'}`);
+      } else if (put) {
+        map.put(key(i), put);
+        model.set(i, put);
+      } else {
+        const was = map.remove(key(i));
+        if (exact(i) && was !== model.has(i)) problems.push(`${where}: remove of key ${i} answered ${was}, the model says ${model.has(i)}`);
+        model.delete(i);
+      }
+      count(`${['get', 'put', 'remove'][roll]} worked`);
+    } catch (e) {
+      if (!(e instanceof PheapError)) { problems.push(`${where}: ${['get', 'put', 'remove'][roll]} of key ${i}: raw ${String(e)}`); break; }
+      count(`${['get', 'put', 'remove'][roll]} ${e.name}`);
+      if (!sameBytes(liveBytes(pool), before)) problems.push(`${where}: a refused ${['get', 'put', 'remove'][roll]} of key ${i} changed the pool`);
+    }
+  }
+  const after = pool.durableImage();
+  pool.close();
+  const verdict = checkImage(new Runner(), after, mapOff, (e) => problems.push(`${where}: after the run: raw ${String(e)}`));
+  count(`check() after: ${verdict}`);
+  return problems;
+}
+
+describe(`a model run with one flip in the middle (seed ${SEED}, ${MODEL_RUNS} runs)`, () => {
+  it('after one flipped structural byte, every answer is a typed error or right by the model (keys the flip could not reach: exactly), a refused write changes nothing, and the pool reopens and checks without a raw error', () => {
+    const tally: Record<string, number> = {};
+    const problems = Array.from({ length: MODEL_RUNS }, (_, run) => modelRun(run, tally)).flat();
+    console.log(`model runs: ${JSON.stringify(tally)}; ${REPRODUCE} -t 'model run'`);
+    expect(problems, `${problems.length} problems`).toEqual([]);
+  });
 });

@@ -882,11 +882,12 @@ function planMerges(h: u32, leafCell: u32): u32 {
     if (ci == 0 && countOf(parent) == 0) return dropAt(l, size);
     const sep = ci > 0 ? ci - 1 : 0;
     if (!cellFits(parent, cellAt(parent, sep), false) || (sep > 0 && !cellFits(parent, cellAt(parent, sep - 1), false))) return planDamage();
-    const left = ci > 0 ? childAt(parent, ci - 1) : node, right = ci > 0 ? node : childAt(parent, 1);
+    const sib = childAt(parent, ci > 0 ? ci - 1 : 1);
+    const left = ci > 0 ? sib : node, right = ci > 0 ? node : sib;
     const leaf = l == h - 1;
-    if (!nodeSane(left == node ? right : left, leaf ? LEAF : INNER) || (leaf && (nextOf(left) != right || link12(right) != left))) return planDamage();
+    if (!nodeSane(sib, leaf ? LEAF : INNER) || (leaf && (nextOf(left) != right || link12(right) != left))) return planDamage();
     const pulled = leaf ? 0 : 6 + keyLenOf(cellAt(parent, sep)) + 2;
-    if (usedAfter + usedOf(left == node ? right : left) + pulled > CAP) return dropAt(l, size);
+    if (usedAfter + usedOf(sib) + pulled > CAP) return dropAt(l, size);
     if (!mergeSound(left, right, leaf)) return planDamage();
     setMerge(l, left, right, sep, 1);
     size = 6 + keyLenOf(cellAt(parent, sep));
