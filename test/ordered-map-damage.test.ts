@@ -43,7 +43,7 @@ const FILE = 'test/ordered-map-damage.test.ts';
 const SEED = process.env.PHEAP_DAMAGE_SEED ?? '20261202';
 const ALL = process.env.PHEAP_DAMAGE_ALL === '1';
 /** Node cells are flipped at every STRIDE-th byte (headers, slots and object headers at every byte). */
-const STRIDE = ALL ? 1 : 13;
+const STRIDE = ALL ? 1 : 23;
 const REPRODUCE = `reproduce: PHEAP_DAMAGE_SEED=${SEED}${ALL ? ' PHEAP_DAMAGE_ALL=1' : ''} npx vitest run ${FILE}`;
 const LAYOUT = 'map';
 const POOL_SIZE = 256 << 10;

@@ -40,8 +40,8 @@
 // transaction or in one of its own. It first plans (descends, decides every
 // split / merge from the sizes), then allocates every new object, then logs
 // every range it will change (logRange), and only then stores. Each failure
-// (OUT_OF_SPACE, LOG_FULL, TX_TOO_LARGE, a bad argument) happens before the
-// first store: the allocations are freed again (tx-allocated: immediately)
+// (OUT_OF_SPACE, LOG_FULL, TX_TOO_LARGE, CORRUPT_HEAP: damage the plan met,
+// a bad argument) happens before the first store: the allocations are freed again (tx-allocated: immediately)
 // and the entries logged so far hold the current bytes, so the tree is as
 // it was — inside a caller's transaction too, which goes on. Frees are
 // recorded last (their list capacity checked in the plan) and take effect
