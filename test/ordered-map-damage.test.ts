@@ -203,8 +203,8 @@ function removesToMerge(s: Shape): number {
 
 // ─── running a mutant ───────────────────────────────────────────────────────
 
-/** What happened to one operation on one mutant; the first four are failures of the core. */
-type Outcome = 'RAW ERROR' | 'MODIFIED ON REFUSAL' | 'RAW ERROR AFTER' | 'SILENT CORRUPTION' | 'worked' | string;
+/** What happened to one operation on one mutant ('worked beside damage': check() failed before it); the first four are failures of the core, the rest typed errors' names. */
+type Outcome = 'RAW ERROR' | 'MODIFIED ON REFUSAL' | 'RAW ERROR AFTER' | 'SILENT CORRUPTION' | 'worked' | 'worked beside damage' | string;
 const FAILURES = new Set(['RAW ERROR', 'MODIFIED ON REFUSAL', 'RAW ERROR AFTER', 'SILENT CORRUPTION']);
 
 /** Opens images in one recycled memory pool (a fresh one after a raw error: the core may be half-updated). */
@@ -292,7 +292,7 @@ function runOp(r: Runner, image: Uint8Array, mapOff: number, op: Op, cleanBefore
   const check = checkImage(r, after, mapOff, raw);
   if (check === 'RAW ERROR') return { outcome: 'RAW ERROR AFTER', detail };
   if (cleanBefore && outcome === 'worked' && check !== 'clean') return { outcome: 'SILENT CORRUPTION', detail: `check() after: ${check}` };
-  return { outcome, detail };
+  return { outcome: outcome === 'worked' && !cleanBefore ? 'worked beside damage' : outcome, detail };
 }
 
 // ─── regions ────────────────────────────────────────────────────────────────
