@@ -40,8 +40,8 @@
 // transaction or in one of its own. It first plans (descends, decides every
 // split / merge from the sizes), then allocates every new object, then logs
 // every range it will change (logRange), and only then stores. Each failure
-// (OUT_OF_SPACE, LOG_FULL, TX_TOO_LARGE, a bad argument) happens before the
-// first store: the allocations are freed again (tx-allocated: immediately)
+// (OUT_OF_SPACE, LOG_FULL, TX_TOO_LARGE, CORRUPT_HEAP: damage the plan met,
+// a bad argument) happens before the first store: the allocations are freed again (tx-allocated: immediately)
 // and the entries logged so far hold the current bytes, so the tree is as
 // it was — inside a caller's transaction too, which goes on. Frees are
 // recorded last (their list capacity checked in the plan) and take effect
@@ -52,7 +52,11 @@
 // header, each node's header (nodeSane), each cell it probes or returns
 // (cellFits: inside its node, lengths in bounds), each leaf link it follows
 // and each value object it names (blobFits) — and answers CORRUPT_HEAP (or
-// sets OUT+28 for step and gather), never reading outside a node.
+// sets OUT+28 for step and gather), never reading outside a node. A write
+// checks, before it logs or stores anything, what it will read beyond its
+// descent — every cell of each node it rebuilds, splits or merges, each
+// blob it frees, each leaf link it repoints — and answers CORRUPT_HEAP
+// with the pool untouched (see "write-side checks").
 //
 // Volatile memory (below POOL_BASE, this file's own): BTREE_SCRATCH ..
 // BTREE_SCRATCH_END holds the host I/O area (key, then value), result words,
@@ -606,16 +610,77 @@ export function btreeIoCap(): u32 { return IO_CAP; }
 export function btreeOut(): usize { return OUT; }
 export function btreeKeyMax(): u32 { return KEY_MAX; }
 
+// ─── write-side checks ──────────────────────────────────────────────────────
+//
+// The descent checked the path's node headers and the cells it probed. A
+// write checks everything else it will read before it logs or stores
+// anything — each cell of a node it rebuilds, splits or merges
+// (cellsSound), the blob of a cell it replaces or removes (blobFits), each
+// leaf link it repoints (linkedAfter), a merge's sibling (nodeSane) — and
+// answers CORRUPT_HEAP with the pool untouched. A put in place reads one
+// node's slots (slotsAboveTop); only writes that rebuild nodes pay for
+// reading their cells.
+
+/**
+ * Are all of `n`'s cells inside its cell area, and do its slots and cells
+ * add up to what its header accounts for (usedOf)? With `blobs`, every
+ * leaf cell's value blob is checked too (its cells move to another node).
+ */
+function cellsSound(n: u32, leaf: bool, blobs: bool): bool {
+  const count = countOf(n);
+  let used = count << 1;
+  for (let i: u32 = 0; i < count; i++) {
+    const c = cellAt(n, i);
+    if (!cellFits(n, c, leaf) || (blobs && leaf && isExternal(word2(c)) && !blobFits(c))) return false;
+    used += cellSizeAt(leaf, c);
+  }
+  return used == usedOf(n);
+}
+
+/** Do all of `n`'s slots point at or above its top, so that a cell placed just below top overwrites none? */
+function slotsAboveTop(n: u32): bool {
+  const top = topOf(n);
+  const end = abs(n) + NODE_HDR + (<usize>countOf(n) << 1);
+  for (let s = abs(n) + NODE_HDR; s < end; s += 2) if (<u32>load<u16>(s) < top) return false;
+  return true;
+}
+
+/** Is `next` (0: none) a leaf whose previous-leaf link names `leaf` (a split or merge repoints it)? */
+function linkedAfter(leaf: u32, next: u32): bool {
+  return next == 0 || (nodeSane(next, LEAF) && link12(next) == leaf);
+}
+
+/** May `n`'s garbage count grow by `size` bytes, its top at `top` (a cell dropped or replaced in place)? */
+function garbageFits(n: u32, top: u32, size: u32): bool { return garbageOf(n) + size <= NODE_SIZE - top; }
+
+/**
+ * What a put reads beyond the descent: in place, the leaf's slots (the new
+ * cell goes just below top) and the garbage count a replaced cell grows;
+ * rebuilt or split, every cell of the leaf, and for a split the next
+ * leaf's link and every cell of the inner levels that take a separator.
+ */
+function putSound(leaf: u32, op: u32, size: u32, oldSize: u32, splits: u32, rebuild: bool, h: u32): bool {
+  if (!rebuild) return (op == REPLACE && size == oldSize) || (slotsAboveTop(leaf) && (op == INSERT || garbageFits(leaf, topOf(leaf) - size, oldSize)));
+  if (!cellsSound(leaf, true, splits != 0)) return false;
+  if (splits != 0 && !linkedAfter(leaf, nextOf(leaf))) return false;
+  for (let l = <i32>h - 2; l >= <i32>h - 1 - <i32>splits && l >= 0; l--) if (!cellsSound(pathNode(<u32>l), false, false)) return false;
+  return true;
+}
+
+/** What a merge of `right` into `left` reads: every cell of both, and (leaves) the link after `right` it repoints. */
+function mergeSound(left: u32, right: u32, leaf: bool): bool {
+  return cellsSound(left, leaf, leaf) && cellsSound(right, leaf, leaf) && (!leaf || linkedAfter(right, nextOf(right)));
+}
+
 // ─── put ────────────────────────────────────────────────────────────────────
 
-/** Build the leaf cell for IO_IN's key at NEWCELL; returns its size. */
-function buildLeafCell(klen: u32, vlen: u32, blob: u32, copy: bool): u32 {
+/** Build the leaf cell for IO_IN's key at NEWCELL (leafCellSize bytes). */
+function buildLeafCell(klen: u32, vlen: u32, blob: u32, copy: bool): void {
   store<u16>(NEWCELL, <u16>klen);
   store<u32>(NEWCELL, vlen, 2);
   memory.copy(NEWCELL + 6, IO_IN, klen);
   if (blob != 0) store<u32>(NEWCELL + 6 + klen, blob);
   else if (copy) memory.copy(NEWCELL + 6 + klen, IO_IN + klen, vlen);
-  return leafCellSize(klen, vlen);
 }
 
 /** How many levels from the leaf up may split when the leaf does (a level with room for any separator stops it). */
@@ -752,22 +817,26 @@ function putPlanned(m: u32, klen: u32, vlen: u32, copy: bool): Code {
   if (leaf == 0) return Code.CORRUPT_HEAP;
   const idx = pathIdx(h - 1);
   const op = found ? REPLACE : INSERT;
-  const oldBlob = found && isExternal(word2(cellAt(leaf, idx))) ? valueOff(cellAt(leaf, idx)) : 0;
+  const old = cellAt(leaf, idx); // the replaced cell (op REPLACE only)
+  const oldBlob = op == REPLACE && isExternal(word2(old)) ? valueOff(old) : 0;
   if (!listsHaveRoom(h + 4)) return Code.TX_TOO_LARGE;
+  const size = leafCellSize(klen, vlen);
+  const oldSize = op == REPLACE ? cellSizeAt(true, old) : 0;
+  const used = usedOf(leaf) - oldSize + size + (op == INSERT ? 2 : 0); // what the cell list would measure
+  const splits = used <= CAP ? 0 : splittingLevels(h);
+  // The cell list is built only when the leaf must be rebuilt or split (placeCell and splitUpward read it).
+  const inGap = (op == REPLACE && size == oldSize) || gapOf(leaf) >= size + (op == INSERT ? 2 : 0);
+  const rebuild = splits != 0 || !inGap;
+  if ((oldBlob != 0 && !blobFits(old)) || !putSound(leaf, op, size, oldSize, splits, rebuild, h)) return Code.CORRUPT_HEAP;
   let blob: u32 = 0;
   if (isExternal(vlen)) {
     blob = alloc(vlen, TYPE_VALUE, 0, 0);
     if (blob == 0) return lastError;
   }
-  const size = buildLeafCell(klen, vlen, blob, copy);
-  const oldSize = op == REPLACE ? cellSizeAt(true, cellAt(leaf, idx)) : 0;
-  const used = usedOf(leaf) - oldSize + size + (op == INSERT ? 2 : 0); // what the cell list would measure
-  const splits = used <= CAP ? 0 : splittingLevels(h);
-  // The cell list is built only when the leaf must be rebuilt or split (placeCell and splitUpward read it).
-  const inGap = (op == REPLACE && size == oldSize) || gapOf(leaf) >= size + (op == INSERT ? 2 : 0);
-  if (splits != 0 || !inGap) {
+  buildLeafCell(klen, vlen, blob, copy);
+  if (rebuild) {
     listModified(leaf, idx, op, NEWCELL, size);
-    assert(listBytes == used, "btree: cell list size");
+    assert(listBytes == used, "btree: cell list size"); // putSound checked the leaf's cells add up
   }
   let code = allocNewNodes(splits + (splits == h ? 1 : 0));
   if (code == Code.OK) code = logPut(m, leaf, idx, op, size, splits, h);
@@ -815,28 +884,45 @@ function setMerge(l: u32, left: u32, right: u32, sep: u32, on: u32): void {
 
 /**
  * Decide the merges a removal causes, bottom-up (recorded at MERGE per
- * level). Returns the top level that changes without merging.
+ * level). Returns the top level that changes without merging. Checks what
+ * the merges and the final drop will read (a parent's cells naming the
+ * sibling and the separator, the sibling, mergeSound, the dropped cell's
+ * garbage): on damage it sets `damaged` (the caller answers CORRUPT_HEAP).
  */
 function planMerges(h: u32, leafCell: u32): u32 {
   let l = h - 1;
-  let usedAfter = usedOf(pathNode(l)) - cellSizeAt(true, leafCell) - 2;
+  let size = cellSizeAt(true, leafCell); // the cell level l loses
   for (; l > 0; l--) {
     setMerge(l, 0, 0, 0, 0);
-    if (usedAfter >= UNDERFLOW) return l;
-    const parent = pathNode(l - 1), ci = pathIdx(l - 1), node = pathNode(l);
-    let left: u32, right: u32, sep: u32;
-    if (ci > 0) { left = childAt(parent, ci - 1); right = node; sep = ci - 1; }
-    else if (countOf(parent) > 0) { left = node; right = childAt(parent, 1); sep = 0; }
-    else return l;
-    const sib = left == node ? right : left;
-    const pulled = l == h - 1 ? 0 : 6 + keyLenOf(cellAt(parent, sep)) + 2;
-    if (usedAfter + usedOf(sib) + pulled > CAP) return l;
+    const node = pathNode(l);
+    if (usedOf(node) < size + 2) return planDamage();
+    const usedAfter = usedOf(node) - size - 2;
+    if (usedAfter >= UNDERFLOW) return dropAt(l, size);
+    const parent = pathNode(l - 1), ci = pathIdx(l - 1);
+    if (ci == 0 && countOf(parent) == 0) return dropAt(l, size);
+    const sep = ci > 0 ? ci - 1 : 0;
+    if (!cellFits(parent, cellAt(parent, sep), false) || (sep > 0 && !cellFits(parent, cellAt(parent, sep - 1), false))) return planDamage();
+    const sib = childAt(parent, ci > 0 ? ci - 1 : 1);
+    const left = ci > 0 ? sib : node, right = ci > 0 ? node : sib;
+    const leaf = l == h - 1;
+    if (!nodeSane(sib, leaf ? LEAF : INNER) || (leaf && (nextOf(left) != right || link12(right) != left))) return planDamage();
+    const pulled = leaf ? 0 : 6 + keyLenOf(cellAt(parent, sep)) + 2;
+    if (usedAfter + usedOf(sib) + pulled > CAP) return dropAt(l, size);
+    if (!mergeSound(left, right, leaf)) return planDamage();
     setMerge(l, left, right, sep, 1);
-    usedAfter = usedOf(parent) - (6 + keyLenOf(cellAt(parent, sep))) - 2;
+    size = 6 + keyLenOf(cellAt(parent, sep));
   }
   setMerge(0, 0, 0, 0, 0);
-  return 0;
+  return usedOf(pathNode(0)) < size + 2 ? planDamage() : dropAt(0, size);
 }
+
+/** The removal stops at level l, whose node drops a cell of `size` bytes in place (dropCell): can its garbage count take it? */
+function dropAt(l: u32, size: u32): u32 {
+  const n = pathNode(l);
+  return garbageFits(n, topOf(n), size) ? l : planDamage();
+}
+
+function planDamage(): u32 { damaged = true; return 0; }
 
 function logRemove(m: u32, h: u32, top: u32, idx: u32): Code {
   let code = logRange(m, 24);
@@ -899,8 +985,15 @@ function removePlanned(m: u32, klen: u32): Code {
   const cell = cellAt(leaf, idx);
   const blob = isExternal(word2(cell)) ? valueOff(cell) : 0;
   if (!listsHaveRoom(2 * h + 2)) return Code.TX_TOO_LARGE;
-  if (h > 1 && load<u64>(abs(m), M_COUNT) == 1 && gatherNodes(rootOf(m), 0, h)) return removeLast(m, blob);
+  const count = load<u64>(abs(m), M_COUNT);
+  if ((blob != 0 && !blobFits(cell)) || count == 0 || (h > 1 && countOf(rootOf(m)) == 0)) return Code.CORRUPT_HEAP;
+  if (h > 1 && count == 1) {
+    const all = gatherNodes(rootOf(m), 0, h, leaf);
+    if (damaged || (all && nextOf(gatherPrev) != 0)) return Code.CORRUPT_HEAP;
+    if (all) return removeLast(m, blob);
+  }
   const top = planMerges(h, cell);
+  if (damaged) return Code.CORRUPT_HEAP;
   const code = logRemove(m, h, top, idx);
   if (code != Code.OK) return code;
   drainIfEager();
@@ -931,17 +1024,30 @@ function freeRemoved(m: u32, h: u32, top: u32, blob: u32): Code {
   return code;
 }
 
+/** The leaves gatherNodes has met: the last one, and the first (it stays). */
+let gatherPrev: u32 = 0;
+let gatherFirst: u32 = 0;
+
 /**
  * List every node of the tree but its first leaf at CELLS (as u32s, in
- * listLen). Only for a tree about to lose its last entry, whose leaves are
- * all empty but one. False if there are more than the list holds.
+ * listLen). Only for a tree about to lose its last entry, held by `leaf`:
+ * each node is checked to be one — inner nodes above, leaves at depth h−1,
+ * chained in order, all empty but `leaf` with its one entry — else
+ * `damaged` is set. False if damaged, or if there are more than the list
+ * holds.
  */
-function gatherNodes(n: u32, depth: u32, h: u32): bool {
-  if (depth == 0) listLen = 0;
+function gatherNodes(n: u32, depth: u32, h: u32, leaf: u32): bool {
+  if (depth == 0) { listLen = 0; gatherPrev = 0; }
   if (depth == h - 1) {
-    if (link12(n) == 0) return true; // the first leaf stays
+    if (!nodeSane(n, LEAF) || link12(n) != gatherPrev || (gatherPrev != 0 && nextOf(gatherPrev) != n) || countOf(n) != (n == leaf ? 1 : 0)) return gatherDamage();
+    gatherPrev = n;
+    if (link12(n) == 0) { gatherFirst = n; return true; } // the first leaf stays
   } else {
-    for (let i: u32 = 0; i <= countOf(n); i++) if (!gatherNodes(childAt(n, i), depth + 1, h)) return false;
+    if (!nodeSane(n, INNER)) return gatherDamage();
+    for (let i: u32 = 0; i <= countOf(n); i++) {
+      if (i > 0 && !cellFits(n, cellAt(n, i - 1), false)) return gatherDamage();
+      if (!gatherNodes(childAt(n, i), depth + 1, h, leaf)) return false;
+    }
   }
   if (listLen == CELLS_CAP * 2) return false;
   store<u32>(CELLS + (<usize>listLen << 2), n);
@@ -949,14 +1055,15 @@ function gatherNodes(n: u32, depth: u32, h: u32): bool {
   return true;
 }
 
+function gatherDamage(): bool { damaged = true; return false; }
+
 /**
  * The last entry goes: the first leaf becomes the root of an empty map and
  * every other node is freed (lazy merging can leave empty leaves that no
- * later removal would merge away).
+ * later removal would merge away). gatherNodes has listed and checked them.
  */
 function removeLast(m: u32, blob: u32): Code {
-  let first = rootOf(m);
-  while (kindOf(first) == INNER) first = link12(first);
+  const first = gatherFirst;
   if (!listsHaveRoom(listLen + 1)) return Code.TX_TOO_LARGE;
   let code = logRange(m, 24);
   if (code == Code.OK) code = logRange(first, NODE_HDR);
