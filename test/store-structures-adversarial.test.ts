@@ -311,3 +311,225 @@ describe('several Store objects over one pool', () => {
     root.close();
   });
 });
+
+// ─── values ─────────────────────────────────────────────────────────────────
+
+/** Values no generator is trusted to reach: the edges of shapes and names. */
+function edgeValues(): unknown[] {
+  const proto = {};
+  Object.defineProperty(proto, '__proto__', { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
+  return [
+    {}, [], [{}], [{}, { a: 1 }, {}], { a: {} },
+    Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`p${i}`, i])),
+    Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [String(i), -i])),
+    { 1: 'number name', '01': 'string name', '1.5': 'x', '-0': 'y' }, new Map<unknown, unknown>([[1, 'number'], ['1', 'string'], [{ k: 1 }, 'object key']]),
+    { 'a\0b': 1, '\0': 2, '\0\0': { '\0': 3 } }, proto, { constructor: { prototype: { x: 1 } }, toString: 'str', hasOwnProperty: 0 },
+    { '': { '': { '': '' } } }, { ['😀'.repeat(40)]: 1, ['n'.repeat(5000)]: 2 },
+    { [Symbol('only symbol')]: 1 }, { [Symbol.iterator]: 1, kept: 2 },
+    new Point(new Point(1, 2), [new Point(3, 4)]), Object.create(null, { nullProto: { value: 1, enumerable: true } }),
+    Object.defineProperty({}, 'hidden', { value: 1, enumerable: false }),
+    { d: new Date(0), early: new Date(-1), u8: new Uint8Array(0), f32: new Float32Array([1.5]), u16: new Uint16Array([65535]), f64: new Float64Array([-0]) },
+    new Set([{ inSet: 1 }, { inSet: 2, also: 3 }]), Object.assign(new Error('boom'), { extra: { e: 1 } }), /re+/g,
+    Array.from({ length: 40 }, (_, i) => ({ [`shape${i}`]: i })), // 40 shapes in one value: past the 32 shared ids
+    { a: 1, b: undefined, c: null }, { n: NaN, inf: -Infinity, neg: -0, big: -(2n ** 63n), ubig: 2n ** 64n - 1n },
+  ];
+}
+
+describe('values of every shape', () => {
+  it('edge and random values (nested shapes, more than 32 shapes, odd names, Maps, Dates, typed arrays, class instances, getters, symbol keys) read back as lmdb-js\'s self-describing msgpack gives them, before and after reopen; getBinary bytes survive the reopen and, copied raw, read as get()', () => {
+    const rng = new Prng(`adv3-values-${SEED}`);
+    const values = [...edgeValues(), ...Array.from({ length: 300 }, () => randomValue(rng))];
+    const file = tmp.file('values');
+    let root = open(file, { durability: 'none' });
+    let objs = root.openDB<unknown, number>('vals');
+    const bytes: Uint8Array[] = [];
+    values.forEach((v, i) => {
+      objs.putSync(i, v);
+      expectReadBack(objs.get(i), v, `value ${i} (seed ${SEED})`);
+      expect(objs.doesExist(i, v), `doesExist of value ${i} just stored`).toBe(true);
+      bytes.push(objs.getBinary(i)!);
+    });
+    root.close();
+    root = open(file, { durability: 'none' });
+    objs = root.openDB<unknown, number>('vals');
+    const raw = root.openDB<Uint8Array, string>('vals', { encoding: 'binary' });
+    values.forEach((v, i) => {
+      expectReadBack(objs.get(i), v, `value ${i} after reopen (seed ${SEED})`);
+      expect(objs.getBinary(i), `getBinary of value ${i} after reopen`).toEqual(bytes[i]);
+      expect(objs.doesExist(i, v), `doesExist of value ${i} after reopen`).toBe(true);
+      raw.putSync(`copy${i}`, bytes[i]);
+    });
+    root.close();
+    root = open(file, { durability: 'none' });
+    const again = root.openDB<unknown, string>('vals');
+    values.forEach((v, i) => expectReadBack(again.get(`copy${i}`), v, `raw copy of value ${i}, read after reopen (seed ${SEED})`));
+    root.pool.check();
+    root.close();
+    console.log(`values: ${values.length} values (${edgeValues().length} edge ones) read back as self-describing msgpack gives them; reproduce: ${reproduce('edge and random values')}`);
+  });
+
+  it('a getter that writes to the store (even rolling a transaction back) while its object is encoded, and a value that fails after introducing shapes: every value reads back after reopen', () => {
+    const file = tmp.file('reentrant');
+    let root = open(file, { durability: 'none' });
+    const other = root.openDB('other');
+    const writes = Object.defineProperty({ outer: 1 }, 'g', { enumerable: true, get: () => { root.putSync('inner', { innerShape: { deeper: 1 } }); return { viaGetter: 2 }; } });
+    const rollsBack = Object.defineProperty({ outer2: 1 }, 'g', {
+      enumerable: true,
+      get: () => {
+        expect(() => root.transactionSync(() => { other.putSync('o', { otherShape: 1 }); root.putSync('r', { rolled: 1 }); throw new Error('roll back'); })).toThrow('roll back');
+        other.putSync('o2', { otherShape2: 1 });
+        return 3;
+      },
+    });
+    root.putSync('writes', writes);
+    root.putSync('rollsBack', rollsBack);
+    expect(() => root.putSync('fails', { newA: { newB: { newC: 1 } }, bad: 2n ** 70n }), 'a bigint past 64 bits').toThrow(PheapError);
+    expect(() => root.putSync('fails2', { newD: [{ newE: 1 }], f: () => 1 }), 'a function inside').toThrow(PheapError);
+    root.putSync('after', { newA: { newB: { newC: 2 } }, newD: [{ newE: 3 }] });
+    const want = { writes: { outer: 1, g: { viaGetter: 2 } }, inner: { innerShape: { deeper: 1 } }, rollsBack: { outer2: 1, g: 3 }, after: { newA: { newB: { newC: 2 } }, newD: [{ newE: 3 }] } };
+    const read = () => Object.fromEntries(root.getRange().map(({ key, value }) => [key, value]).asArray);
+    expect(read()).toEqual(want);
+    root.close();
+    root = open(file, { durability: 'none' });
+    expect(read(), 'after reopen').toEqual(want);
+    expect(root.openDB('other').getRange().map(({ key, value }) => [key, value]).asArray).toEqual([['o2', { otherShape2: 1 }]]);
+    root.close();
+  });
+
+  it('a value\'s properties are read once (docs/store.md), also when another Store object over the pool saved shapes first (was: the getter read twice, the second answer stored)', () => {
+    const root = open();
+    const other = Store.attach(root.pool);
+    root.putSync('warm', { warm: 1 }); // root's codec has loaded the (one-shape) list
+    other.putSync('first', { savedByOther: 1 }); // the persisted list moves on without root's codec
+    const reads: number[] = [];
+    let n = 0;
+    const v = Object.defineProperty({ fresh: 1 }, 'counted', { enumerable: true, get: () => { reads.push(++n); return n; } });
+    root.putSync('k', v);
+    expect({ reads: reads.length, stored: root.get('k') }, 'one read of the getter, its answer stored').toEqual({ reads: 1, stored: { fresh: 1, counted: 1 } });
+    root.close();
+  });
+
+  it('doesExist(key, value) never writes, whatever the value (new shapes, nested, bad ones, through a second Store.attach): the file and the durable image stay byte-identical, and a later put of those shapes reads back after reopen', () => {
+    const rng = new Prng(`adv3-doesexist-${SEED}`);
+    const file = tmp.file('exists');
+    const setup = open(file, { durability: 'none' });
+    for (let i = 0; i < 20; i++) setup.openDB('x').putSync(i, randomValue(rng));
+    setup.close();
+    const root = open(file, { backend: 'file' });
+    const handles = handlesOn(root);
+    const hash = sha256File(file), image = Buffer.from(root.pool.durableImage());
+    const probes = [...edgeValues(), ...Array.from({ length: 150 }, () => randomValue(rng)), { f: () => 1 }, { s: Symbol('x') }, 2n ** 80n];
+    const answers: Record<string, number> = {};
+    for (const v of probes) {
+      const h = pick(rng, handles);
+      let a: string;
+      try { a = String(h.store.doesExist(rng.below(25), v as never)); } catch (e) { a = e instanceof PheapError ? e.name : `RAW ${String(e)}`; }
+      answers[a] = (answers[a] ?? 0) + 1;
+    }
+    expect(Object.keys(answers).filter((a) => a.startsWith('RAW')), 'only typed errors').toEqual([]);
+    expect(Buffer.from(root.pool.durableImage()).equals(image), 'durable image unchanged').toBe(true);
+    expect(root.pool.stats().heap.liveObjects, 'nothing allocated').toBe(Store.attach(root.pool) && root.pool.stats().heap.liveObjects);
+    root.close();
+    expect(sha256File(file), 'file unchanged by doesExist').toBe(hash);
+    const again = open(file, { durability: 'none' });
+    const x = again.openDB('x');
+    const stored = probes.slice(0, -3);
+    stored.forEach((v, i) => x.putSync(`p${i}`, v));
+    again.close();
+    const last = open(file, { durability: 'none' });
+    stored.forEach((v, i) => expectReadBack(last.openDB('x').get(`p${i}`), v, `probe ${i} put after doesExist, read after reopen`));
+    last.close();
+    console.log(`doesExist: ${probes.length} probes ${JSON.stringify(answers)}, nothing written; reproduce: ${reproduce('doesExist(key, value) never writes')}`);
+  });
+});
+
+// ─── transactions and failures ──────────────────────────────────────────────
+
+/** Every entry of databases '', 'x', 'y', as [db, key, value] (values as read). */
+function everything(root: Store): unknown[] {
+  return DBS.flatMap((n) => (n === '' ? root : root.openDB(n)).getRange().map(({ key, value }) => [n, key, value]).asArray);
+}
+
+describe('transactions that fail around new shapes', () => {
+  it('transactionSync throwing after new shapes in three databases, a nested transactionSync that throws inside transaction(fn), close() inside a callback: typed errors, nothing of them stays, their shapes put again read back after reopen', async () => {
+    const file = tmp.file('tx');
+    let root = open(file, { durability: 'none' });
+    const [x, y] = [root.openDB('x'), root.openDB('y')];
+    root.putSync('base', { base: 1 });
+    const lists = shapeLists(root.pool), before = everything(root);
+    expect(() => root.transactionSync(() => {
+      root.putSync('t1', { tx1: { deep: 1 } });
+      x.putSync('t2', [{ tx2: 1 }, { tx2: 2 }]);
+      void y.put('t3', new Map([[1, { tx3: 1 }]]));
+      throw new Error('roll back');
+    })).toThrow('roll back');
+    expect(shapeLists(root.pool), 'the shape lists forget the rolled-back shapes').toEqual(lists);
+    expect(everything(root)).toEqual(before);
+
+    const nested = root.transaction(() => {
+      x.putSync('n1', { nested1: 1 });
+      try { root.transactionSync(() => { y.putSync('n2', { nested2: 1 }); throw new Error('inner'); }); } catch { /* the inner throw aborts the whole transaction */ }
+      root.putSync('n3', { nested3: 1 });
+    });
+    await expect(nested, 'the enclosing transaction(fn) fails').rejects.toBeInstanceOf(PheapError);
+    expect(everything(root), 'nothing of the nested transaction stays').toEqual(before);
+
+    const asyncThrow = root.transaction(() => { x.putSync('a1', { async1: { a: 1 } }); throw new Error('async member'); });
+    const ok = y.put('ok', { okShape: 1 });
+    await expect(asyncThrow).rejects.toThrow('async member');
+    await expect(ok).resolves.toBe(true);
+
+    expect(() => root.transactionSync(() => { x.putSync('c1', { closing: 1 }); root.close(); }), 'close() inside the callback').toThrow(PheapError);
+    expect(root.pool.isClosed).toBe(true);
+    root = open(file, { durability: 'none' });
+    expect(everything(root), 'after reopen: base and ok only').toEqual([...before, ['y', 'ok', { okShape: 1 }]]);
+    const redo: Array<[Store, string, unknown]> = [
+      [root, 't1', { tx1: { deep: 2 } }], [root.openDB('x'), 't2', [{ tx2: 3 }]], [root.openDB('y'), 't3', new Map([[2, { tx3: 2 }]])],
+      [root.openDB('x'), 'n1', { nested1: 2 }], [root.openDB('y'), 'n2', { nested2: 2 }], [root, 'n3', { nested3: 2 }], [root.openDB('x'), 'a1', { async1: { a: 2 } }], [root.openDB('x'), 'c1', { closing: 2 }],
+    ];
+    for (const [db, k, v] of redo) db.putSync(k, v);
+    root.close();
+    root = open(file, { durability: 'none' });
+    for (const [db, k, v] of redo) expectReadBack((db.name === null ? root : root.openDB(db.name)).get(k), v, `'${db.name}' ${k} after reopen`);
+    root.close();
+  });
+
+  it('a new shape into a full pool (maxSize = size; the shape list in an object of its own): OutOfSpaceError from putSync, put and transactionSync, no value stored, no shape but theirs saved; once space is freed the same shapes are stored and read back after reopen', async () => {
+    const file = tmp.file('full');
+    const SIZE = 1 << 20;
+    let root = open(file, { durability: 'none', maxSize: SIZE });
+    const [x] = [root.openDB('x'), root.openDB('y')];
+    x.putSync('long names', { ['long'.repeat(150)]: 1 }); // x's shape list is past 256 bytes: each save of it needs a new object (docs/containers.md), of 600 bytes or more
+    const fill: string[] = [];
+    for (const len of [3000, 1500, 700, 400, 260, 8]) { // objects of every size, until none fits
+      try { for (let i = 0; ; i++) { root.putSync(`fill${len}-${i}`, 'z'.repeat(len)); fill.push(`fill${len}-${i}`); } } catch (e) { expect(e).toBeInstanceOf(OutOfSpaceError); }
+    }
+    const lists = shapeLists(root.pool), before = everything(root);
+    const shapes = Array.from({ length: 12 }, (_, i) => ({ [`full${i}`]: { [`inner${i}`]: 'p'.repeat(300 + i * 40) } }));
+    const refused: string[] = [];
+    for (const [i, v] of shapes.entries()) {
+      const attempts: Array<[string, () => unknown]> = [
+        ['putSync', () => x.putSync(`s${i}`, v)], ['put', () => x.put(`s${i}`, v)],
+        ['transactionSync', () => root.transactionSync(() => { root.putSync('t', { inTx: i }); x.putSync(`s${i}`, v); })],
+      ];
+      for (const [call, attempt] of attempts) {
+        const listsBefore = shapeLists(root.pool);
+        try { await attempt(); refused.push(`${call}: stored`); } catch (e) { refused.push(`${call}: ${e instanceof PheapError ? e.name : `RAW ${String(e)}`}`); }
+        if (call === 'transactionSync') expect(shapeLists(root.pool), `shape ${i}: a transaction that failed saves no shape`).toEqual(listsBefore);
+      }
+    }
+    expect(refused.filter((r) => !r.endsWith('OutOfSpaceError')), 'every write of a new shape refused with OutOfSpaceError').toEqual([]);
+    expect(everything(root), 'no value of them stored').toEqual(before);
+    // A putSync's shape is saved (and committed) before its value is written: a refused value may leave its shape in the list, harmlessly; nothing else may appear.
+    const names = (l: Record<string, unknown>) => Object.values(l).flatMap((list) => (list as string[][]).map((shape) => shape.join(',')));
+    const attempted = new Set(shapes.flatMap((_, i) => [`full${i}`, `inner${i}`]));
+    expect(names(shapeLists(root.pool)).filter((n) => !names(lists).includes(n) && !attempted.has(n)), 'no shape but the attempted ones').toEqual([]);
+    for (const k of fill) root.removeSync(k); // every size class freed (a slab of 3000-byte slots does not serve a 700-byte object)
+    shapes.forEach((v, i) => x.putSync(`s${i}`, v));
+    root.close();
+    root = open(file, { durability: 'none', maxSize: SIZE });
+    shapes.forEach((v, i) => expect(root.openDB('x').get(`s${i}`), `shape ${i} after reopen`).toEqual(v));
+    root.pool.check();
+    root.close();
+  });
+});
