@@ -47,7 +47,7 @@ import { pathToFileURL } from 'node:url';
 import { Encoder } from 'msgpackr';
 import {
   OrderedMap, OutOfSpaceError, PheapError, Pool, Prng, Store, STORE_LAYOUT, TxAbortedError, TxStateError,
-  canonical, checkLinearizable, explore, formatReport, linearizable, progressOf, open,
+  canonical, checkLinearizable, checkRerun, explore, formatReport, linearizable, progressOf, open,
 } from '../src/index.js';
 import { H, sha256File, u32At, useTempDir } from './helpers/pool-files.js';
 import { REPO } from './helpers/readme.js';
@@ -110,7 +110,7 @@ function randomValue(rng: Prng, depth = 0): unknown {
   switch (rng.below(12)) {
     case 0: case 1: case 2: case 3: return randomObject(rng, depth);
     case 4: { const shape = randomObject(rng, 2); return Array.from({ length: 1 + rng.below(3) }, () => ({ ...shape, extra: rng.below(9) })); }
-    case 5: return new Map([[rng.below(9), randomObject(rng, depth + 1)], [`m${rng.below(9)}`, randomObject(rng, depth + 1)]]);
+    case 5: return new Map<unknown, unknown>([[rng.below(9), randomObject(rng, depth + 1)], [`m${rng.below(9)}`, randomObject(rng, depth + 1)]]);
     case 6: return new Point(randomValue(rng, depth + 1), randomObject(rng, depth + 1));
     case 7: { const o = randomObject(rng, depth); Object.defineProperty(o, `g${rng.below(5)}`, { get: () => ({ fromGetter: depth }), enumerable: true }); return o; }
     case 8: return { [Symbol('hidden')]: 1, [`v${rng.below(40)}`]: randomObject(rng, depth + 1) };
@@ -532,4 +532,366 @@ describe('transactions that fail around new shapes', () => {
     root.pool.check();
     root.close();
   });
+});
+
+// ─── crashes: the explorer ──────────────────────────────────────────────────
+
+/** A put through Store object `via` (0 or 1: two Store.attach on the crashed pool) into database `db`. */
+interface CW { db: '' | 'x'; key: string; n: number; via: 0 | 1 }
+type COp = { k: 'put'; w: CW } | { k: 'tx' | 'batch' | 'abort'; ws: CW[] };
+type CState = Record<string, Record<string, number>>;
+
+/** A value of shapes of its own (an outer, an inner and an array element shape per key): each first put saves three shapes. */
+const crashValue = (key: string, n: number) => ({ [`o${key}`]: { [`i${key}`]: n, list: [{ [`e${key}`]: n, when: new Date(n) }] } });
+
+function applyC(s: CState, op: COp): CState {
+  if (op.k === 'abort') return s;
+  for (const w of op.k === 'put' ? [op.w] : op.ws) (s[w.db] ??= {})[w.key] = w.n;
+  return s;
+}
+
+const dbIn = (store: Store, db: string): Store => (db === '' ? store : store.openDB(db));
+function runC(p: Pool, op: COp): void {
+  const stores = [Store.attach(p), Store.attach(p)];
+  const put = (w: CW) => dbIn(stores[w.via], w.db).putSync(w.key, crashValue(w.key, w.n));
+  if (op.k === 'put') put(op.w);
+  else if (op.k === 'tx') stores[0].transactionSync(() => op.ws.forEach(put));
+  else if (op.k === 'abort') expect(() => stores[1].transactionSync(() => { op.ws.forEach(put); throw new Error('roll back'); })).toThrow('roll back');
+  else {
+    void Promise.allSettled(op.ws.map((w) => dbIn(stores[w.via], w.db).put(w.key, crashValue(w.key, w.n)))); // a crash mid-commit rejects them: the oracle judges the file
+    p.commitBatch();
+  }
+}
+
+/** The recovered store in model terms; every value must be exactly crashValue(key, n) for some n. */
+function readC(p: Pool): CState {
+  const store = Store.attach(p);
+  const s: CState = {};
+  for (const db of ['', 'x']) {
+    for (const { key, value } of dbIn(store, db).getRange()) {
+      const n = ((value as Record<string, Record<string, number>>)[`o${String(key)}`] ?? {})[`i${String(key)}`];
+      expect(value, `db '${db}' key ${String(key)}`).toEqual(crashValue(String(key), n));
+      (s[db] ??= {})[String(key)] = n;
+    }
+  }
+  return s;
+}
+
+const C_OPS: COp[] = [
+  { k: 'put', w: { db: '', key: 'a1', n: 1, via: 0 } },
+  { k: 'tx', ws: [{ db: 'x', key: 'b1', n: 1, via: 1 }, { db: '', key: 'a2', n: 1, via: 0 }] },
+  { k: 'abort', ws: [{ db: 'x', key: 'b2', n: 1, via: 0 }, { db: '', key: 'a3', n: 1, via: 1 }] },
+  { k: 'batch', ws: [{ db: 'x', key: 'b2', n: 2, via: 1 }, { db: '', key: 'a3', n: 2, via: 0 }, { db: 'x', key: 'b1', n: 3, via: 0 }] },
+  { k: 'put', w: { db: 'x', key: 'b3', n: 1, via: 1 } },
+];
+const C_SETUP = (p: Pool) => { const s = Store.attach(p); s.putSync('a0', crashValue('a0', 0)); s.openDB('x'); };
+const C_INITIAL = (): CState => ({ '': { a0: 0 } });
+const C_EXPLORE = { file: FILE, size: 1 << 20, layout: STORE_LAYOUT, setup: C_SETUP };
+
+describe('crashes while new shapes are saved', () => {
+  it('the crash explorer, one crash at every drain in every mode: putSync, a transactionSync over two Store objects, one that rolls back, a put batch, all with new nested shapes: every recovered value decodes to the model\'s', () => {
+    const lin = linearizable<CState, COp>({ model: { initial: C_INITIAL, apply: applyC }, ops: C_OPS, run: runC, read: readC });
+    const r = explore({ ...C_EXPLORE, name: 'store shapes, one crash', modes: ['strict', 'pending', 'evict', 'tear8'], seeds: 2, workload: lin.workload, check: lin.check });
+    if (r.failures.length) throw new Error(formatReport(r));
+    expect(r.states).toBeGreaterThan(C_OPS.length);
+    console.log(`store shapes, one crash: ${r.states} crash states over ${r.points} crash points; reproduce: ${reproduce('one crash at every drain')}`);
+  }, 60_000);
+
+  it('two crashes in a row (deferred log): the run after recovery saves the same shapes again; every value decodes to the model\'s', () => {
+    const lin = linearizable<CState, COp>({ model: { initial: C_INITIAL, apply: applyC }, ops: C_OPS, run: runC, read: readC });
+    const r = explore({
+      ...C_EXPLORE, name: 'store shapes, two crashes', evicts: false, depth: 2, seeds: 1, deeper: { states: 3, points: 4 }, workload: lin.workload,
+      check: (p, markers, crash) => {
+        const got = canonical(readC(p));
+        if (!crash.prior) return checkLinearizable(got, lin.keys, progressOf(markers));
+        checkRerun(got, { initial: C_INITIAL, apply: applyC }, C_OPS, markers);
+      },
+    });
+    if (r.failures.length) throw new Error(formatReport(r));
+    expect(r.levels).toHaveLength(2);
+    console.log(`store shapes, two crashes: ${r.states} crash states (${r.levels.map((l) => `level ${l.level}: ${l.states}`).join(', ')}); reproduce: ${reproduce('two crashes in a row')}`);
+  }, 60_000);
+});
+
+// ─── crashes: SIGKILL of a child process ────────────────────────────────────
+
+/** The child's steps, as source (it runs them) and evaluated here (the model): step i writes values of shapes new until i = 60. */
+const STEPS_SOURCE = `
+const valueOf = (i) => ({ ['f' + (i % 60)]: i, nest: { ['g' + (i % 13)]: [i, { ['h' + (i % 7)]: 'x'.repeat((i * 37) % 400) }] }, at: new Date(i) });
+async function commitStep(db, side, i) {
+  if (i % 3 === 0) { side.putSync(i, valueOf(i)); db.putSync(['v', i], valueOf(i)); db.putSync('counter', i); }
+  else if (i % 3 === 1) db.transactionSync(() => { side.putSync(i, valueOf(i)); db.putSync(['v', i], valueOf(i)); db.putSync('counter', i); });
+  else await Promise.all([side.put(i, valueOf(i)), db.put(['v', i], valueOf(i)), db.put('counter', i)]);
+}`;
+const stepValue = new Function(`${STEPS_SOURCE}; return valueOf;`)() as (i: number) => unknown;
+
+const CHILD = (lib: string) => `
+import { open } from ${JSON.stringify(lib)};
+${STEPS_SOURCE}
+const [file, backend] = process.argv.slice(2);
+const db = open({ path: file, ...(backend === 'default' ? {} : { backend, durability: 'os' }) });
+const side = db.openDB('side');
+let step = db.get('counter') ?? 0;
+process.stdout.write('ready ' + step + '\\n');
+for (;;) { step++; await commitStep(db, side, step); process.stdout.write('ok ' + step + '\\n'); }
+`;
+
+let childScript = '';
+beforeAll(() => {
+  childScript = path.join(tmp.dir, 'shapes-child.mjs');
+  fs.writeFileSync(childScript, CHILD(pathToFileURL(path.join(REPO, 'dist', 'index.js')).href));
+});
+
+/** Run the child on `file` until it has printed `ready` and then for `ms` more (or, if `early`, `ms` after spawning), SIGKILL it: the steps it acknowledged. */
+async function killChild(file: string, backend: string, ms: number, early: boolean): Promise<{ acked: number; ready: boolean }> {
+  const proc = spawn(process.execPath, [childScript, file, backend], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  proc.stdout!.on('data', (d: Buffer) => { out += d; });
+  proc.stderr!.on('data', (d: Buffer) => { err += d; });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.on('exit', (_code, signal) => resolve(signal)));
+  if (!early) while (!out.includes('ready') && proc.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, ms));
+  proc.kill('SIGKILL');
+  expect(await exited, `the child died of the kill, not of an error: ${err}`).toBe('SIGKILL');
+  const acks = out.split('\n').filter((l) => l.startsWith('ok ')).map((l) => Number(l.slice(3)));
+  return { acked: Math.max(0, ...acks), ready: out.includes('ready') };
+}
+
+describe('SIGKILL while new shapes are saved', () => {
+  for (const backend of ['default', 'mapped'] as const) {
+    it(`${backend} backend: after every kill each value decodes to exactly the model's, every acknowledged step is there`, async () => {
+      const rng = new Prng(`adv3-kill-${SEED}-${backend}`);
+      const file = tmp.file(`kill-${backend}`);
+      let counter = 0, early = 0;
+      const KILLS = 4;
+      for (let kill = 0; kill < KILLS; kill++) {
+        const isEarly = rng.below(4) === 0;
+        const { acked, ready } = await killChild(file, backend, isEarly ? rng.below(300) : 30 + rng.below(150), isEarly);
+        if (!ready) early++;
+        const db = open({ path: file, ...(backend === 'default' ? {} : { backend, durability: 'os' as const }) });
+        const now = (db.get('counter') as number | undefined) ?? 0;
+        const when = `seed ${SEED} ${backend} kill ${kill}`;
+        expect(now, `${when}: an acknowledged step is missing`).toBeGreaterThanOrEqual(Math.max(counter, acked));
+        for (const [name, store, keyOf] of [['main', db, (i: number) => ['v', i]], ['side', db.openDB('side'), (i: number) => i]] as const) {
+          const keys = store.getKeys().asArray.filter((k) => k !== 'counter');
+          // every step up to the counter is there; a putSync step may have gone one write further
+          expect(keys.length, `${when}: ${name} holds steps 1..${now} (+1)`).toBeGreaterThanOrEqual(now);
+          expect(keys.length).toBeLessThanOrEqual(now + 1);
+          for (let i = 1; i <= keys.length; i++) expectReadBack(store.get(keyOf(i) as never), stepValue(i), `${when}: ${name} step ${i}`);
+        }
+        db.pool.check();
+        db.close();
+        counter = now;
+      }
+      expect(counter, 'the children got work done between kills').toBeGreaterThan(0);
+      console.log(`shapes kill chain (${backend}): ${KILLS} kills, ${counter} steps committed, ${early} kills before the Store was open; reproduce: ${reproduce(`${backend} backend: after every kill`)}`);
+    }, 30_000);
+  }
+});
+
+// ─── damage ─────────────────────────────────────────────────────────────────
+
+/** A small Store file (a 128 KiB pool that grows, durability 'none') made by `fill`; its bytes after a clean close. */
+function smallStore(stem: string, fill: (db: Store) => void): { file: string; image: Buffer } {
+  const file = tmp.file(stem);
+  const db = Store.attach(Pool.create({ path: file, size: 128 << 10, layout: STORE_LAYOUT, backend: 'file', durability: 'none' }));
+  fill(db);
+  db.close();
+  return { file, image: fs.readFileSync(file) };
+}
+
+/** Values of 12 shapes in the main database and 'x' (nested, arrays of objects): two shape lists of a few hundred bytes. */
+function shapedFill(db: Store): void {
+  for (let i = 0; i < 12; i++) {
+    db.putSync(i, { [`m${i % 6}`]: i, inner: { [`k${i % 4}`]: [{ deep: i }] } });
+    db.openDB('x').putSync(i, [{ [`x${i % 5}`]: i, name: `v${i}` }, new Map([[i, { inMap: i }]])]);
+  }
+}
+
+/** Every entry of databases '' and 'x' but the keys in `skip`, as canonical text (Maps, typed arrays and bigints included). */
+function readAll(db: Store, skip: readonly unknown[] = []): string {
+  return canonical(['', 'x'].map((n) => dbIn(db, n).getRange().filter(({ key }) => !skip.includes(key)).map(({ key, value }) => [key, value]).asArray));
+}
+
+/**
+ * Open a (damaged) Store file, read everything, getBinary and doesExist, put
+ * a known and a new shape, reopen and read again: 'worked', the first typed
+ * error, 'RAW …' for an error that is no PheapError, or 'INCONSISTENT …' if
+ * the entries read differently after the puts and the reopen.
+ */
+function exercise(file: string): string {
+  const step = (what: string, fn: () => void): string | null => {
+    try { fn(); return null; } catch (e) { return e instanceof PheapError ? `${what}: ${e.name}` : `RAW ${what}: ${String(e).slice(0, 160)}`; }
+  };
+  let db: Store | undefined;
+  let first = '', again = '';
+  const problem = step('open', () => { db = open({ path: file, durability: 'none', backend: 'file' }); })
+    ?? step('read', () => { first = readAll(db!); })
+    ?? step('getBinary/doesExist', () => { db!.getBinary(0); db!.doesExist(0, { m0: 0, inner: { k0: [{ deep: 0 }] } }); db!.openDB('x').doesExist(1, { never: 'seen' }); })
+    ?? step('put', () => { db!.putSync('known', { m1: 1, inner: { k1: [{ deep: 1 }] } }); db!.openDB('x').putSync('new', { brandNew: { shape: 1 } }); })
+    ?? step('reopen', () => { db!.close(); db = open({ path: file, durability: 'none', backend: 'file' }); })
+    ?? step('read after reopen', () => { again = readAll(db!, ['known', 'new']); });
+  try { db?.close(); } catch { /* the outcome is known */ }
+  if (problem) return problem;
+  return again === first ? 'worked' : `INCONSISTENT: before ${first.slice(0, 300)} after ${again.slice(0, 300)}`;
+}
+
+describe('a damaged shape list', () => {
+  it('every byte of both shape lists flipped (xor 0xFF; a seeded third also xor 0x01): reads, doesExist, puts of known and new shapes and a reopen work (reading alike before and after) or give a typed error, never a raw one', () => {
+    const rng = new Prng(`adv3-lists-${SEED}`);
+    const { file, image } = smallStore('lists', shapedFill);
+    const pool = Pool.open({ path: file, layout: STORE_LAYOUT, backend: 'file', durability: 'none' });
+    const dir = OrderedMap.open(pool, pool.readU32(pool.root(8) + 4));
+    const lists = [...dir.range()].filter((e) => e.key[0] === 0xff).map((e) => Buffer.from(e.value));
+    pool.close();
+    fs.writeFileSync(file, image);
+    expect(lists.length, 'a list per database').toBe(2);
+    const tally: Record<string, number> = {};
+    const raw: string[] = [];
+    let flips = 0;
+    for (const list of lists) {
+      const at = image.indexOf(list);
+      expect(at, 'the list is in the file once').toBeGreaterThan(0);
+      expect(image.indexOf(list, at + 1)).toBe(-1);
+      for (let i = at; i < at + list.length; i++) {
+        for (const mask of rng.below(3) === 0 ? [0xff, 0x01] : [0xff]) { // every byte inverted; a seeded third also off by one bit
+          const mutant = Buffer.from(image);
+          mutant[i] ^= mask;
+          fs.writeFileSync(file, mutant);
+          const outcome = exercise(file);
+          flips++;
+          const kind = outcome.replace(/^(RAW|INCONSISTENT).*/s, '$1');
+          tally[kind] = (tally[kind] ?? 0) + 1;
+          if (kind !== outcome) raw.push(`list byte +${i - at} ^0x${mask.toString(16)}: ${outcome}`);
+        }
+      }
+    }
+    console.log(`shape-list flips: ${flips} ${JSON.stringify(tally)}; reproduce: ${reproduce('every byte of both shape lists')}`);
+    expect(raw, `${raw.length} raw errors or inconsistent reads`).toEqual([]);
+  }, 30_000);
+
+  it('shape lists forged into other valid msgpack (more than 32 shapes, empty shapes, duplicates, non-strings, not a list, a name list of 5000 names): typed errors or other property names, never a raw error', () => {
+    const forged: Array<[string, unknown]> = [
+      ['40 shapes', Array.from({ length: 40 }, (_, i) => [`f${i}`])], ['empty shapes', [[], [], []]], ['duplicate shapes', [['m0', 'inner'], ['m0', 'inner'], ['m0', 'inner']]],
+      ['a number name', [[1, 2]]], ['a nested list', [[['m0']]]], ['a map', { m0: 1 }], ['a string', 'm0'], ['null', null], ['an empty list', []],
+      ['5000 names', [Array.from({ length: 5000 }, (_, i) => `n${i}`)]], ['fewer names', [['m0']]], ['more names', [['m0', 'inner', 'extra', 'more']]],
+    ];
+    const outcomes: string[] = [];
+    const plainFill = (db: Store) => { for (let i = 0; i < 12; i++) { db.putSync(i, `s${i}`); db.openDB('x').putSync(i, i); } }; // no shapes used: the puts meet the forged list
+    for (const [what, list] of forged) {
+      for (const [fillName, fill] of [['shaped values', shapedFill], ['plain values', plainFill]] as const) {
+        const { file } = smallStore('forged', fill);
+        const pool = Pool.open({ path: file, layout: STORE_LAYOUT, backend: 'file', durability: 'none' });
+        const dir = OrderedMap.open(pool, pool.readU32(pool.root(8) + 4));
+        pool.tx(() => { dir.put(Uint8Array.of(0xff), Uint8Array.from(listCodec.encode(list))); dir.put(Uint8Array.of(0xff, 0x78), Uint8Array.from(listCodec.encode(list))); });
+        pool.close();
+        outcomes.push(`${what} (${fillName}): ${exercise(file)}`);
+      }
+    }
+    console.log(`forged shape lists: ${outcomes.join('; ')}`);
+    expect(outcomes.filter((o) => /RAW|INCONSISTENT/.test(o)), 'raw errors or inconsistent reads').toEqual([]);
+  });
+});
+
+describe('a shape list damaged past msgpackr\'s limit', () => {
+  it('a list of 40 shapes (more than the 32 a codec shares; no Store writes one) is answered as damage — CorruptHeapError or ValueDecodeError — not as the caller\'s fault (was: InvalidArgumentError "cannot encode" for a value any store encodes)', () => {
+    const { file } = smallStore('forty', (db) => db.putSync('plain', 'no shapes'));
+    const pool = Pool.open({ path: file, layout: STORE_LAYOUT, backend: 'file', durability: 'none' });
+    const dir = OrderedMap.open(pool, pool.readU32(pool.root(8) + 4));
+    const forged = Uint8Array.from(listCodec.encode(Array.from({ length: 40 }, (_, i) => [`f${i}`])));
+    pool.tx(() => dir.put(Uint8Array.of(0xff), forged));
+    pool.close();
+    const db = open({ path: file, durability: 'none', backend: 'file' });
+    const errors = [() => db.putSync('k', { a: 1 }), () => db.doesExist('plain', { a: 1 }), () => db.put('k', { f0: 1 })].map((call) => {
+      try { call(); return 'no error'; } catch (e) { return e instanceof PheapError ? e.name : `RAW ${String(e)}`; }
+    });
+    expect(shapeLists(db.pool), 'the damaged list is left as it was').toEqual({ ff: listCodec.decode(forged) });
+    db.close();
+    expect(errors.filter((e) => e !== 'CorruptHeapError' && e !== 'ValueDecodeError'), 'errors that blame the caller for damage').toEqual([]);
+  });
+});
+
+// ─── refusal at open ────────────────────────────────────────────────────────
+
+interface Region { name: string; start: number; end: number }
+
+/** The Store's vetted metadata (docs/store.md, docs/containers.md): the root object, both maps' headers, both root nodes' headers and slots. */
+function vettedRegions(image: Uint8Array): Region[] {
+  const root = u32At(image, H.ROOT);
+  const maps: Array<[string, number]> = [['main', u32At(image, root)], ['directory', u32At(image, root + 4)]];
+  return [
+    { name: 'root object', start: root - 16, end: root + 8 },
+    ...maps.map(([n, m]) => ({ name: `${n} map header`, start: m - 16, end: m + 32 })),
+    ...maps.map(([n, m]) => {
+      const node = u32At(image, m + 8);
+      return { name: `${n} root node header and slots`, start: node, end: node + 16 + 2 * (image[node + 2] | (image[node + 3] << 8)) };
+    }),
+  ];
+}
+
+const COMBOS = (['none', 'os', 'fsync'] as const).flatMap((durability) => (['file', 'mapped'] as const).map((backend) => ({ durability, backend })));
+type Combo = (typeof COMBOS)[number];
+
+/** Write `mutant`, open it as a Store with `combo`: refused (and then the file must be the mutant, byte for byte), or what reading everything gives. */
+function openMutant(file: string, mutant: Buffer, contents: string, combo: Combo): string {
+  fs.writeFileSync(file, mutant);
+  const hash = sha256File(file);
+  let db: Store;
+  try {
+    db = open({ path: file, ...combo });
+  } catch (e) {
+    if (!(e instanceof PheapError)) return `RAW ERROR at open: ${String(e)}`;
+    return sha256File(file) === hash ? 'refused, untouched' : `REFUSED BUT MODIFIED (${e.name})`;
+  }
+  try {
+    const got = readAll(db);
+    db.pool.check();
+    return got === contents ? 'harmless' : 'SILENT DIFFERENCE';
+  } catch (e) {
+    return e instanceof PheapError ? 'refused on first use' : `RAW ERROR: ${String(e).slice(0, 100)}`;
+  } finally {
+    try { db.close(); } catch { /* a damaged pool may refuse a clean close; the outcome is known */ }
+  }
+}
+
+describe('refusal at open', () => {
+  it('every byte of the root object, both map headers and both root nodes\' headers and slots flipped, opened at every durability on both backends: refused with a typed error and the file byte-identical (sha256), harmless, or a typed error on first use; undone, the file opens to the original contents', () => {
+    const rng = new Prng(`adv3-refusal-${SEED}`);
+    const { file, image } = smallStore('vet', shapedFill);
+    const base = open({ path: file, durability: 'none', backend: 'file' });
+    const contents = readAll(base);
+    base.close();
+    fs.writeFileSync(file, image);
+    const tally: Record<string, number> = {};
+    const bad: string[] = [];
+    let undone = 0;
+    const everyCombo = new Set(Array.from({ length: 10 }, () => rng.below(1 << 20)));
+    const regions = vettedRegions(image);
+    const total = regions.reduce((n, r) => n + r.end - r.start, 0);
+    let index = 0;
+    for (const r of regions) {
+      for (let at = r.start; at < r.end; at++, index++) {
+        const mutant = Buffer.from(image);
+        mutant[at] ^= 0xff;
+        const combos = [...everyCombo].some((s) => s % total === index) ? COMBOS : [COMBOS[index % COMBOS.length]];
+        for (const combo of combos) {
+          const outcome = openMutant(file, mutant, contents, combo);
+          tally[outcome] = (tally[outcome] ?? 0) + 1;
+          const where = `${r.name} +${at - r.start} (0x${at.toString(16)}) at ${combo.durability}/${combo.backend}`;
+          if (!['refused, untouched', 'harmless', 'refused on first use'].includes(outcome)) bad.push(`${where}: ${outcome}`);
+          if (outcome !== 'refused, untouched') continue;
+          // the flip undone: the refused open left nothing behind (no lock, no half-written state)
+          fs.writeFileSync(file, image);
+          const again = open({ path: file, ...combo });
+          const got = readAll(again);
+          again.close();
+          if (got !== contents) bad.push(`${where}: refused, but the file with the flip undone reads differently`);
+          undone++;
+        }
+      }
+    }
+    console.log(`refusal at open: ${total} bytes flipped ${JSON.stringify(tally)}, ${undone} refused files reopened with the flip undone; reproduce: ${reproduce('refusal at open')}`);
+    expect(bad, `${bad.length} bad outcomes`).toEqual([]);
+    expect(tally['refused, untouched'], 'some flips are refused at open').toBeGreaterThan(20);
+  }, 60_000);
 });
