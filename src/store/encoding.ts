@@ -225,6 +225,7 @@ export function sharedMsgpackCodec(store: StructureStore): ValueCodec {
     const now = store.generation();
     packr = new Encoder({
       ...MSGPACK_OPTIONS,
+      maxSharedStructures: MAX_SHARED_STRUCTURES,
       structures: store.load(),
       getStructures: () => store.load(),
       // A name with a lone surrogate would persist as U+FFFD but read back from memory as itself until reopen: such a shape stays self-describing (its names are written, as U+FFFD, in every value).
@@ -259,11 +260,13 @@ export function encodeStructures(structures: string[][]): Uint8Array {
 export function decodeStructures(bytes: Uint8Array): string[][] {
   let list: unknown;
   try { list = plainPackr.decode(bytes); } catch (e) { list = e; }
-  if (!Array.isArray(list) || !list.every((s) => Array.isArray(s) && s.every((k) => typeof k === 'string'))) {
-    throw new CorruptHeapError(`a database's msgpack structure list (${bytes.length} bytes) does not decode as lists of property names (damaged)`);
+  if (!Array.isArray(list) || list.length > MAX_SHARED_STRUCTURES || !list.every((s) => Array.isArray(s) && s.every((k) => typeof k === 'string'))) {
+    throw new CorruptHeapError(`a database's msgpack structure list (${bytes.length} bytes) is not a list of at most ${MAX_SHARED_STRUCTURES} lists of property names (damaged)`);
   }
   return list as string[][];
 }
+/** How many structures a database shares (msgpackr's default with shared structures): a longer list was never written by a Store. */
+const MAX_SHARED_STRUCTURES = 32;
 const plainPackr = new Encoder({ useRecords: false });
 
 const codecs: Record<ValueEncoding, () => ValueCodec> = {

@@ -155,6 +155,9 @@ function vetStore(pool: Pool): void {
   }
 }
 
+/** The msgpack codec of each database of each open pool (Env.msgpackOf). */
+const msgpackCodecs = new WeakMap<Pool, Map<string | null, ValueCodec>>();
+
 /** The pool of one Store file and what its databases share. */
 class Env {
   readonly pool: Pool;
@@ -176,12 +179,15 @@ class Env {
     this.dir = OrderedMap.open(pool, pool.readU32(root + 4));
   }
 
-  /** The structure-sharing msgpack codec of each database used with 'msgpack' (one per database, whatever Store objects use it). */
-  readonly #msgpack = new Map<string | null, ValueCodec>();
-
-  /** Database `name`'s msgpack codec, its structures kept in the directory. */
+  /**
+   * Database `name`'s msgpack codec, its structures kept in the directory:
+   * one per database of the pool, whatever Store objects (environments)
+   * use it, so that each sees the shapes the others saved.
+   */
   msgpackOf(name: string | null): ValueCodec {
-    let codec = this.#msgpack.get(name);
+    let codecs = msgpackCodecs.get(this.pool);
+    if (!codecs) msgpackCodecs.set(this.pool, codecs = new Map());
+    let codec = codecs.get(name);
     if (!codec) {
       const key = new Uint8Array([0xff, ...(name === null ? [] : nameArg(name))]);
       codec = sharedMsgpackCodec({
@@ -189,7 +195,7 @@ class Env {
         save: (structures) => this.writeNow(() => this.dir.put(key, encodeStructures(structures))),
         generation: () => this.pool[ROLLBACKS],
       });
-      this.#msgpack.set(name, codec);
+      codecs.set(name, codec);
     }
     return codec;
   }
@@ -225,7 +231,8 @@ class Env {
       if (found.length !== 4) throw new CorruptHeapError(`the Store's directory entry of database ${shown(name)} is ${found.length} bytes, not a 4-byte map offset`);
       return OrderedMap.open(this.pool, new DataView(found.buffer, found.byteOffset, 4).getUint32(0, true));
     }
-    if (this.depth > 0) throw new TxStateError(`openDB(${shown(name)}): a new database cannot be made inside a transaction callback; open it before the transaction`);
+    // Not inside any transaction (a callback, beginTx, another Store object's): rolled back, the handle would name a freed map.
+    if (this.depth > 0 || this.pool[IN_TX]) throw new TxStateError(`openDB(${shown(name)}): a new database cannot be made inside a transaction; open it before the transaction`);
     return this.pool.tx(() => {
       const map = OrderedMap.create(this.pool);
       const entry = new Uint8Array(4);
