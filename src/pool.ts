@@ -22,7 +22,7 @@ import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
-import { ABANDON, CORE, IN_TX, ROLLBACKS, TX_ASYNC_SHARED, VET, type CoreAccess } from './containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, SESSION, TX_ASYNC_SHARED, VET, type CoreAccess } from './containers/internal.js';
 import {
   shown, numberArg, intValue, f64Value, u64Value, bytesValue, optionsArg, flagArg, userType, crashOptionsArg,
   groupCommitArg, txFunctionArg, isThenable, ignoreOutcome, maxSizeArg,
@@ -206,6 +206,8 @@ export class Pool {
   get [CORE](): CoreAccess { this.live(); return this.access; }
   /** @internal Moves whenever a transaction level is aborted or a commit fails (containers/internal.ts). */
   get [ROLLBACKS](): number { return this.rollbacks; }
+  /** @internal A token of this open: a new object whenever this Pool object opens an image (containers/internal.ts). */
+  get [SESSION](): object { return this.session; }
   /** @internal Is a transaction running (not only a txAsync() batch between members)? */
   get [IN_TX](): boolean { return this.levels.length > 0 && !this.onlyBatchOpen(); }
   private access: CoreAccess;
@@ -221,6 +223,8 @@ export class Pool {
   private levels: TxLevel[] = [];
   /** Aborted levels and failed commits so far (pool[ROLLBACKS]). */
   private rollbacks = 0;
+  /** A token of this open of an image (a recycled Pool object opens others): pool[SESSION]. */
+  private session: object = {};
   /** Group commit (txAsync): made at the first txAsync, with these limits. */
   private group: GroupCommit | null = null;
   private groupOptions: GroupCommitOptions = {};
@@ -362,6 +366,7 @@ export class Pool {
       const t0 = performance.now();
       pool.check0(pool.core.openPool(pool.poolBytes, layout.length));
       pool.recoveryMs = performance.now() - t0;
+      pool.session = {};
       (opts as { [VET]?: (pool: Pool) => void })[VET]?.(pool); // refusing here leaves the file as it was (but for a rollback recovery did)
       pool.core.finishOpen();
     } catch (e) {
@@ -953,6 +958,8 @@ export class Pool {
     if (!this.evicts && opts.mode !== 'strict' && opts.mode !== 'pending') {
       throw new InvalidArgumentError(`crash mode '${opts.mode}' needs a cache that writes lines back on its own, and this pool's does not (only drains write it): open it with evicts: true to model pmem`);
     }
+    // A file (or OPFS) pool at 'none' writes nothing before close: a crash leaves the file as the last close (or the create) wrote it, in every mode.
+    if (this.backend.durability === 'none' && this.backend.kind !== 'memory') return this.backend.durableImage();
     return crashImage(this.backend.durableImage(), this.bytes, this.linesOf(core.collectInFlight()), opts);
   }
 

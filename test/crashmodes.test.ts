@@ -294,6 +294,32 @@ describe('pool.crash()', () => {
     for (const off of [...B, ...C]) expect(file.subarray(off, off + 64).every((x) => x === 0)).toBe(true);
   });
 
+  it('a file pool at durability none: a crash in every mode leaves the file as the last close wrote it (and zeros a growth appended), which opens and checks (was: the stale file plus in-flight lines, CorruptHeapError)', () => {
+    for (const evicts of [false, true]) {
+      const path = tmp.file(`none-${evicts}`);
+      const setup = Pool.create({ path, size: 128 << 10, layout: 'none', backend: 'file', durability: 'none', evicts });
+      const root = setup.root(64);
+      setup.tx(() => { setup.addRange(root, 8); setup.writeU32(root, 1); });
+      setup.close();
+      const closed = fs.readFileSync(path);
+      const pool = Pool.open({ path, layout: 'none', backend: 'file', durability: 'none', evicts });
+      pool.tx(() => { pool.addRange(root, 8); pool.writeU32(root, 2); pool.alloc(100); });
+      pool.beginTx();
+      pool.addRange(root, 8);
+      pool.writeU32(root, 3);
+      pool.alloc(200);
+      for (const mode of CRASH_MODES.filter((m) => evicts || m === 'strict' || m === 'pending')) {
+        const image = Buffer.from(pool.crashImage({ mode, seed: 7 }));
+        expect(image.subarray(0, closed.length).equals(closed), `${mode}, evicts ${evicts}: the file as closed`).toBe(true);
+        expect(image.subarray(closed.length).every((b) => b === 0), `${mode}: past it, the zeros a growth appended`).toBe(true);
+      }
+      const q = pool.crash({ mode: evicts ? 'evict' : 'pending', seed: 7 });
+      expect(q.readU32(root), 'what the last close wrote').toBe(1);
+      q.check();
+      q.close();
+    }
+  });
+
   it('a crash in the middle of a transaction is rolled back on reopen, in every mode of both cache models', () => {
     const cases = [
       ...CRASH_MODES.map((mode) => ({ mode, evicts: true })),

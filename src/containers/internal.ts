@@ -25,6 +25,14 @@ export const ABANDON = Symbol('pheap abandon');
 export const ROLLBACKS = Symbol('pheap rollbacks');
 
 /**
+ * Key of Pool's internal open token: `pool[SESSION]` is a new object each
+ * time the Pool object opens an image (the crash explorer reuses Pool
+ * objects for thousands of images): a cache of pool contents keyed by it
+ * is never read against another image.
+ */
+export const SESSION = Symbol('pheap session');
+
+/**
  * Key of Pool's internal query: `pool[IN_TX]` is true while a transaction is
  * running — a tx() or beginTx() level is open, not only a txAsync() batch
  * between its members (then a write joins it with tx(), not txAsync()).

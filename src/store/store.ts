@@ -34,7 +34,7 @@ import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, entries, valueAt, type RangeOptions } from '../containers/ordered-map.js';
 import { copyOut } from '../bytes.js';
-import { ABANDON, CORE, IN_TX, ROLLBACKS, TX_ASYNC_SHARED, VET } from '../containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, SESSION, TX_ASYNC_SHARED, VET } from '../containers/internal.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKeyAt, decodeStructures, encodeKey, encodeStructures, sharedMsgpackCodec, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
@@ -155,8 +155,8 @@ function vetStore(pool: Pool): void {
   }
 }
 
-/** The msgpack codec of each database of each open pool (Env.msgpackOf). */
-const msgpackCodecs = new WeakMap<Pool, Map<string | null, ValueCodec>>();
+/** The msgpack codec of each database of each open pool, by the pool's open token (Env.msgpackOf). */
+const msgpackCodecs = new WeakMap<object, Map<string | null, ValueCodec>>();
 
 /** The pool of one Store file and what its databases share. */
 class Env {
@@ -185,8 +185,9 @@ class Env {
    * use it, so that each sees the shapes the others saved.
    */
   msgpackOf(name: string | null): ValueCodec {
-    let codecs = msgpackCodecs.get(this.pool);
-    if (!codecs) msgpackCodecs.set(this.pool, codecs = new Map());
+    const session = this.pool[SESSION];
+    let codecs = msgpackCodecs.get(session);
+    if (!codecs) msgpackCodecs.set(session, codecs = new Map());
     let codec = codecs.get(name);
     if (!codec) {
       const key = new Uint8Array([0xff, ...(name === null ? [] : nameArg(name))]);
