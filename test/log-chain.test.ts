@@ -59,7 +59,7 @@ describe('a group-commit batch of 1000 puts costs a few drains', () => {
     p.close();
   }, 60_000);
 
-  it('a pool growing under batches keeps its log blocks: batches that do not grow cost at most 5 drains, and one that grows at most 10 (was: 17–37 drains around each growth, the kept blocks given to the heap and linked again)', async () => {
+  it('a pool growing under batches keeps its log blocks: a batch costs at most 5 drains, 4 more if it grows the pool, 2 per log block it links (was: 17–37 drains around each growth, the kept blocks given to the heap and linked again)', async () => {
     const p = Pool.create({ path: tmp.file('growing'), backend: 'file', size: MiB, layout: 'chain', durability: 'fsync' });
     const map = OrderedMap.create(p, { into: p.root(8) });
     const value = new Uint8Array(100).fill(0x3c);
