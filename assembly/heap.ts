@@ -40,8 +40,8 @@ import {
 import { CHUNK_SHIFT, chunkCount, heapOff } from "./format";
 import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
-import { drain, drainFirst, flush, flushFirst, persist } from "./flush";
-import { deferredLog, inTx, releaseLogBlocks } from "./log";
+import { flush, persist } from "./flush";
+import { drainAlone, flushAlone, inTx, releaseLogBlocks } from "./log";
 import { noteDamage } from "./errors";
 import { OBJ_HEADER } from "./object";
 
@@ -249,11 +249,10 @@ function loadRun(c: u32): void {
 /** Runs whose empty bitmaps one drain makes durable (the chunk in hand and, inside a transaction, the lowest free ones). */
 const PRIME: u32 = 8;
 
-/** Write an empty bitmap into chunk c (still FREE: its content means nothing yet) and flush it, ordered first when deferred. */
+/** Write an empty bitmap into chunk c (still FREE: its content means nothing yet) and flush it for drainAlone (ordered first when deferred). */
 function writeEmptyBitmap(c: u32): void {
   for (let i: u32 = 0; i < RUN_BITMAP_WORDS; i++) store<u64>(abs(bitmapWordOff(c, i)), bitmapWord(c, i, 0));
-  if (deferredLog()) flushFirst(chunkStart(c), RUN_BITMAP_WORDS << 3);
-  else flush(chunkStart(c), RUN_BITMAP_WORDS << 3);
+  flushAlone(chunkStart(c), RUN_BITMAP_WORDS << 3);
 }
 
 /**
@@ -270,8 +269,7 @@ function writeEmptyBitmap(c: u32): void {
 function primeBitmaps(c: u32): void {
   writeEmptyBitmap(c);
   if (inTx()) primeAhead();
-  if (deferredLog()) drainFirst();
-  else drain();
+  drainAlone();
 }
 
 /** Write and flush empty bitmaps into the lowest free chunks (up to PRIME - 1), marking them primed. */

@@ -328,7 +328,7 @@ function nextBlock(): bool {
 function chainEndLink(): u32 { return kept == 0 ? logOff + LINK_OFF : blockPayload(kept); }
 
 /** Flush [off, off+len) for drainAlone: ordered first when deferred. */
-function flushAlone(off: u32, len: u32): void {
+export function flushAlone(off: u32, len: u32): void {
   if (deferred) flushFirst(off, len);
   else flush(off, len);
 }
@@ -339,7 +339,7 @@ function flushAlone(off: u32, len: u32): void {
  * pending lines (data the entries protect) wait for a later drain; eager:
  * an ordinary drain.
  */
-function drainAlone(): void {
+export function drainAlone(): void {
   if (deferred) drainFirst();
   else drain();
 }

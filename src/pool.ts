@@ -801,7 +801,7 @@ export class Pool {
   private checkTxAsync(fn: unknown): void {
     this.live();
     txFunctionArg(fn, 'txAsync');
-    if (this.levels.length > 0 && !this.onlyBatchOpen()) {
+    if (this[IN_TX]) {
       throw new TxStateError('txAsync() inside a transaction: nest with tx(); txAsync() runs at the top level');
     }
   }

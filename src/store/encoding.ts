@@ -291,9 +291,14 @@ const codecs: Record<ValueEncoding, () => ValueCodec> = {
 
 /** The codec of a store's `encoding` option (undefined: 'msgpack'); InvalidArgumentError for any other name. */
 export function valueCodec(encoding?: unknown): ValueCodec {
-  if (encoding === undefined) return codecs.msgpack();
+  return codecs[valueEncodingArg(encoding)]();
+}
+
+/** The `encoding` option checked (undefined: 'msgpack'); InvalidArgumentError for any other name. */
+export function valueEncodingArg(encoding: unknown): ValueEncoding {
+  if (encoding === undefined) return 'msgpack';
   if (typeof encoding !== 'string' || !(VALUE_ENCODINGS as readonly string[]).includes(encoding)) {
     throw new InvalidArgumentError(`encoding ${shown(encoding)} is not one of ${VALUE_ENCODINGS.map((e) => `'${e}'`).join(', ')}`);
   }
-  return codecs[encoding as ValueEncoding]();
+  return encoding as ValueEncoding;
 }

@@ -37,7 +37,7 @@ import { copyOut } from '../bytes.js';
 import { ABANDON, CORE, IN_TX, ROLLBACKS, SESSION, TX_ASYNC_SHARED, VET } from '../containers/internal.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
-import { decodeKeyAt, decodeStructures, encodeKey, encodeStructures, sharedMsgpackCodec, valueCodec, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
+import { decodeKeyAt, decodeStructures, encodeKey, encodeStructures, sharedMsgpackCodec, valueCodec, valueEncodingArg, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';
 
 import { STORE_LAYOUT } from './layout.js';
 export { STORE_LAYOUT };
@@ -233,7 +233,7 @@ class Env {
       return OrderedMap.open(this.pool, new DataView(found.buffer, found.byteOffset, 4).getUint32(0, true));
     }
     // Not inside any transaction (a callback, beginTx, another Store object's): rolled back, the handle would name a freed map.
-    if (this.depth > 0 || this.pool[IN_TX]) throw new TxStateError(`openDB(${shown(name)}): a new database cannot be made inside a transaction; open it before the transaction`);
+    if (this.pool[IN_TX]) throw new TxStateError(`openDB(${shown(name)}): a new database cannot be made inside a transaction; open it before the transaction`);
     return this.pool.tx(() => {
       const map = OrderedMap.create(this.pool);
       const entry = new Uint8Array(4);
@@ -266,7 +266,7 @@ function dbConfig(o: Partial<Record<(typeof DB_OPTIONS)[number], unknown>>): DbC
   const keyEncoding = o.keyEncoding ?? 'ordered-binary';
   if (!(KEY_ENCODINGS as readonly unknown[]).includes(keyEncoding)) throw new InvalidArgumentError(`keyEncoding ${shown(keyEncoding)} is not one of ${KEY_ENCODINGS.map((e) => `'${e}'`).join(', ')}`);
   if (o.name !== undefined && o.name !== null) nameArg(o.name);
-  return { name: (o.name ?? null) as string | null, encoding: valueCodec(o.encoding).encoding, keyEncoding: keyEncoding as KeyEncoding };
+  return { name: (o.name ?? null) as string | null, encoding: valueEncodingArg(o.encoding), keyEncoding: keyEncoding as KeyEncoding };
 }
 
 /** A non-negative integer option, or undefined. */
