@@ -30,6 +30,7 @@
 //   The section's page is crossOriginIsolated (COOP/COEP added to every
 //   response), so an awaited Store get reads through shared memory;
 //   BENCH_ISOLATED=0 measures the message path instead.
+//   BENCH_SECTION=kv runs the key-value section alone.
 //
 // Medians of BENCH_RUNS runs (default 5); backends interleaved run by run.
 // Needs Debian's chromium (scripts/setup-system.sh) or PHEAP_CHROMIUM.
@@ -51,6 +52,8 @@ const KEYS = Number(process.env.BENCH_KEYS ?? 1e4);
 const SEED = Number(process.env.BENCH_SEED ?? 13);
 /** The key-value section's page is crossOriginIsolated (COOP/COEP headers) unless BENCH_ISOLATED=0: then every Store call is a message. */
 const ISOLATED = process.env.BENCH_ISOLATED !== '0';
+/** BENCH_SECTION=kv: the key-value section alone (no transactions, no open). */
+const KV_ONLY = process.env.BENCH_SECTION === 'kv';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 if (!fs.existsSync(CHROMIUM)) {
@@ -70,6 +73,17 @@ try {
   await page.goto(`${base}/`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
   const ua = await page.evaluate(() => navigator.userAgent);
+  console.log(`pheap browser benchmarks — ${ua.match(/Chrome\/[\d.]+/)?.[0] ?? ua}, headless, ${os.cpus().length} cores; medians of ${RUNS} runs`);
+  if (!KV_ONLY) await transactionsAndOpen(page);
+  await keyValue(page);
+} finally {
+  await ctx.close();
+  server.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+/** The transactions and open sections (see the header), printed as two tables. */
+async function transactionsAndOpen(page: import('playwright-core').Page): Promise<void> {
 
   const configs = [
     { key: 'memory-os', backend: 'memory', durability: 'os' },
@@ -153,18 +167,12 @@ try {
   }, RUNS);
   if (open.value !== '42') throw new Error(`64 MiB pool reopened with the wrong value ${open.value}`);
 
-  console.log(`pheap browser benchmarks — ${ua.match(/Chrome\/[\d.]+/)?.[0] ?? ua}, headless, ${os.cpus().length} cores; medians of ${RUNS} runs`);
   printTable(rows, 'transactions');
   printTable([
     { case: 'open 64 MiB pool: worker (handle + read + validate)', backend: 'opfs', durability: 'fsync', usPerOp: median(open.worker) * 1000 },
     { case: 'open 64 MiB pool: PoolClient.open wall time', backend: 'opfs', durability: 'fsync', usPerOp: median(open.wall) * 1000 },
   ], 'open');
   console.log(`open 64 MiB (ms): worker ${median(open.worker).toFixed(1)}, wall ${median(open.wall).toFixed(1)}`);
-  await keyValue(page);
-} finally {
-  await ctx.close();
-  server.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
 }
 
 type KvTimes = { putAwaited: number; putInFlight: number; getAwaited: number; getInFlight: number };
