@@ -22,8 +22,9 @@
 
 import type { Pool } from '../pool.js';
 import { SYNC, SYNC_ANSWERED, SYNC_ASKED, SYNC_DECLINED, SYNC_FOUND, SYNC_MISSING, wireError, type StoreCall, type StoreOutcome } from './protocol.js';
-import { Store, type DatabaseOptions } from '../store/store.js';
+import { Store, checkDatabaseOptions, type DatabaseOptions } from '../store/store.js';
 import { InvalidArgumentError } from '../errors.js';
+import { shown } from '../args.js';
 import { valueCodec } from '../store/encoding.js';
 
 /** The Store methods a page may call, by name. */
@@ -38,8 +39,18 @@ export type StoreWrite = { put: [unknown, unknown] } | { remove: [unknown] };
 /** The Store databases of one pool, by their options. */
 export type StoreCache = Map<string, Store>;
 
+/** The ids of the options objects seen, each checked once (a message's calls share one object per database: structured clone keeps identity). */
+const ids = new WeakMap<DatabaseOptions, string>();
+
+/** The cache key of the database `db` names; a `db` that is not a database's options is refused (as Store.attach would), also when that database is open. */
 function databaseId(db: DatabaseOptions): string {
-  return JSON.stringify([db.name ?? null, db.encoding ?? null, db.keyEncoding ?? null]);
+  if (typeof db !== 'object' || db === null) throw new InvalidArgumentError(`a Store call's database must be its options object, not ${shown(db)}`);
+  let id = ids.get(db);
+  if (id === undefined) {
+    checkDatabaseOptions(db);
+    ids.set(db, id = JSON.stringify([db.name ?? null, db.encoding ?? null, db.keyEncoding ?? null]));
+  }
+  return id;
 }
 
 function database(pool: Pool, cache: StoreCache, db: DatabaseOptions): Store {

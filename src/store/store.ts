@@ -269,6 +269,11 @@ function dbConfig(o: Partial<Record<(typeof DB_OPTIONS)[number], unknown>>): DbC
   return { name: (o.name ?? null) as string | null, encoding: valueEncodingArg(o.encoding), keyEncoding: keyEncoding as KeyEncoding };
 }
 
+/** Check a database's options as open(), openDB() and Store.attach() do (InvalidArgumentError, UnsupportedOperationError); nothing is opened. */
+export function checkDatabaseOptions(opts: unknown): void {
+  dbConfig(optionsArg(opts, DB_OPTIONS, 'database options'));
+}
+
 /** A non-negative integer option, or undefined. */
 function countOption(v: unknown, what: string): number | undefined {
   if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) throw new InvalidArgumentError(`${what} must be a non-negative integer, not ${shown(v)}`);
