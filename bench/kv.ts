@@ -9,7 +9,8 @@
 // random order (a seeded shuffle), each run on fresh stores:
 //   putSync         insert every key, one write transaction each   (at os)
 //   file size       of the store's files after the load, closed     (at os)
-//   get             look every key up again
+//   get             look every key up again, once, just after the reopen
+//   get, warm       then WARM_PASSES more passes over every key: their median
 //   getRange 100    read 100 entries from a key (ranges/s)
 //   mixed 90/10     every 10th op a putSync overwrite, else a get   (at os)
 //   remove          removeSync every key                            (at os)
@@ -19,9 +20,11 @@
 // pheap runs on its default backend, or BENCH_KV_BACKEND ('file' | 'mapped').
 // Then, with BENCH_KV_OPEN_MIB=<size> (1024 for the issue's 1 GiB), one store
 // of about that size is built once per contender and the reopen (open + one
-// get) is timed. Figures are medians of BENCH_RUNS runs (default 5). Every
-// (BENCH_KV_KEYS=<n> runs n keys only, for a quick look; 0: no tables.) Every
-// row names the durability of all three sides; ratios are pheap ÷ the other
+// get) is timed. Figures are medians of BENCH_RUNS runs (default 5)
+// (BENCH_KV_KEYS=<n> runs n keys only, for a quick look; 0: no tables.) After
+// each msgpack table, the decode floor: msgpackr decoding the same values
+// alone (both stores decode every get once), next to what get ≥ 3× lmdb-js
+// would need. Every row names the durability of all three sides; ratios are pheap ÷ the other
 // (ops/s: > 1 is pheap faster; sizes and times: < 1 is pheap smaller/faster),
 // next to the issue's target. Figures only, no assertions.
 
@@ -31,6 +34,7 @@ import * as path from 'node:path';
 import { median, printGrid, rate } from './lib/report.js';
 import { lmdb, pheap, sqlite, sqliteVersion, type KvContender, type KvDurability, type KvEncoding, type KvStore } from './kv-stores.js';
 import { Prng } from '../src/index.js';
+import { Packr } from 'msgpackr';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SIZES = process.env.BENCH_KV_KEYS ? [Number(process.env.BENCH_KV_KEYS)].filter((n) => n > 0) : process.env.BENCH_KV_1E6 === '1' ? [100_000, 1_000_000] : [100_000];
@@ -38,6 +42,7 @@ const OPEN_MIB = Number(process.env.BENCH_KV_OPEN_MIB ?? 0);
 const IN_FLIGHT = 1000;
 const FSYNC_KEYS = Number(process.env.BENCH_KV_FSYNC_KEYS ?? Infinity);
 const RANGE = 100;
+const WARM_PASSES = 3;
 const BACKEND = process.env.BENCH_KV_BACKEND as 'file' | 'mapped' | undefined;
 const CONTENDERS = [pheap, lmdb, sqlite] as const;
 const MiB = 1 << 20;
@@ -127,7 +132,9 @@ async function syncPhases(c: KvContender, encoding: KvEncoding, order: Order, ks
   await s.close();
   f['file size'] = dirBytes(path.dirname(file));
   s = c.open(file, opts);
-  f.get = opsPerSec(n, () => { for (const k of ks) check(s.get(k) !== undefined, `${c.name}: a key is missing`); });
+  const getAll = () => { for (const k of ks) check(s.get(k) !== undefined, `${c.name}: a key is missing`); };
+  f.get = opsPerSec(n, getAll);
+  f['get, warm'] = median(Array.from({ length: WARM_PASSES }, () => opsPerSec(n, getAll)));
   // Ranges start at every (n / starts)-th key of the order, so they read the whole key space; the last 100 keys never start one.
   const starts = Math.min(2000, n / RANGE);
   const from = (order === 'random' ? ks : [...ks].sort((a, b) => Buffer.compare(a, b))).filter((k) => new DataView(k.buffer).getUint32(12) < n - RANGE);
@@ -160,6 +167,7 @@ async function runOnce(c: KvContender, encoding: KvEncoding, order: Order, ks: U
 interface Case { phase: string; durability: KvDurability; target?: string; size?: true }
 const CASES: Case[] = [
   { phase: 'get', durability: 'os', target: '≥ 3×' },
+  { phase: 'get, warm', durability: 'os', target: '≥ 3×' },
   { phase: 'putSync', durability: 'os', target: '≥ 3×' },
   { phase: 'put async fsync', durability: 'fsync', target: '≥ 2×' },
   { phase: 'put async os', durability: 'os', target: '≥ 2×' },
@@ -173,9 +181,27 @@ const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toF
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 const durabilities = (d: KvDurability) => CONTENDERS.map((c) => c.durability[d]).join(' / ');
 
+/**
+ * Decodes/s of msgpackr alone on these values, encoded with shared
+ * structures (median of WARM_PASSES passes after one unmeasured): every msgpack get, on either
+ * side, decodes its value once, so no get can run faster than this.
+ */
+function decodeRate(vs: unknown[]): number {
+  const packr = new Packr({ structures: [] });
+  const encoded = vs.map((v) => Uint8Array.from(packr.pack(v)));
+  // One buffer holding them all, as both stores decode from memory they reuse (msgpackr keeps a view per buffer).
+  const all = new Uint8Array(encoded.reduce((n, b) => n + b.length, 0));
+  const ends: number[] = [];
+  encoded.reduce((at, b) => { all.set(b, at); ends.push(at + b.length); return at + b.length; }, 0);
+  const pass = () => { for (let i = 0; i < ends.length; i++) check(packr.unpack(all, { start: i ? ends[i - 1] : 0, end: ends[i] }) !== undefined, 'a value does not decode'); };
+  pass(); // warm, as the stores' warm gets are
+  return median(Array.from({ length: WARM_PASSES }, () => opsPerSec(ends.length, pass)));
+}
+
 async function table(n: number, encoding: KvEncoding): Promise<void> {
   const vs = values(n, encoding);
   const body: string[][] = [];
+  const warmGets: Array<{ order: string; lmdb: number }> = [];
   for (const order of ['sequential', 'random'] as const) {
     const ks = keys(n, order);
     const runs: Figures[][] = CONTENDERS.map(() => []);
@@ -186,6 +212,7 @@ async function table(n: number, encoding: KvEncoding): Promise<void> {
         runs[i].push(await runOnce(CONTENDERS[i], encoding, order, ks, vs));
       }
     }
+    if (encoding === 'msgpack') warmGets.push({ order, lmdb: median(runs[1].map((x) => x['get, warm'])) });
     for (const cs of CASES) {
       const [p, l, q] = runs.map((rs) => median(rs.map((x) => x[cs.phase])));
       const show = cs.size ? mib : rate;
@@ -198,6 +225,10 @@ async function table(n: number, encoding: KvEncoding): Promise<void> {
     (i) => i >= 3,
     `\n${n.toExponential(0)} keys, 16-byte keys, ${encoding === 'binary' ? '100-byte binary values' : 'small msgpack objects'}, medians of ${RUNS} runs (put async: ${IN_FLIGHT} in flight; getRange: ranges of ${RANGE}/s)`,
   );
+  if (encoding === 'msgpack') {
+    const floor = decodeRate(vs);
+    for (const g of warmGets) console.log(`decode floor (${g.order}): msgpackr decodes these values alone at ${rate(floor)}; get ≥ 3× lmdb-js's warm get would need ${rate(3 * g.lmdb)}${3 * g.lmdb > floor ? ', faster than decoding alone' : ''}`);
+  }
 }
 
 /** Build a store of about OPEN_MIB MiB (1000-byte values, 10 000 puts per transaction), close it; then the median time of RUNS reopens (open + one get), in ms. */
