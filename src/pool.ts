@@ -210,6 +210,8 @@ export class Pool {
   get [SESSION](): object { return this.session; }
   /** @internal Is a transaction running (not only a txAsync() batch between members)? */
   get [IN_TX](): boolean { return this.levels.length > 0 && !this.onlyBatchOpen(); }
+  /** A txAsync() member is running (its work is part of the open batch, with or without a level of its own). */
+  private memberRunning = false;
   private access: CoreAccess;
   private closed = false;
   /** The pool file, if any (also names the pool in error messages). */
@@ -772,10 +774,16 @@ export class Pool {
     return group instanceof GroupCommit ? group.submit(() => this.runTx(fn)) : group;
   }
 
-  /** @internal txAsync(fn) for a `fn` whose result is true: the promise is the one its batch's such members share. */
+  /**
+   * @internal txAsync(fn) for a `fn` that is one container operation (atomic
+   * alone: a throw leaves the pool as it was, or aborts its own level, which
+   * rolls back to the member's savepoint) returning true: it runs without a
+   * tx(fn) level of its own, and the promise is the one its batch's such
+   * members share.
+   */
   [TX_ASYNC_SHARED](fn: () => true): Promise<true> {
     const group = this.batcher(fn);
-    return group instanceof GroupCommit ? group.submitShared(() => this.runTx(fn)) : group;
+    return group instanceof GroupCommit ? group.submitShared(fn) : group;
   }
 
   /**
@@ -792,7 +800,11 @@ export class Pool {
     }
     return this.group ??= new GroupCommit({
       openBatch: () => { this.openLevel(false, true); },
-      runMember: (member) => { this.check0(this.core.txSavepoint()); return member(); },
+      runMember: (member) => {
+        this.check0(this.core.txSavepoint());
+        this.memberRunning = true;
+        try { return member(); } finally { this.memberRunning = false; }
+      },
       commitBatch: () => { this.popLevel(); this.commitCore(this.core); },
       abortBatch: () => { this.abortThrough(this.levels[0]); },
     }, this.groupOptions);
@@ -815,7 +827,7 @@ export class Pool {
 
   /** Is the txAsync() batch the only open level (nothing of a member running)? */
   private onlyBatchOpen(): boolean {
-    return this.levels.length === 1 && this.levels[0].batch === true;
+    return this.levels.length === 1 && this.levels[0].batch === true && !this.memberRunning;
   }
 
   /** Begin a core transaction level and record it. */
