@@ -22,15 +22,15 @@ import { Code, clearDamage, damageAt, fail, failOrDamage, noteDamage } from "./e
 import { MAX_CHUNKS, MAX_POOL_SIZE, abs } from "./layout";
 import { CHUNK_SHIFT, CHUNK_SIZE, H_ROOT, chunkCount, poolSize, rootOff, setRootOff } from "./format";
 import { NO_CLASS, RUN_DATA, classFor, classSlots, classStride } from "./classes";
-import { drain, flush, persist } from "./flush";
+import { deferredLog, drain, flush, persist } from "./flush";
 import {
   FIRST_INTERNAL_TYPE, OBJ_HEADER, TYPE_ANY, TYPE_LOG_EXT, TYPE_REGION, TYPE_ROOT, headerValid, headerWord0, headerWord0Off,
   objectDataLen, objectType, writeObjectHeader,
 } from "./object";
-import { chunkOf, claimChunks, claimSlot, isReserved, ownerChunk, reserve, runBitmapWordOff, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit } from "./heap";
+import { chunkOf, claimChunks, claimFreeChunks, claimSlot, isReserved, ownerChunk, reserve, runBitmapWordOff, slotBitSet, bitmapBits, bitmapWordValid, runLive, unclaimChunks, unclaimSlot, unreserve, writeSlotBit } from "./heap";
 import { FLAG_ALIGN64, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordOff, flagsOf, freeWord, kindOf, makeChunkWord, setChunkWord } from "./table";
 import {
-  allocatedSinceSavepoint, beginLog, deferredLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, txReady,
+  allocatedSinceSavepoint, beginLog, endTx, finishCommit, inTx, logRange, recordAlloc, recordFree, releaseLogBlocks, txReady,
 } from "./log";
 
 export const ALLOC_ZERO: u32 = 1;
@@ -208,6 +208,22 @@ export function rangeWritable(off: u32, len: u32): bool {
 }
 
 // ─── reserving space ────────────────────────────────────────────────────────
+// The log's kept extension blocks go last, after the heap has reclaimed
+// empty runs and grown the pool: the next big transaction would link them
+// again, two drains each, so giving them up before growing traded a little
+// file for a train of syncs around every growth.
+
+/** A free slot of class `cls`, or 0. When the heap has no chunk for a new run, the log gives back its unused blocks: free chunks, so the retry's new run takes one at once, reclaiming and growing no more. */
+function claimSlotSpace(cls: u32): u32 {
+  const slot = claimSlot(cls, inTx());
+  return slot != 0 || !releaseLogBlocks() ? slot : claimSlot(cls, inTx());
+}
+
+/** `n` contiguous chunks, or -1. When the heap has none, the log gives back its unused blocks and the free extents alone are searched again. */
+function claimChunkSpace(n: u32): i32 {
+  const c = claimChunks(n);
+  return c >= 0 || !releaseLogBlocks() ? c : claimFreeChunks(n);
+}
 
 /** Claim space, write and flush the header (and zeroes). Returns the payload offset or 0. */
 function reserveObject(size: u32, type: u32, flags: u32): u32 {
@@ -215,14 +231,14 @@ function reserveObject(size: u32, type: u32, flags: u32): u32 {
   const cls = classFor(size, align64);
   let payload: u32 = 0;
   if (cls != NO_CLASS) {
-    const slot = claimSlot(cls);
+    const slot = claimSlotSpace(cls);
     if (slot == 0) return 0;
     payload = slot + OBJ_HEADER;
   } else {
     const headerPos: u32 = align64 ? ALIGNED_HEADER_POS : 0;
     const span = <u32>((<u64>headerPos + OBJ_HEADER + size + CHUNK_SIZE - 1) >> CHUNK_SHIFT);
     if (span >= MAX_CHUNKS) return 0;
-    const c = claimChunks(span);
+    const c = claimChunkSpace(span);
     if (c < 0) return 0;
     payload = chunkStart(<u32>c) + headerPos + OBJ_HEADER;
   }

@@ -17,6 +17,16 @@
 //   - every line of EARLY_RANGES is pending too (flushFirst marks both), and
 //     no drain hands the host a pending line before every early line is
 //     durable (drainFirst hands it the early lines alone).
+//
+// Which cache is modelled is the host's choice, from its backend
+// (setDeferred, docs/durability.md "eviction"): one that may write a line
+// back on its own (pmem, a mapped file), or one that only drains write
+// (file, OPFS, memory). A write that must be durable before the lines
+// pending around it (the undo log's entries, a new run's empty bitmap) goes
+// through flushAlone / drainAlone, which make the choice: eager — drained at
+// once, since a line stored afterwards could reach the media any moment;
+// deferred — ordered first (flushFirst), and written by the next drain,
+// whoever makes it, in a drain of its own.
 
 import {
   DRAIN_RANGES, DRAIN_RANGES_CAP, EARLY_RANGES, EARLY_RANGES_CAP, LINE_SHIFT, PENDING_BITMAP, PENDING_LIST,
@@ -175,6 +185,35 @@ function drainEarly(): void {
  */
 export function drainFirst(): void {
   if (earlyCount != 0) drainEarly();
+}
+
+// ─── the cache modelled: eager or deferred ──────────────────────────────────
+
+let deferred = false;
+
+/** Choose the deferred order (true: only drains write the pool) or the eager one. The host sets it before create / open. */
+export function setDeferred(on: bool): void {
+  deferred = on;
+}
+
+/** Are the undo log's entries made durable by the next drain rather than at once? */
+export function deferredLog(): bool { return deferred; }
+
+/** Flush [off, off+len) for drainAlone: ordered first when deferred. */
+export function flushAlone(off: u32, len: u32): void {
+  if (deferred) flushFirst(off, len);
+  else flush(off, len);
+}
+
+/**
+ * Make what flushAlone flushed durable (with the log's pending entries) —
+ * deferred: in a drain of the early lines alone, so that the caller's other
+ * pending lines (data the entries protect) wait for a later drain; eager:
+ * an ordinary drain.
+ */
+export function drainAlone(): void {
+  if (deferred) drainFirst();
+  else drain();
 }
 
 /** Number of lines flushed and not yet drained. */

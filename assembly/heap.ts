@@ -29,9 +29,11 @@
 // lowest-numbered run with a free slot, lowest free slot in it, lowest
 // extent that fits. So a reopened pool allocates exactly as one never closed
 // — but for the chunks a never-closed one's undo log kept (log.ts: recovery
-// frees them at open). When no extent fits even after empty runs and the
-// log's unused extension blocks are given back, the pool grows by a region
-// (table.ts) and its heap chunks join the free extents.
+// frees them at open). When no extent fits even after empty runs are given
+// back, the pool grows by a region (table.ts) and its heap chunks join the
+// free extents. The heap is below the log and knows nothing of it: when
+// the pool cannot grow either, the allocator (alloc.ts) has the log give
+// back the extension blocks it keeps unused, and claims again.
 
 import {
   CHUNK_HINT, CHUNK_LIVE, CHUNK_LOADED, CHUNK_OWNER, CLASS_NONFULL, CLASS_NONFULL_STRIDE, CLASS_SCAN,
@@ -40,13 +42,12 @@ import {
 import { CHUNK_SHIFT, chunkCount, heapOff } from "./format";
 import { MAX_CLASSES } from "./layout";
 import { RUN_BITMAP_WORDS, RUN_DATA, classSlots, classStride } from "./classes";
-import { flush, persist } from "./flush";
-import { drainAlone, flushAlone, inTx, releaseLogBlocks } from "./log";
+import { drainAlone, flush, flushAlone, persist } from "./flush";
 import { noteDamage } from "./errors";
 import { OBJ_HEADER } from "./object";
 
 import {
-  KIND_FREE, KIND_LARGE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordOff, chunkWordValid, extendPool, freeWord, kindOf,
+  KIND_FREE, KIND_RUN, argOf, chunkStart, chunkWord, chunkWordOff, chunkWordValid, extendPool, freeWord, kindOf,
   makeChunkWord, regionObjectChunks, setChunkWord,
 } from "./table";
 
@@ -263,12 +264,12 @@ function writeEmptyBitmap(c: u32): void {
  * chunks, those the next runs will take (on either log, so that both leave
  * the same bytes). A FREE chunk whose `loaded` bit is
  * set is such a primed chunk: its bitmap is durable and nothing has written
- * it since (claimChunks clears the bit of every chunk it hands out for
+ * it since (ownChunks clears the bit of every chunk handed out for
  * anything else).
  */
-function primeBitmaps(c: u32): void {
+function primeBitmaps(c: u32, inTx: bool): void {
   writeEmptyBitmap(c);
-  if (inTx()) primeAhead();
+  if (inTx) primeAhead();
   drainAlone();
 }
 
@@ -294,11 +295,11 @@ function primeAhead(): void {
  * chunk FREE or an empty run: both consistent. A primed chunk's run costs
  * no drain.
  */
-function newRun(cls: u32): i32 {
+function newRun(cls: u32, inTx: bool): i32 {
   const c = findChunks(1);
   if (c < 0) return -1;
   const cc = <u32>c;
-  if (!loaded(cc)) primeBitmaps(cc);
+  if (!loaded(cc)) primeBitmaps(cc, inTx);
   setChunkWord(cc, makeChunkWord(KIND_RUN, 0, cls, cc));
   flush(chunkWordOff(cc), 8);
   setLive(cc, 0);
@@ -385,12 +386,12 @@ export function clearReservations(): void {
 
 // ─── slot allocation (volatile side) ────────────────────────────────────────
 
-/** Find and claim the lowest free, unreserved slot of class `cls`. Returns the slot's offset or 0. */
-export function claimSlot(cls: u32): u32 {
+/** Find and claim the lowest free, unreserved slot of class `cls` (for a transaction: `inTx`). Returns the slot's offset or 0. */
+export function claimSlot(cls: u32, inTx: bool): u32 {
   while (true) {
     let c = firstNonfull(cls);
     if (c < 0) {
-      c = newRun(cls);
+      c = newRun(cls, inTx);
       if (c < 0) return 0;
     }
     const cc = <u32>c;
@@ -437,11 +438,9 @@ export function runLive(c: u32): u32 {
 
 /**
  * Take `n` contiguous free chunks: from the extents, else after reclaiming
- * empty runs, else after growing the pool, else (the pool may not grow)
- * after taking back the log's kept extension blocks; -1 if none. The kept
- * blocks go last: the next big transaction would link them again, two
- * drains each, so giving them up before growing traded a little file for
- * a train of syncs around every growth.
+ * empty runs, else after growing the pool; -1 if none. (Then the caller may
+ * have the log give back its kept blocks, and claim from the extents again:
+ * claimFreeChunks.)
  */
 function findChunks(n: u32): i32 {
   let c = takeChunks(n);
@@ -449,17 +448,26 @@ function findChunks(n: u32): i32 {
   reclaimEmptyRuns();
   c = takeChunks(n);
   if (c >= 0) return c;
-  if (growHeap(n)) return takeChunks(n);
-  return releaseLogBlocks() ? takeChunks(n) : -1;
+  return growHeap(n) ? takeChunks(n) : -1;
 }
 
 /** Claim `n` contiguous chunks for a large object; -1 if none even after reclaiming empty runs and growing. */
 export function claimChunks(n: u32): i32 {
   const c = findChunks(n);
-  if (c < 0) return c;
-  setOwner(<u32>c, n, true);
-  for (let k = <u32>c; k < <u32>c + n; k++) setLoaded(k, false); // no longer primed: the caller writes it
-  return c;
+  return c < 0 ? c : ownChunks(<u32>c, n);
+}
+
+/** Claim `n` contiguous chunks from the free extents alone (the log has just given some back); -1 if none. */
+export function claimFreeChunks(n: u32): i32 {
+  const c = takeChunks(n);
+  return c < 0 ? c : ownChunks(<u32>c, n);
+}
+
+/** Mark chunks [c, c+n), just taken, as one large object's; returns c. */
+function ownChunks(c: u32, n: u32): i32 {
+  setOwner(c, n, true);
+  for (let k = c; k < c + n; k++) setLoaded(k, false); // no longer primed: the caller writes it
+  return <i32>c;
 }
 
 /** Forget any volatile state of chunks [from, to) (new chunks: an instance may have held a larger pool before). */

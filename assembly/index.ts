@@ -16,7 +16,7 @@ export { runtimeHeapEnd } from "./runtime/capped";
 export { flush, pendingLineCount, collectPending, collectInFlight, discardPending } from "./flush";
 
 /** 1: only drains write this pool's image (file, OPFS, memory): defer the undo log's drains; 0: eager (a cache that evicts). */
-export function setDeferredLog(on: u32): void { log.setDeferred(on != 0); }
+export function setDeferredLog(on: u32): void { flushModel.setDeferred(on != 0); }
 
 /** The caller's drain (SFENCE): inside a transaction it first counts the log entries earlier drains made durable. */
 export function drain(): void {

@@ -33,8 +33,9 @@
 // torn write (docs/format.md): damage to uncounted entries during the
 // commit's own drains, or after a line the caller stored into was evicted.
 //
-// Two orders of making entries durable (setDeferred, chosen by the host from
-// its backend, docs/durability.md "eviction"):
+// Two orders of making entries durable (flush.ts: setDeferred, chosen by the
+// host from its backend, docs/durability.md "eviction"; flushAlone and
+// drainAlone follow it):
 // - eager (a cache that may write lines back on its own: pmem, a mapped
 //   file): each snapshot's entries are drained before the caller may store
 //   into the range — a line stored afterwards could reach the media any
@@ -63,8 +64,9 @@
 //   transaction that outgrows the fixed area writes over them in chain order
 //   with no drain (the block is linked and live already). The chain is
 //   exactly LOG_BLOCKS[0, kept) — the session uses its first extCount
-//   blocks — and is given back only when the heap needs chunks
-//   and the pool cannot grow (releaseLogBlocks) or by recovery at open.
+//   blocks — and is given back only when an allocation needs chunks the
+//   heap has not and the pool cannot grow (releaseLogBlocks, which alloc.ts
+//   calls: the heap is below the log) or by recovery at open.
 //
 // Ranges already logged in this tx (even partly) are not logged again:
 // TX_RANGES keeps the sorted, merged set, so each byte's entry is its
@@ -79,7 +81,7 @@ import {
 import { CHUNK_SIZE, logOff, logSize, poolSize } from "./format";
 import { hash64 } from "./hash";
 import { complementValid, complementWord, fold8 } from "./checked";
-import { drain, drainCalls, drainFirst, flush, flushFirst, persist } from "./flush";
+import { deferredLog, drain, drainAlone, drainCalls, flush, flushAlone, persist } from "./flush";
 import { OBJ_HEADER, TYPE_LOG_EXT, headerValid, objectType, writeObjectHeader } from "./object";
 import { chunkOf, claimChunks, unclaimChunks } from "./heap";
 import { FLAG_ALIGN64, KIND_FREE, KIND_LARGE, argOf, chunkStart, chunkWord, flagsOf, freeWord, kindOf, makeChunkWord, setChunkWord, chunkWordOff } from "./table";
@@ -97,7 +99,6 @@ const SEQ_MASK: u64 = (<u64>1 << 40) - 1;
 const COUNT_MAX: u32 = 0xFFFF;
 
 let seq: u64 = 0;
-let deferred = false;
 let depth: u32 = 0;
 let aborted = false;
 let writePos: u32 = 0;
@@ -131,14 +132,6 @@ function seqWord(s: u64, count: u32): u64 {
 // @ts-ignore: decorator
 @inline function seqWordValid(w: u64): bool { return <u32>(w >>> 56) == fold8(w & 0x00FF_FFFF_FFFF_FFFF); }
 
-/** Choose the deferred order (true: only drains write the pool) or the eager one. The host sets it before create / open. */
-export function setDeferred(on: bool): void {
-  deferred = on;
-}
-
-/** Are entries made durable by the next drain rather than at once? */
-export function deferredLog(): bool { return deferred; }
-
 /** Count every appended entry in the seq word (one aligned 8-byte store, flushed: durable with the next drain, after the entries). */
 function countAppended(): void {
   confirmed = appended;
@@ -154,7 +147,7 @@ function countAppended(): void {
  */
 export function countDurable(): void {
   if (depth == 0 || appended == confirmed) return;
-  if (!deferred && drainCalls == drainsAtLastAppend) return;
+  if (!deferredLog() && drainCalls == drainsAtLastAppend) return;
   countAppended();
 }
 
@@ -327,23 +320,6 @@ function nextBlock(): bool {
 /** Where the link to the chain's next block lives: the log header's link word, or the last kept block's next word. */
 function chainEndLink(): u32 { return kept == 0 ? logOff + LINK_OFF : blockPayload(kept); }
 
-/** Flush [off, off+len) for drainAlone: ordered first when deferred. */
-export function flushAlone(off: u32, len: u32): void {
-  if (deferred) flushFirst(off, len);
-  else flush(off, len);
-}
-
-/**
- * Make what flushAlone flushed durable (with the pending entries) —
- * deferred: in a drain of the early lines alone, so that the caller's other
- * pending lines (data the entries protect) wait for a later drain; eager:
- * an ordinary drain.
- */
-export function drainAlone(): void {
-  if (deferred) drainFirst();
-  else drain();
-}
-
 /** Append a fresh chunk to the persistent chain (kept + 1); false if the heap has none. */
 function linkNewBlock(): bool {
   if (kept == LOG_BLOCKS_CAP) return false;
@@ -378,8 +354,7 @@ function appendEntry(off: u32, len: u32): bool {
   store<u32>(abs(writePos), off);
   store<u32>(abs(writePos), len, 4);
   store<u64>(abs(writePos), entryCheck(data, off, len, appended), 8);
-  if (deferred) flushFirst(writePos, ENTRY_HEADER + len);
-  else flush(writePos, ENTRY_HEADER + len);
+  flushAlone(writePos, ENTRY_HEADER + len);
   writePos += need;
   appended++;
   drainsAtLastAppend = drainCalls;

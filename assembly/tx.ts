@@ -25,12 +25,12 @@
 // rolls back to the savepoint only, and the batch goes on).
 
 import { Code } from "./errors";
-import { drain, flush } from "./flush";
+import { deferredLog, drain, flush } from "./flush";
 import { OBJ_HEADER, objectDataLen } from "./object";
 import { clearReservations, isReserved, unreserve } from "./heap";
 import { commitObject, metaWordOff, releaseObject, unclaimObject } from "./alloc";
 import {
-  allocAt, allocsRecorded, clearAborted, deferredLog, endTx, enterTx, finishCommit, freeAt, freesRecorded, leaveTx, logRange,
+  allocAt, allocsRecorded, clearAborted, endTx, enterTx, finishCommit, freeAt, freesRecorded, leaveTx, logRange,
   logTouched, markAborted, rollbackLog, rollbackToSavepoint, savepointAllocs, savepointDepth, savepointFrees, setSavepoint, txAborted,
   txReady, txDepth,
 } from "./log";

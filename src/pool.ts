@@ -22,7 +22,7 @@ import { MemoryBackend } from './backends/memory.js';
 import { instantiateCore, poolMemory, type CoreExports } from './core.js';
 import { DEFAULT_POOL_SIZE, HEADER_SIZE, MAX_POOL_SIZE, POOL_BASE, WASM_PAGE } from './layout.js';
 import { GroupCommit, type GroupCommitOptions } from './group.js';
-import { ABANDON, CORE, IN_TX, ROLLBACKS, SESSION, TX_ASYNC_SHARED, VET, type CoreAccess } from './containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, SESSION, TX_ASYNC_SHARED, VET, type CoreAccess } from './internal.js';
 import {
   shown, numberArg, intValue, f64Value, u64Value, bytesValue, optionsArg, flagArg, userType, crashOptionsArg,
   groupCommitArg, txFunctionArg, isThenable, ignoreOutcome, maxSizeArg,
@@ -204,9 +204,9 @@ export class Pool {
   get [BYTES](): Uint8Array { return this.bytes; }
   /** @internal The core and its memory, for the containers (src/containers/); PoolClosedError once closed. */
   get [CORE](): CoreAccess { this.live(); return this.access; }
-  /** @internal Moves whenever a transaction level is aborted or a commit fails (containers/internal.ts). */
+  /** @internal Moves whenever a transaction level is aborted or a commit fails (internal.ts). */
   get [ROLLBACKS](): number { return this.rollbacks; }
-  /** @internal A token of this open: a new object whenever this Pool object opens an image (containers/internal.ts). */
+  /** @internal A token of this open: a new object whenever this Pool object opens an image (internal.ts). */
   get [SESSION](): object { return this.session; }
   /** @internal Is a transaction running (not only a txAsync() batch between members)? */
   get [IN_TX](): boolean { return this.levels.length > 0 && !this.onlyBatchOpen(); }

@@ -35,7 +35,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { OrderedMap, PheapError, Pool, Prng } from '../src/index.js';
-import { CORE } from '../src/containers/internal.js';
+import { CORE } from '../src/internal.js';
 import { sameBytes } from './helpers/pool-files.js';
 import { INLINE_MAX, NODE_SIZE, OBJECT_HEADER, mapNodes, type MapNode } from './helpers/map-nodes.js';
 

@@ -13,7 +13,7 @@ import {
   InvalidArgumentError, LogFullError, NotAContainerError, OrderedMap, OutOfSpaceError, Pool, Prng,
   ORDERED_MAP_KEY_MAX, compareKeys,
 } from '../src/index.js';
-import { CORE } from '../src/containers/internal.js';
+import { CORE } from '../src/internal.js';
 
 const FILE = 'test/ordered-map.test.ts';
 const MiB = 1 << 20;

@@ -69,8 +69,8 @@ import { ALLOC_ALIGN64, ALLOC_ZERO, alloc, free } from "../alloc";
 import { objectDataLen } from "../object";
 import { NOT_A_CONTAINER, isHeader, isObjectOf, setOut } from "./shared";
 import { txAbort, txBegin, txCommit } from "../tx";
-import { allocsRecorded, deferredLog, freesRecorded, logRange, markUnlogged, txDepth, txReady } from "../log";
-import { drain } from "../flush";
+import { allocsRecorded, freesRecorded, logRange, markUnlogged, txDepth, txReady } from "../log";
+import { deferredLog, drain } from "../flush";
 
 /** The map's volatile area: [BTREE_SCRATCH, BTREE_SCRATCH_END), below POOL_BASE and outside layout.ts's regions. */
 export const BTREE_SCRATCH: usize = 0x00E4_0000;

@@ -26,8 +26,8 @@
 // has succeeded.
 
 import { Code, lastError } from "../errors";
-import { drain } from "../flush";
-import { deferredLog, logRange, txReady } from "../log";
+import { deferredLog, drain } from "../flush";
+import { logRange, txReady } from "../log";
 import { alloc, free, usableSize } from "../alloc";
 import { objectDataLen, objectType } from "../object";
 import { abs } from "../layout";

@@ -18,7 +18,7 @@ import { Pool } from '../pool.js';
 import type { CoreExports } from '../core.js';
 import { InvalidArgumentError, NotAContainerError, errorForCode, type PheapError } from '../errors.js';
 import { bytesValue, shown } from '../args.js';
-import { CORE, type CoreAccess } from './internal.js';
+import { CORE, type CoreAccess } from '../internal.js';
 
 /** Container result codes (assembly/containers/shared.ts). */
 const NOT_A_CONTAINER = 64;

@@ -32,7 +32,7 @@ import type { Pool } from '../pool.js';
 import type { CoreExports } from '../core.js';
 import { optionsArg, shown, numberArg } from '../args.js';
 import { InvalidArgumentError } from '../errors.js';
-import { CORE, type CoreAccess } from './internal.js';
+import { CORE, type CoreAccess } from '../internal.js';
 import { copyIn } from '../bytes.js';
 import { CORRUPT_HEAP, accessOf, bytesArg, checkCode, mutate, offsetArg, query, readPool, writePool } from './op.js';
 

@@ -34,7 +34,7 @@ import { Pool, type CreateOptions } from '../pool.js';
 import type { Durability } from '../backends/backend.js';
 import { OrderedMap, ORDERED_MAP_KEY_MAX, entries, valueAt, type RangeOptions } from '../containers/ordered-map.js';
 import { copyOut } from '../bytes.js';
-import { ABANDON, CORE, IN_TX, ROLLBACKS, SESSION, TX_ASYNC_SHARED, VET } from '../containers/internal.js';
+import { ABANDON, CORE, IN_TX, ROLLBACKS, SESSION, TX_ASYNC_SHARED, VET } from '../internal.js';
 import { optionsArg, shown, flagArg } from '../args.js';
 import { CorruptHeapError, InvalidArgumentError, KeyError, PoolClosedError, TxStateError, UnsupportedOperationError } from '../errors.js';
 import { decodeKeyAt, decodeStructures, encodeKey, encodeStructures, sharedMsgpackCodec, valueCodec, valueEncodingArg, type Key, type ValueCodec, type ValueEncoding } from './encoding.js';

@@ -1,11 +1,15 @@
-// containers/internal.ts — the containers' private way into a pool's core.
+// internal.ts — the Pool API's private face: the keys under which a Pool
+// lends its core, memory and transaction state to the layers built on it
+// (src/containers/, src/store/).
 //
-// Pool exposes its core and memory under this symbol only (marked
-// @internal: not part of the documented API). Containers fetch them anew
-// for every operation, never keep them: the pool may be closed, or its
-// memory replaced, between two operations.
+// Part of the Pool API's layer, not of the containers': pool.ts defines what
+// each key gives, and nothing here imports the layers above (docs/design.md).
+// Pool exposes its core and memory under CORE only (marked @internal: not
+// part of the documented API). Containers fetch them anew for every
+// operation, never keep them: the pool may be closed, or its memory
+// replaced, between two operations.
 
-import type { CoreExports } from '../core.js';
+import type { CoreExports } from './core.js';
 
 /** Key of Pool's internal accessor: `pool[CORE]` is the open pool's core and memory (PoolClosedError once closed). */
 export const CORE = Symbol('pheap core');
