@@ -9,7 +9,6 @@ import type { Durability } from '../backends/backend.js';
 import type { CrashMode } from '../crash/modes.js';
 import type { PoolInfo, PoolStats } from '../pool.js';
 import type { DatabaseOptions } from '../store/store.js';
-import type { StoreMethod } from './store-ops.js';
 
 /**
  * A pool offset, or a reference to the numeric result of an earlier
@@ -74,6 +73,15 @@ export interface OpenRequest {
 
 /** One call of the browser Store: `method(...args)` on database `db` of the pool. */
 export interface StoreCall { db: DatabaseOptions; method: StoreMethod; args: unknown[] }
+
+/** The Store methods a page may call, by name (the worker runs nothing else: store-ops.ts). */
+export const STORE_METHODS = [
+  'get', 'getBinary', 'doesExist', 'getCount', 'getRange', 'getKeys', 'putSync', 'removeSync', 'put', 'remove', 'batch',
+] as const;
+export type StoreMethod = typeof STORE_METHODS[number];
+
+/** One write of a 'batch': put or remove, committed together with the others (transactionSync). */
+export type StoreWrite = { put: [unknown, unknown] } | { remove: [unknown] };
 
 /** What one StoreCall came to: its value, or the error it alone was refused with. */
 export type StoreOutcome = { ok: true; value: unknown } | { ok: false; error: WireError };

@@ -1,8 +1,8 @@
 // store-ops.ts — the worker's side of the browser Store: one 'store'
 // operation of a batch runs one Store method on the worker's pool.
 //
-// Owns: which Store methods a page may call (STORE_METHODS, nothing else
-// runs), the Store databases of each open pool (made on first use with the
+// Owns: running only the Store methods a page may call (protocol.ts's
+// STORE_METHODS), the Store databases of each open pool (made on first use with the
 // options the page sends, kept until the pool closes), and turning results
 // into values a message can carry (a RangeIterable becomes an array).
 // Invariants: a method runs exactly as it does in Node (the same Store class
@@ -21,20 +21,12 @@
 // and the page sends a message.
 
 import type { Pool } from '../pool.js';
-import { SYNC, SYNC_ANSWERED, SYNC_ASKED, SYNC_DECLINED, SYNC_FOUND, SYNC_MISSING, wireError, type StoreCall, type StoreOutcome } from './protocol.js';
+import { STORE_METHODS, SYNC, SYNC_ANSWERED, SYNC_ASKED, SYNC_DECLINED, SYNC_FOUND, SYNC_MISSING, wireError, type StoreCall, type StoreMethod, type StoreOutcome, type StoreWrite } from './protocol.js';
 import { Store, checkDatabaseOptions, type DatabaseOptions } from '../store/store.js';
 import { InvalidArgumentError } from '../errors.js';
 import { shown } from '../args.js';
 import { valueCodec } from '../store/encoding.js';
 
-/** The Store methods a page may call, by name. */
-export const STORE_METHODS = [
-  'get', 'getBinary', 'doesExist', 'getCount', 'getRange', 'getKeys', 'putSync', 'removeSync', 'put', 'remove', 'batch',
-] as const;
-export type StoreMethod = typeof STORE_METHODS[number];
-
-/** One write of a 'batch': put or remove, committed together with the others (transactionSync). */
-export type StoreWrite = { put: [unknown, unknown] } | { remove: [unknown] };
 
 /** The Store databases of one pool, by their options. */
 export type StoreCache = Map<string, Store>;

@@ -34,10 +34,9 @@ import type { DatabaseOptions } from '../store/store.js';
 import type { Key } from '../store/encoding.js';
 import { STORE_LAYOUT } from '../store/layout.js';
 import { PoolClient, reviveError } from './client.js';
-import type { StoreCall } from './protocol.js';
+import type { StoreCall, StoreMethod, StoreWrite } from './protocol.js';
 import { SyncReads } from './sync-reads.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { StoreMethod, StoreWrite } from './store-ops.js';
 
 /** Options of open() in a browser. */
 export interface BrowserStoreOptions extends DatabaseOptions {
