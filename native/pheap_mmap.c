@@ -524,7 +524,7 @@ NAPI_MODULE_INIT() {
   st->page = (size_t)sysconf(_SC_PAGESIZE);
   st->insn = pick_flush();
   if (napi_create_uint32(env, (uint32_t)st->page, &page) != napi_ok) return NULL;
-  props[7].value = page;
+  props[sizeof props / sizeof props[0] - 1].value = page; /* pageSize: the last entry */
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
 }
