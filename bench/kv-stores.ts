@@ -14,9 +14,12 @@
 //   - put() resolves only once its write is durable at the store's level.
 //
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
 import { createRequire } from 'node:module';
 import { open as openLmdb } from 'lmdb';
-import { open } from '../src/index.js';
+import { open, type Store } from '../src/index.js';
 import { valueCodec } from '../src/store/encoding.js';
 
 /** getRange() options, as lmdb-js takes them (keys are Uint8Arrays here). */
@@ -67,6 +70,19 @@ export interface KvContender {
  */
 export function openPheapStore(path: string, opts: KvOpenOptions): KvStore {
   return open({ path, keyEncoding: 'binary', encoding: opts.encoding, durability: opts.durability, backend: opts.backend }) as unknown as KvStore;
+}
+
+/** The backend a pheap Store at `durability` really gets here (a missing native shim makes 'mapped' the file backend). */
+export function pheapBackend(durability: KvDurability, backend?: 'file' | 'mapped'): string {
+  const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'pheap-bench-kv-probe-'));
+  try {
+    const s = openPheapStore(nodePath.join(dir, 'db'), { encoding: 'binary', durability, backend }) as unknown as Store;
+    const kind = s.pool.info().backend;
+    s.close();
+    return kind;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const pheap: KvContender = {

@@ -32,7 +32,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { median, printGrid, rate } from './lib/report.js';
-import { lmdb, pheap, sqlite, sqliteVersion, type KvContender, type KvDurability, type KvEncoding, type KvStore } from './kv-stores.js';
+import { lmdb, pheap, pheapBackend, sqlite, sqliteVersion, type KvContender, type KvDurability, type KvEncoding, type KvStore } from './kv-stores.js';
 import { Prng } from '../src/index.js';
 import { Packr } from 'msgpackr';
 
@@ -267,7 +267,7 @@ async function openTable(): Promise<void> {
   );
 }
 
-console.log(`pheap: ${pheap.name} on the ${BACKEND ?? 'default'} backend (BENCH_KV_BACKEND); sqlite ${sqliteVersion()}`);
+console.log(`pheap: ${pheap.name} on the ${BACKEND ?? 'default'} backend (BENCH_KV_BACKEND): at os ${pheapBackend('os', BACKEND)}, at fsync ${pheapBackend('fsync', BACKEND)}; sqlite ${sqliteVersion()}`);
 for (const n of SIZES) for (const encoding of ['binary', 'msgpack'] as const) await table(n, encoding);
 if (OPEN_MIB > 0) await openTable();
 else console.log('\nopen time of a 1 GiB store: not run (set BENCH_KV_OPEN_MIB=1024)');
