@@ -124,15 +124,33 @@ type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boole
 /** The stored bytes asked for by the request in `data` (`length` bytes), or null: declined. */
 function syncGet(pool: Pool, cache: StoreCache, data: Uint8Array, length: number): Uint8Array | undefined | null {
   const head = data[0] | (data[1] << 8);
-  const db = JSON.parse(utf8.decode(data.slice(2, 2 + head))) as DatabaseOptions;
+  const { db, raw } = syncView(utf8.decode(data.slice(2, 2 + head))); // a copy: TextDecoder refuses views of shared memory
   if (!cache.has(databaseId(db))) return null; // first use of the database: its map may have to be made (a write)
   const key = data.slice(2 + head, length);
-  if (db.encoding !== undefined && db.encoding !== 'msgpack') return database(pool, cache, { name: db.name, keyEncoding: 'binary', encoding: 'binary' }).getBinary(key);
+  if (raw.encoding === 'binary') return database(pool, cache, raw).getBinary(key);
   // msgpack values name their database's shared structures, which the page does not have: decode here, answer self-describing bytes.
-  const value = database(pool, cache, { name: db.name, keyEncoding: 'binary', encoding: 'msgpack' }).get(key);
+  const value = database(pool, cache, raw).get(key);
   return value === undefined ? undefined : selfDescribing.encode(value);
 }
 const selfDescribing = valueCodec('msgpack');
+
+/** A sync read's database options, and the view the worker reads its stored bytes through (raw keys; binary values, or msgpack to decode). */
+interface SyncView { db: DatabaseOptions; raw: DatabaseOptions }
+/** The views by the request's options text: the same objects every read, so databaseId checks and names each once (bounded: cleared when full). */
+const syncViews = new Map<string, SyncView>();
+const SYNC_VIEWS_MAX = 64;
+
+function syncView(text: string): SyncView {
+  let view = syncViews.get(text);
+  if (!view) {
+    const db = JSON.parse(text) as DatabaseOptions;
+    const encoding = db.encoding !== undefined && db.encoding !== 'msgpack' ? 'binary' : 'msgpack';
+    view = { db, raw: { name: db.name, keyEncoding: 'binary', encoding } };
+    if (syncViews.size >= SYNC_VIEWS_MAX) syncViews.clear();
+    syncViews.set(text, view);
+  }
+  return view;
+}
 
 /** Answer the request waiting in the channel. */
 function answer(live: () => { pool: Pool; cache: StoreCache } | null, ctl: Int32Array, data: Uint8Array): void {
